@@ -1,0 +1,46 @@
+"""jivo_ops: configure, test and debug the hand-over of chats from a JAICP bot to live Jivo operators.
+
+The public API is listed in `__all__`; names load lazily so `import jivo_ops` stays light
+(servers, plotting and spreadsheet readers load only when used).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Profile": "profile",
+    "load_profile": "profile",
+    "save_profile": "profile",
+    "example_profile": "profile",
+    "JivoOpsError": "errors",
+    "ProfileError": "errors",
+    "ProtocolError": "errors",
+    "ServiceError": "errors",
+    "RejectedError": "errors",
+    "UnavailableError": "errors",
+    "SourceError": "errors",
+    "RecorderError": "errors",
+    "RetryPolicy": "_http",
+    "mask_url": "redaction",
+    "redact": "redaction",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jivo_ops' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

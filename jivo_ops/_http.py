@@ -1,0 +1,163 @@
+"""The one httpx seam: every client jivo_ops makes is built here.
+
+Timeouts, the retry policy of Jivo's docs, and logging with secrets masked live in one place;
+tests swap the transport (`httpx.MockTransport`) or point the URLs at the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+import httpx
+
+from .errors import RejectedError, UnavailableError
+from .redaction import install_log_redaction, mask_url, redact
+
+__all__ = ["RetryPolicy", "NO_RETRY", "make_client", "make_async_client", "send", "asend", "JSON_CONTENT_TYPE"]
+
+log = logging.getLogger("jivo_ops.http")
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+USER_AGENT = "jivo-ops/0.1"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Jivo's rule: resend on 5xx, other non-2xx non-4xx codes and connection errors,
+    up to `retries` times, `wait` seconds apart (the docs say 3–60 s); never on 4xx."""
+
+    retries: int = 3
+    wait: float = 3.0
+
+    def should_retry(self, status: int | None) -> bool:
+        return status is None or not (200 <= status < 300 or 400 <= status < 500)
+
+
+NO_RETRY = RetryPolicy(retries=0, wait=0.0)
+
+
+def _log_request(request: httpx.Request) -> None:
+    log.debug("→ %s %s", request.method, mask_url(str(request.url)))
+
+
+def _log_response(response: httpx.Response) -> None:
+    log.debug("← %s %s %s", response.status_code, response.request.method, mask_url(str(response.request.url)))
+
+
+async def _alog_request(request: httpx.Request) -> None:
+    _log_request(request)
+
+
+async def _alog_response(response: httpx.Response) -> None:
+    _log_response(response)
+
+
+def make_client(*, timeout: float | httpx.Timeout | None = None, transport: httpx.BaseTransport | None = None,
+                headers: dict[str, str] | None = None) -> httpx.Client:
+    install_log_redaction()
+    return httpx.Client(
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        transport=transport,
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        event_hooks={"request": [_log_request], "response": [_log_response]},
+    )
+
+
+def make_async_client(*, timeout: float | httpx.Timeout | None = None,
+                      transport: httpx.AsyncBaseTransport | None = None,
+                      headers: dict[str, str] | None = None,
+                      limits: httpx.Limits | None = None) -> httpx.AsyncClient:
+    install_log_redaction()
+    return httpx.AsyncClient(
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        transport=transport,
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        event_hooks={"request": [_alog_request], "response": [_alog_response]},
+        limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
+
+
+def _reason(response: httpx.Response) -> str:
+    text = response.text.strip() if response.content else ""
+    return redact(text[:500]) or response.reason_phrase
+
+
+def _raise_for(response: httpx.Response, what: str) -> None:
+    url = mask_url(str(response.request.url))
+    reason = _reason(response)
+    if 400 <= response.status_code < 500:
+        raise RejectedError(f"{what} rejected by {url}: HTTP {response.status_code}: {reason}",
+                            url=url, status=response.status_code, reason=reason)
+    raise UnavailableError(f"{what} failed at {url}: HTTP {response.status_code}: {reason}",
+                           url=url, status=response.status_code, reason=reason)
+
+
+def _connection_error(exc: httpx.HTTPError, url: str, what: str, attempts: int) -> UnavailableError:
+    kind = type(exc).__name__
+    return UnavailableError(f"{what} failed at {mask_url(url)} after {attempts} attempt(s): {kind}: {redact(exc)}",
+                            url=mask_url(url), reason=kind)
+
+
+def _judge(retry: RetryPolicy, attempt: int, url: str, what: str,
+           response: httpx.Response | None, exc: httpx.HTTPError | None) -> httpx.Response | None:
+    """The response to return, None to try again, or a raised typed error."""
+    if exc is not None:
+        if attempt > retry.retries or not isinstance(exc, httpx.TransportError):
+            raise _connection_error(exc, url, what, attempt) from None
+    else:
+        assert response is not None
+        if not retry.should_retry(response.status_code):
+            if response.status_code >= 400:
+                _raise_for(response, what)
+            return response
+        if attempt > retry.retries:
+            _raise_for(response, what)
+    log.info("%s to %s: %s, retry %d of %d in %.1f s", what, mask_url(url),
+             response.status_code if response is not None else "connection error",
+             attempt, retry.retries, retry.wait)
+    return None
+
+
+def send(client: httpx.Client, method: str, url: str, *, content: bytes | None = None,
+         headers: dict[str, str] | None = None, params: dict | None = None,
+         retry: RetryPolicy = NO_RETRY, what: str = "request",
+         sleep: Callable[[float], None] = time.sleep) -> httpx.Response:
+    """Send one request with `retry`; return a 2xx/3xx response or raise a typed error.
+
+    Bodies are bytes, never generators: a consumed stream would silently go out empty on a retry.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        response, error = None, None
+        try:
+            response = client.request(method, url, content=content, headers=headers, params=params)
+        except httpx.HTTPError as exc:
+            error = exc
+        done = _judge(retry, attempt, url, what, response, error)
+        if done is not None:
+            return done
+        sleep(retry.wait)
+
+
+async def asend(client: httpx.AsyncClient, method: str, url: str, *, content: bytes | None = None,
+                headers: dict[str, str] | None = None, params: dict | None = None,
+                retry: RetryPolicy = NO_RETRY, what: str = "request",
+                sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> httpx.Response:
+    """The async twin of `send`, same policy and errors."""
+    attempt = 0
+    while True:
+        attempt += 1
+        response, error = None, None
+        try:
+            response = await client.request(method, url, content=content, headers=headers, params=params)
+        except httpx.HTTPError as exc:
+            error = exc
+        done = _judge(retry, attempt, url, what, response, error)
+        if done is not None:
+            return done
+        await sleep(retry.wait)

@@ -1,0 +1,296 @@
+"""Profiles: every setting of the integration, both sides, as one value.
+
+A profile file is TOML with two tables, named after the two consoles the user clicks through::
+
+    [jaicp]
+    chat_api_url = "https://app.jaicp.com/chatapi/<token>"      # inbound Chat API channel, to drive the bot
+    operator_channel = "Jivo"                                     # name of the JAICP operator channel
+    internal_webhook_url = "https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/<token>"
+    external_api_endpoint = "https://wh.jivosite.com/<key>/<id>"
+    inbound_channel = "chat api"                                  # the inbound channel…
+    inbound_operator = "Jivo"                                     # …and its «Оператор» field
+    reporter_url = "https://app.jaicp.com/api/v1/reporter"        # message logs
+    reporter_token = ""                                           # or env JIVO_OPS_REPORTER_TOKEN
+    [jivo]
+    channel = "JAICP bot"
+    webhook_url = "…"      # «URL вашего сервера для Webhooks»
+    unique_url = "…"       # «Уникальный URL»
+    chunked = true         # «Chunked кодировка в запросах»
+
+Any key can also come from the environment as ``JIVO_OPS_<TABLE>_<KEY>`` (e.g.
+``JIVO_OPS_JIVO_UNIQUE_URL``), which wins over the file; ``JIVO_OPS_REPORTER_TOKEN`` is the short
+name of the Reporter token. ``JIVO_OPS_PROFILE`` names the default profile file.
+Every URL and token is a secret: reprs and HTML show masks only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ProfileError
+from .redaction import mask_secret, mask_url, register_secret
+
+__all__ = ["Profile", "JaicpSettings", "JivoSettings", "load_profile", "save_profile", "example_profile",
+           "default_profile_path", "PROFILE_ENV"]
+
+PROFILE_ENV = "JIVO_OPS_PROFILE"
+REPORTER_TOKEN_ENV = "JIVO_OPS_REPORTER_TOKEN"
+SECRET_FIELDS = frozenset({"chat_api_url", "internal_webhook_url", "external_api_endpoint", "reporter_token",
+                           "webhook_url", "unique_url"})
+
+
+@dataclass(frozen=True)
+class JaicpSettings:
+    """The JAICP side: the Chat API channel that drives the bot, the Jivo operator channel, logs."""
+
+    chat_api_url: str = ""
+    operator_channel: str = "Jivo"
+    internal_webhook_url: str = ""
+    external_api_endpoint: str = ""
+    inbound_channel: str = "chat api"
+    inbound_operator: str = ""
+    reporter_url: str = "https://app.jaicp.com/api/v1/reporter"
+    reporter_token: str = ""
+
+
+@dataclass(frozen=True)
+class JivoSettings:
+    """The Jivo side: the «Добавьте чат в свое приложение» channel."""
+
+    channel: str = "JAICP bot"
+    webhook_url: str = ""
+    unique_url: str = ""
+    chunked: bool = True
+
+
+def _masked(name: str, value: Any) -> Any:
+    if name not in SECRET_FIELDS or not isinstance(value, str):
+        return value
+    return mask_url(value) if "://" in value else mask_secret(value)
+
+
+def _section_repr(obj: Any) -> str:
+    inner = ", ".join(f"{f.name}={_masked(f.name, getattr(obj, f.name))!r}" for f in fields(obj))
+    return f"{type(obj).__name__}({inner})"
+
+
+JaicpSettings.__repr__ = _section_repr  # type: ignore[method-assign]
+JivoSettings.__repr__ = _section_repr  # type: ignore[method-assign]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Both sides' settings. Immutable: change one with `profile.replace(jivo={"chunked": False})`."""
+
+    jaicp: JaicpSettings = field(default_factory=JaicpSettings)
+    jivo: JivoSettings = field(default_factory=JivoSettings)
+    name: str = ""
+    source: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        for section in (self.jaicp, self.jivo):
+            for f in fields(section):
+                if f.name in SECRET_FIELDS:
+                    register_secret(getattr(section, f.name))
+
+    # -- building -----------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None, text: str | None = None) -> "Profile":
+        """Validate a parsed profile: unknown tables or keys and wrong types are errors naming the key and line."""
+        known = {"jaicp": JaicpSettings, "jivo": JivoSettings}
+        sections: dict[str, Any] = {}
+        for table, value in data.items():
+            if table == "name" and isinstance(value, str):
+                continue
+            if table not in known:
+                raise ProfileError(f"unknown table; expected one of: {', '.join(known)}", path=source, key=table,
+                                   line=_line_of(text, None, table))
+            if not isinstance(value, Mapping):
+                raise ProfileError("must be a table", path=source, key=table, line=_line_of(text, None, table))
+            sections[table] = _build_section(known[table], table, value, source, text)
+        return cls(jaicp=sections.get("jaicp", JaicpSettings()), jivo=sections.get("jivo", JivoSettings()),
+                   name=str(data.get("name", "")), source=source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, secrets included: for saving, never for showing."""
+        out: dict[str, Any] = {}
+        if self.name:
+            out["name"] = self.name
+        out["jaicp"] = dataclasses.asdict(self.jaicp)
+        out["jivo"] = dataclasses.asdict(self.jivo)
+        return out
+
+    def replace(self, *, jaicp: Mapping[str, Any] | None = None, jivo: Mapping[str, Any] | None = None,
+                **top: Any) -> "Profile":
+        data = self.to_dict()
+        data["jaicp"].update(jaicp or {})
+        data["jivo"].update(jivo or {})
+        data.update(top)
+        return Profile.from_dict(data, source=self.source)
+
+    def with_env(self, environ: Mapping[str, str] | None = None) -> "Profile":
+        """This profile with ``JIVO_OPS_<TABLE>_<KEY>`` variables applied."""
+        env = os.environ if environ is None else environ
+        changes: dict[str, dict[str, Any]] = {"jaicp": {}, "jivo": {}}
+        if env.get(REPORTER_TOKEN_ENV):
+            changes["jaicp"]["reporter_token"] = env[REPORTER_TOKEN_ENV]
+        for table, cls in (("jaicp", JaicpSettings), ("jivo", JivoSettings)):
+            for f in fields(cls):
+                var = f"JIVO_OPS_{table}_{f.name}".upper()
+                if var in env:
+                    raw = env[var]
+                    if f.type in ("bool", bool):
+                        lowered = raw.strip().lower()
+                        if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                            raise ProfileError(f"environment variable {var}={raw!r} is not a boolean (use true/false)")
+                        changes[table][f.name] = lowered in {"1", "true", "yes", "on"}
+                    else:
+                        changes[table][f.name] = raw
+        if not changes["jaicp"] and not changes["jivo"]:
+            return self
+        return self.replace(jaicp=changes["jaicp"], jivo=changes["jivo"])
+
+    # -- showing ------------------------------------------------------------------------------
+    def masked(self) -> dict[str, dict[str, Any]]:
+        """Every setting with secrets masked: what a table, widget or log may show."""
+        return {name: {f.name: _masked(f.name, getattr(section, f.name)) for f in fields(section)}
+                for name, section in (("jaicp", self.jaicp), ("jivo", self.jivo))}
+
+    def __repr__(self) -> str:
+        label = f"name={self.name!r}, " if self.name else ""
+        return f"Profile({label}jaicp={self.jaicp!r}, jivo={self.jivo!r})"
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for table, values in self.masked().items():
+            for key, value in values.items():
+                rows.append(f"<tr><td>[{table}]</td><td><code>{key}</code></td>"
+                            f"<td><code>{html.escape(str(value))}</code></td></tr>")
+        title = html.escape(self.name or "profile")
+        return (f"<table><caption>{title}</caption><tr><th>table</th><th>key</th><th>value</th></tr>"
+                + "".join(rows) + "</table>")
+
+    def to_toml(self) -> str:
+        lines = []
+        if self.name:
+            lines += [f"name = {_toml_value(self.name)}", ""]
+        for table, values in (("jaicp", dataclasses.asdict(self.jaicp)), ("jivo", dataclasses.asdict(self.jivo))):
+            lines.append(f"[{table}]")
+            lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def _type_name(t: Any) -> str:
+    return {"str": "a string", "bool": "true or false"}.get(str(t), str(t))
+
+
+def _build_section(cls: type, table: str, values: Mapping[str, Any], source: str | None, text: str | None):
+    allowed = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        line = _line_of(text, table, key)
+        if key not in allowed:
+            hint = _closest(key, allowed)
+            raise ProfileError(f"unknown key{hint}; allowed: {', '.join(allowed)}",
+                               path=source, key=f"{table}.{key}", line=line)
+        expected = allowed[key].type
+        ok = isinstance(value, bool) if expected in ("bool", bool) else isinstance(value, str)
+        if not ok:
+            raise ProfileError(f"must be {_type_name(expected)}, got {type(value).__name__}",
+                               path=source, key=f"{table}.{key}", line=line)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _closest(key: str, allowed: Mapping[str, Any]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(key, list(allowed), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _line_of(text: str | None, table: str | None, key: str) -> int | None:
+    """Best-effort line number of `key` in `[table]` (tomllib does not report positions)."""
+    if not text:
+        return None
+    current = None
+    key_re = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            current = header.group(1)
+            if table is None and current == key:
+                return number
+            continue
+        if current == table and key_re.match(line):
+            return number
+    return None
+
+
+def default_profile_path() -> Path | None:
+    value = os.environ.get(PROFILE_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def load_profile(path: str | os.PathLike | None = None, *, env: bool = True) -> Profile:
+    """Read a profile file (default: ``$JIVO_OPS_PROFILE``); `env` applies ``JIVO_OPS_*`` overrides."""
+    if path is None:
+        path = default_profile_path()
+        if path is None:
+            raise ProfileError(f"no profile given: pass --profile PATH or set {PROFILE_ENV} "
+                               "(or run against the sandbox with --sandbox)")
+    p = Path(path).expanduser()
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ProfileError("file not found; create one with `jivo-ops sandbox --profile-out PATH` "
+                           "or copy the bundled example", path=str(p)) from None
+    except OSError as exc:
+        raise ProfileError(f"cannot read: {exc.strerror}", path=str(p)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ProfileError("not UTF-8 text; save the file as UTF-8", path=str(p), line=line) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ProfileError(f"broken TOML: {exc}", path=str(p), line=int(match.group(1)) if match else None) from None
+    profile = Profile.from_dict(data, source=str(p), text=text)
+    return profile.with_env() if env else profile
+
+
+def save_profile(profile: Profile, path: str | os.PathLike) -> Path:
+    """Write `profile` as TOML, readable by its owner only (0600): it holds secrets."""
+    p = Path(path).expanduser()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(profile.to_toml())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, p)
+    return p
+
+
+def example_profile() -> Profile:
+    """The bundled example: a correctly wired integration with made-up tokens."""
+    text = resources.files("jivo_ops").joinpath("data/example-profile.toml").read_text(encoding="utf-8")
+    return Profile.from_dict(tomllib.loads(text), source="example-profile.toml", text=text)
