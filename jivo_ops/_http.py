@@ -7,6 +7,7 @@ tests swap the transport (`httpx.MockTransport`) or point the URLs at the sandbo
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -14,10 +15,11 @@ from typing import Awaitable, Callable
 
 import httpx
 
-from .errors import RejectedError, UnavailableError
+from .errors import JivoOpsError, RejectedError, UnavailableError
 from .redaction import install_log_redaction, mask_url, redact
 
-__all__ = ["RetryPolicy", "NO_RETRY", "make_client", "make_async_client", "send", "asend", "JSON_CONTENT_TYPE"]
+__all__ = ["RetryPolicy", "NO_RETRY", "make_client", "make_async_client", "send", "asend", "JSON_CONTENT_TYPE",
+           "check_url"]
 
 log = logging.getLogger("jivo_ops.http")
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -38,6 +40,21 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(retries=0, wait=0.0)
+
+
+def check_url(url: str, what: str) -> str:
+    """`url` stripped, if it is an absolute http(s) URL with a host; else a JivoOpsError naming `what`."""
+    text = url.strip() if isinstance(url, str) else ""
+    try:
+        parts = httpx.URL(text)
+        ok = parts.scheme in ("http", "https") and bool(parts.host)
+    except (httpx.InvalidURL, TypeError):
+        ok = False
+    if not ok:
+        shown = mask_url(text) if "://" in text else (repr(text) if len(text) < 12 else "…")
+        raise JivoOpsError(f"{what} {shown} is not an http(s) URL with a host; paste the whole URL, "
+                           "e.g. https://host/path")
+    return text
 
 
 def _log_request(request: httpx.Request) -> None:
@@ -82,7 +99,15 @@ def make_async_client(*, timeout: float | httpx.Timeout | None = None,
 
 
 def _reason(response: httpx.Response) -> str:
+    """The service's own words: text/plain as is (Jivo), JAICP's `{"error", "message"}` as `error: message`."""
     text = response.text.strip() if response.content else ""
+    if text.startswith("{"):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and ("error" in body or "message" in body):
+            text = ": ".join(str(body[k]) for k in ("error", "message") if body.get(k) not in (None, ""))
     return redact(text[:500]) or response.reason_phrase
 
 
@@ -106,7 +131,9 @@ def _judge(retry: RetryPolicy, attempt: int, url: str, what: str,
            response: httpx.Response | None, exc: httpx.HTTPError | None) -> httpx.Response | None:
     """The response to return, None to try again, or a raised typed error."""
     if exc is not None:
-        if attempt > retry.retries or not isinstance(exc, httpx.TransportError):
+        # A wrong scheme is the caller's mistake, not a flaky line: resending cannot help.
+        if (attempt > retry.retries or not isinstance(exc, httpx.TransportError)
+                or isinstance(exc, httpx.UnsupportedProtocol)):
             raise _connection_error(exc, url, what, attempt) from None
     else:
         assert response is not None
@@ -125,17 +152,20 @@ def _judge(retry: RetryPolicy, attempt: int, url: str, what: str,
 def send(client: httpx.Client, method: str, url: str, *, content: bytes | None = None,
          headers: dict[str, str] | None = None, params: dict | None = None,
          retry: RetryPolicy = NO_RETRY, what: str = "request",
-         sleep: Callable[[float], None] = time.sleep) -> httpx.Response:
+         sleep: Callable[[float], None] = time.sleep,
+         timeout: float | httpx.Timeout | None = None) -> httpx.Response:
     """Send one request with `retry`; return a 2xx/3xx response or raise a typed error.
 
     Bodies are bytes, never generators: a consumed stream would silently go out empty on a retry.
+    `timeout` overrides the client's for this request (a long poll needs more than the default).
     """
     attempt = 0
     while True:
         attempt += 1
         response, error = None, None
         try:
-            response = client.request(method, url, content=content, headers=headers, params=params)
+            response = client.request(method, url, content=content, headers=headers, params=params,
+                                     **({} if timeout is None else {"timeout": timeout}))
         except httpx.HTTPError as exc:
             error = exc
         done = _judge(retry, attempt, url, what, response, error)
@@ -147,14 +177,16 @@ def send(client: httpx.Client, method: str, url: str, *, content: bytes | None =
 async def asend(client: httpx.AsyncClient, method: str, url: str, *, content: bytes | None = None,
                 headers: dict[str, str] | None = None, params: dict | None = None,
                 retry: RetryPolicy = NO_RETRY, what: str = "request",
-                sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> httpx.Response:
+                sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                timeout: float | httpx.Timeout | None = None) -> httpx.Response:
     """The async twin of `send`, same policy and errors."""
     attempt = 0
     while True:
         attempt += 1
         response, error = None, None
         try:
-            response = await client.request(method, url, content=content, headers=headers, params=params)
+            response = await client.request(method, url, content=content, headers=headers, params=params,
+                                           **({} if timeout is None else {"timeout": timeout}))
         except httpx.HTTPError as exc:
             error = exc
         done = _judge(retry, attempt, url, what, response, error)
