@@ -109,11 +109,15 @@ class Profile:
         known = {"jaicp": JaicpSettings, "jivo": JivoSettings}
         sections: dict[str, Any] = {}
         for table, value in data.items():
-            if table == "name" and isinstance(value, str):
+            if table == "name":
+                if not isinstance(value, str):
+                    raise ProfileError(f"must be a string, got {type(value).__name__}", path=source, key=table,
+                                       line=_line_of(text, None, table))
                 continue
             if table not in known:
-                raise ProfileError(f"unknown table; expected one of: {', '.join(known)}", path=source, key=table,
-                                   line=_line_of(text, None, table))
+                hint = _closest(table, known)
+                raise ProfileError(f"unknown table{hint}; expected one of: {', '.join(known)}", path=source,
+                                   key=table, line=_line_of(text, None, table))
             if not isinstance(value, Mapping):
                 raise ProfileError("must be a table", path=source, key=table, line=_line_of(text, None, table))
             sections[table] = _build_section(known[table], table, value, source, text)
@@ -193,7 +197,8 @@ class Profile:
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    # A JSON string is a valid TOML basic string, except that TOML also forbids a raw DEL.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _type_name(t: Any) -> str:
@@ -226,21 +231,47 @@ def _closest(key: str, allowed: Mapping[str, Any]) -> str:
 
 
 def _line_of(text: str | None, table: str | None, key: str) -> int | None:
-    """Best-effort line number of `key` in `[table]` (tomllib does not report positions)."""
+    """Best-effort line number of `key` in `[table]` (tomllib does not report positions).
+
+    Finds ``key = …`` under a ``[table]`` header, a ``[table.key]`` sub-table header, or a dotted
+    ``table.key = …`` line; with `table` None, a top-level ``key = …`` or a ``[key]`` header.
+    """
     if not text:
         return None
     current = None
-    key_re = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    quoted = rf"\"?{re.escape(key)}\"?"
+    key_re = re.compile(rf"^\s*{quoted}\s*[=.]")
+    dotted_re = re.compile(rf"^\s*\"?{re.escape(table)}\"?\s*\.\s*{quoted}\s*=") if table else None
     for number, line in enumerate(text.splitlines(), 1):
         header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
         if header:
-            current = header.group(1)
-            if table is None and current == key:
+            current = re.sub(r"\s*\.\s*", ".", header.group(1)).replace('"', "")
+            if current == key if table is None else current == f"{table}.{key}":
                 return number
             continue
         if current == table and key_re.match(line):
             return number
+        if current is None and dotted_re is not None and dotted_re.match(line):
+            return number
     return None
+
+
+def _key_on_line(text: str, line: int | None) -> str | None:
+    """The key written on `line` (for errors about a line tomllib or UTF-8 decoding rejected)."""
+    if not line:
+        return None
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    table = None
+    for previous in lines[: line - 1]:
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", previous)
+        if header:
+            table = header.group(1).strip()
+    match = re.match(r"^\s*\"?([A-Za-z0-9_.-]+?)\"?\s*=", lines[line - 1])
+    if not match:
+        return None
+    return f"{table}.{match.group(1)}" if table else match.group(1)
 
 
 def default_profile_path() -> Path | None:
@@ -267,12 +298,15 @@ def load_profile(path: str | os.PathLike | None = None, *, env: bool = True) -> 
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ProfileError("not UTF-8 text; save the file as UTF-8", path=str(p), line=line) from None
+        readable = raw.decode("utf-8", errors="replace")
+        raise ProfileError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", path=str(p),
+                           key=_key_on_line(readable, line), line=line) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        raise ProfileError(f"broken TOML: {exc}", path=str(p), line=int(match.group(1)) if match else None) from None
+        line = int(match.group(1)) if match else None
+        raise ProfileError(f"broken TOML: {exc}", path=str(p), key=_key_on_line(text, line), line=line) from None
     profile = Profile.from_dict(data, source=str(p), text=text)
     return profile.with_env() if env else profile
 
