@@ -28,6 +28,18 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "_http",
     "mask_url": "redaction",
     "redact": "redaction",
+    "SwitchReply": "switch",
+    "JivoClient": "jivo",
+    "AsyncJivoClient": "jivo",
+    "ClientMessage": "jivo",
+    "AgentMessage": "jivo",
+    "ChatApiClient": "jaicp",
+    "AsyncChatApiClient": "jaicp",
+    "BotResponse": "jaicp",
+    "EventBatch": "jaicp",
+    "ChatEvent": "jaicp",
+    "ReporterClient": "jaicp",
+    "AsyncReporterClient": "jaicp",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

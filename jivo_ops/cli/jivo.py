@@ -1,0 +1,91 @@
+"""`jivo-ops jivo status|send URL`: talk to a Jivo Chat API channel as JAICP would.
+
+`status` prints `1 online` or `0 offline`. `send` posts one client text message with Jivo's retry
+rule (5xx / connection errors resent up to 3 times, `--retry-wait` seconds apart; a 4xx is never
+resent: its reason goes to stderr and the exit code is non-zero). The URL is a secret: it is
+registered for redaction and shown masked only.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .._http import RetryPolicy
+from ..redaction import mask_url, register_secret
+
+__all__ = ["register", "run"]
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, e.g. 3") from None
+    if not 0 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 0–600 seconds (Jivo's docs say 3–60)")
+    return value
+
+
+def _retries(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+    if not 0 <= value <= 3:
+        raise argparse.ArgumentTypeError(f"{text!r}: Jivo's docs allow 0–3 resends")
+    return value
+
+
+def _add_retry_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--retry-wait", metavar="SECONDS", type=_seconds, default=RetryPolicy().wait,
+                        help="wait between resends after 5xx or connection errors (default %(default)s)")
+    parser.add_argument("--retries", metavar="N", type=_retries, default=RetryPolicy().retries,
+                        help="resends after 5xx or connection errors, never after 4xx (default %(default)s)")
+    parser.add_argument("--timeout", metavar="SECONDS", type=_seconds, default=10.0,
+                        help="per-request timeout (default %(default)s)")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("jivo", help="Jivo Chat API channel: status, send a client message",
+                                   description="Talk to Jivo's «Уникальный URL» as JAICP would.")
+    sub = parser.add_subparsers(dest="jivo_command", metavar="ACTION")
+    sub.required = True
+
+    status = sub.add_parser("status", help="is any operator online? prints `1 online` or `0 offline`")
+    status.add_argument("url", metavar="URL", help="the channel's «Уникальный URL»")
+    _add_retry_arguments(status)
+    status.set_defaults(func=run_status)
+
+    send = sub.add_parser("send", help="send one client text message")
+    send.add_argument("url", metavar="URL", help="the channel's «Уникальный URL»")
+    send.add_argument("--client-id", metavar="ID", required=True, help="sender.id: the client's id in your system")
+    send.add_argument("--name", metavar="N", help="sender.name shown to the operator")
+    send.add_argument("--text", metavar="T", required=True, help="the message text")
+    _add_retry_arguments(send)
+    send.set_defaults(func=run_send)
+    parser.set_defaults(func=run)
+
+
+def _client(args: argparse.Namespace):
+    from ..jivo import JivoClient
+
+    register_secret(args.url)
+    return JivoClient(args.url, retry=RetryPolicy(retries=args.retries, wait=args.retry_wait), timeout=args.timeout)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    with _client(args) as jivo:
+        online = jivo.status()
+    print("1 online" if online else "0 offline")
+    return 0
+
+
+def run_send(args: argparse.Namespace) -> int:
+    with _client(args) as jivo:
+        message_id = jivo.send_text(args.client_id, args.text, name=args.name)
+    print(f"sent message {message_id} to {mask_url(jivo.unique_url)}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:  # only reached if argparse lets no action through
+    return run_status(args) if args.jivo_command == "status" else run_send(args)
