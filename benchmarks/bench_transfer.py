@@ -1,0 +1,157 @@
+"""Transfer runner overhead: the runner vs a bare httpx script doing the same HTTP calls.
+
+On a sandbox with zero think time (started as a separate process, `jivo-ops sandbox --profile-out`,
+so it does not share the GIL with the measured client), N transfers at concurrency C:
+
+* bare:   per client `POST query`, `POST query` (the operator request), `GET /events` until the
+          operator's message, `POST` the close phrase — plain httpx + json, nothing recorded;
+* runner: `jivo_ops.transfer.arun_transfers` with the default script (the same four calls), which
+          also records every step, masks payloads and decides outcomes.
+
+Both use the same client layout (several httpx clients, few requests in flight each). Rounds
+alternate; the medians are compared. Ends with `BENCH transfer ratio=<runner/bare> goal=<=1.2 PASS|FAIL`.
+
+    .venv/bin/python benchmarks/bench_transfer.py [--transfers 1000] [--concurrency 50] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from jivo_ops.profile import load_profile  # noqa: E402
+from jivo_ops.transfer import REQUESTS_PER_HTTP_CLIENT, arun_transfers  # noqa: E402
+
+GOAL = 1.2
+
+
+def start_sandbox(workdir: Path) -> tuple[subprocess.Popen, Path]:
+    profile_path = workdir / "sandbox-profile.toml"
+    exe = Path(sys.executable).with_name("jivo-ops")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "jivo_ops.cli"]
+    process = subprocess.Popen(command + ["sandbox", "--profile-out", str(profile_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"sandbox exited early: {process.stderr.read().decode(errors='replace')[-500:]}")
+        if profile_path.exists() and profile_path.stat().st_size:
+            try:
+                url = load_profile(profile_path, env=False).jaicp.chat_api_url
+                httpx.post(url, json={"clientId": "bench-warmup", "query": "/start"}, timeout=5).raise_for_status()
+                return process, profile_path
+            except Exception:
+                pass
+        time.sleep(0.1)
+    process.terminate()
+    raise SystemExit("sandbox did not come up within 30 s")
+
+
+def make_pool(concurrency: int) -> list[httpx.AsyncClient]:
+    per = REQUESTS_PER_HTTP_CLIENT
+    limits = httpx.Limits(max_connections=per + 2, max_keepalive_connections=per + 2)
+    return [httpx.AsyncClient(timeout=httpx.Timeout(30.0), limits=limits) for _ in range(math.ceil(concurrency / per))]
+
+
+async def bare(url: str, transfers: int, concurrency: int, tag: str) -> tuple[float, int]:
+    """The same HTTP calls as the default script, with nothing recorded."""
+    pool = make_pool(concurrency)
+    events_url = url.rstrip("/") + "/events"
+    semaphore = asyncio.Semaphore(concurrency)
+    answered = 0
+
+    async def one(i: int) -> None:
+        nonlocal answered
+        client, cid = pool[i % len(pool)], f"bare-{tag}-{i:05d}"
+        async with semaphore:
+            r = await client.post(url, json={"clientId": cid, "query": "Здравствуйте"})
+            r.raise_for_status()
+            r = await client.post(url, json={"clientId": cid, "query": "Позовите оператора"})
+            replies = r.json()["data"]["replies"]
+            close = next(x for x in replies if x.get("type") == "switch").get("closeChatPhrases", ["/closeChat"])[0]
+            ts = None
+            while True:
+                params = {"clientId": cid} | ({"ts": ts} if ts is not None else {})
+                body = (await client.get(events_url, params=params, timeout=10.0)).json()
+                events = body["events"]
+                stamps = [e["event"]["timestamp"] for e in events if "timestamp" in e.get("event", {})]
+                ts = max(stamps) if stamps else ts
+                if any(e.get("event", {}).get("data", {}).get("replies") for e in events):
+                    break
+            r = await client.post(url, json={"clientId": cid, "query": close})
+            r.raise_for_status()
+            answered += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(transfers)))
+    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(c.aclose() for c in pool))
+    return elapsed, answered
+
+
+async def runner(profile, transfers: int, concurrency: int) -> tuple[float, int]:
+    started = time.perf_counter()
+    batch = await arun_transfers(profile, clients=transfers, concurrency=concurrency, progress=False,
+                                 step_timeout=30.0)
+    elapsed = time.perf_counter() - started
+    return elapsed, batch.summary()["outcomes"]["answered"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transfers", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-transfer-") as tmp:
+        process, profile_path = start_sandbox(Path(tmp))
+        try:
+            profile = load_profile(profile_path, env=False)
+            url = profile.jaicp.chat_api_url
+            asyncio.run(bare(url, 50, 10, "warm"))       # warm both paths up (imports, connections)
+            asyncio.run(runner(profile, 50, 10))
+            bare_times, runner_times = [], []
+            for round_no in range(args.rounds):
+                t, ok = asyncio.run(bare(url, args.transfers, args.concurrency, f"r{round_no}"))
+                bare_times.append(t)
+                print(f"round {round_no + 1}: bare   {t:7.2f} s  {ok}/{args.transfers} answered", flush=True)
+                if ok != args.transfers:
+                    print("bare script lost transfers", file=sys.stderr)
+                t, ok = asyncio.run(runner(profile, args.transfers, args.concurrency))
+                runner_times.append(t)
+                print(f"round {round_no + 1}: runner {t:7.2f} s  {ok}/{args.transfers} answered", flush=True)
+                if ok != args.transfers:
+                    print(f"BENCH transfer ratio=nan goal=<={GOAL} FAIL (runner answered {ok}/{args.transfers})")
+                    return 1
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    b, r = statistics.median(bare_times), statistics.median(runner_times)
+    ratio = r / b
+    print(f"cores={os.cpu_count()} transfers={args.transfers} concurrency={args.concurrency} rounds={args.rounds}")
+    print(f"bare httpx: median {b:.2f} s ({args.transfers / b:.0f} transfers/s)")
+    print(f"runner:     median {r:.2f} s ({args.transfers / r:.0f} transfers/s)")
+    print(f"BENCH transfer ratio={ratio:.2f} goal=<={GOAL} {'PASS' if ratio <= GOAL else 'FAIL'}")
+    return 0 if ratio <= GOAL else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,469 @@
+"""Leg probes: when an end-to-end transfer fails, find which of the two legs broke.
+
+* **Jivo leg** (`probe_jivo_leg`): act as JAICP — ask Jivo's ``<Уникальный URL>/status``, post a
+  client message to the unique URL, and, when a webhook recorder store is given, wait there for
+  the operator's reply (Jivo → «URL вашего сервера для Webhooks»).
+* **JAICP leg** (`probe_jaicp_leg`): act as Jivo — post an agent message
+  ``{sender, recipient: {id}, message}`` to JAICP's «Internal Webhook Url» (chunked when the
+  profile says Jivo sends chunked) and watch it arrive for that client on the Chat API ``/events``.
+
+Each returns a `ProbeResult`: what was sent, what came back, how long each exchange took, ok or
+not, and `next_check` — one sentence naming the UI field to look at. The static setup checks and
+simple reachability probes live in `jivo_ops.checks`; these are the deep, per-leg ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import JivoOpsError, ProfileError, ProtocolError, ServiceError
+from .redaction import mask_url, redact
+
+__all__ = ["ProbeExchange", "ProbeResult", "probe_jivo_leg", "probe_jaicp_leg", "aprobe_jivo_leg",
+           "aprobe_jaicp_leg", "format_probe"]
+
+PROBE_AGENT = {"id": "jivo-ops-probe-agent", "name": "jivo-ops probe"}
+# Field names exactly as the two consoles show them.
+F_UNIQUE = "«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)"
+F_EXTERNAL = "«External API Endpoint» (JAICP operator channel)"
+F_WEBHOOK = "«URL вашего сервера для Webhooks» (Jivo channel settings)"
+F_INTERNAL = "«Internal Webhook Url» (JAICP: Каналы → Операторы → Jivo)"
+F_CHUNKED = "«Chunked кодировка в запросах» (Jivo channel settings)"
+F_CHAT_API = "the Chat API channel URL (JAICP: Каналы → Входящие → Chat API)"
+
+
+@dataclass(frozen=True)
+class ProbeExchange:
+    """One HTTP exchange (or wait) of a probe."""
+
+    what: str
+    method: str | None
+    url: str                                 # masked
+    status: int | None
+    sent: Any = None
+    received: Any = None
+    latency_s: float | None = None
+    ok: bool = True
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"what": self.what, "method": self.method, "url": self.url, "status": self.status,
+                "sent": self.sent, "received": self.received,
+                "latency_s": None if self.latency_s is None else round(self.latency_s, 6),
+                "ok": self.ok, "note": self.note}
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """A leg probe's verdict: ok or not, the exchanges, and the one thing to check next."""
+
+    leg: str
+    ok: bool
+    summary: str
+    next_check: str
+    client_id: str
+    exchanges: tuple[ProbeExchange, ...] = ()
+    elapsed_s: float = 0.0
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def sent(self) -> list[Any]:
+        return [e.sent for e in self.exchanges if e.sent is not None]
+
+    @property
+    def received(self) -> list[Any]:
+        return [e.received for e in self.exchanges if e.received is not None]
+
+    def to_json(self) -> dict[str, Any]:
+        return json.loads(redact(json.dumps({
+            "leg": self.leg, "ok": self.ok, "summary": self.summary, "next_check": self.next_check,
+            "client_id": self.client_id, "started_at": self.started_at.isoformat(),
+            "elapsed_s": round(self.elapsed_s, 6), "exchanges": [e.to_json() for e in self.exchanges]},
+            ensure_ascii=False)))
+
+    def render(self) -> str:
+        return format_probe(self)
+
+    def __repr__(self) -> str:
+        return redact(f"ProbeResult(leg={self.leg!r}, ok={self.ok}, summary={self.summary!r}, "
+                      f"elapsed={self.elapsed_s:.3f}s)")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        mark = "✓" if self.ok else "✗"
+        rows = "".join(
+            f"<tr><td>{html.escape(e.what)}</td><td>{html.escape(str(e.method or ''))}</td>"
+            f"<td><code>{html.escape(e.url)}</code></td><td>{e.status or ''}</td>"
+            f"<td>{'' if e.latency_s is None else f'{e.latency_s * 1000:.1f} ms'}</td>"
+            f"<td>{'✓' if e.ok else '✗'} {html.escape(redact(e.note or ''))}</td></tr>" for e in self.exchanges)
+        return redact(f"<div><b>{mark} {html.escape(self.leg)} leg: {html.escape(self.summary)}</b>"
+                      f"<table><tr><th>step</th><th>method</th><th>url</th><th>status</th><th>time</th>"
+                      f"<th>result</th></tr>{rows}</table><p>Next: {html.escape(self.next_check)}</p></div>")
+
+
+def format_probe(result: ProbeResult) -> str:
+    """A probe as terminal text: verdict, one line per exchange, what to check next."""
+    lines = [f"{'OK' if result.ok else 'FAILED'}  {result.leg} leg: {result.summary}  ({result.elapsed_s:.3f} s)",
+             f"client id: {result.client_id}"]
+    for e in result.exchanges:
+        latency = f"{e.latency_s * 1000:8.1f} ms" if e.latency_s is not None else " " * 11
+        status = str(e.status) if e.status is not None else "-"
+        lines.append(f"  {'✓' if e.ok else '✗'} {e.what:<22} {e.method or '':<5} {status:>4} {latency}  {e.url}")
+        if e.sent is not None:
+            lines.append(f"      sent:     {json.dumps(e.sent, ensure_ascii=False)[:200]}")
+        if e.received is not None:
+            shown = e.received if isinstance(e.received, str) else json.dumps(e.received, ensure_ascii=False)
+            lines.append(f"      received: {shown[:200]}")
+        if e.note:
+            lines.append(f"      note:     {e.note}")
+    lines.append(f"next: {result.next_check}")
+    return redact("\n".join(lines))
+
+
+def _profile(profile):
+    from .transfer import _resolve_profile
+
+    return _resolve_profile(profile)
+
+
+def _need(value: str, key: str, label: str, profile) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ProfileError(f"is empty; paste {label}", key=key, path=profile.source)
+    return value
+
+
+def _new_client_id() -> str:
+    return f"jivo-ops-probe-{uuid.uuid4().hex[:12]}"
+
+
+def _body_of(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+# -- the Jivo leg ----------------------------------------------------------------------------
+
+
+def _store_path(recorder: Any) -> Path | None:
+    """A recorder store path from a path, or from a recorder object that knows its store."""
+    if recorder is None:
+        return None
+    if isinstance(recorder, (str, os.PathLike)):
+        return Path(recorder).expanduser()
+    for attr in ("store_path", "db_path", "path", "store"):
+        value = getattr(recorder, attr, None)
+        if isinstance(value, (str, os.PathLike)):
+            return Path(value).expanduser()
+        inner = getattr(value, "path", None) if value is not None else None
+        if isinstance(inner, (str, os.PathLike)):
+            return Path(inner).expanduser()
+    raise JivoOpsError(f"recorder {type(recorder).__name__}: pass the recorder's SQLite store path")
+
+
+def _store_rows_after(path: Path, last_id: int) -> list[tuple]:
+    """New rows of a recorder store (contract: table `requests`), opened read-only."""
+    if not path.exists():
+        raise JivoOpsError(f"recorder store {path} does not exist; start `jivo-ops record --store {path}` first")
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
+    try:
+        return con.execute("SELECT id, received_at, body, chunked, status FROM requests WHERE id > ? ORDER BY id",
+                           (last_id,)).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise JivoOpsError(f"recorder store {path} cannot be read: {exc}") from None
+    finally:
+        con.close()
+
+
+def _store_last_id(path: Path) -> int:
+    if not path.exists():
+        return 0
+    rows = _store_rows_after(path, -1)
+    return rows[-1][0] if rows else 0
+
+
+async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | None = None,
+                          text: str | None = None, timeout: float = 30.0, http_timeout: float = 10.0,
+                          transport=None) -> ProbeResult:
+    """Act as JAICP toward Jivo: `/status`, then a client message; with `recorder` (a store path or a
+    recorder), wait up to `timeout` s for the operator's reply to arrive there."""
+    from .jivo import AsyncJivoClient, ClientMessage
+    from ._http import NO_RETRY, make_async_client
+
+    prof = _profile(profile)
+    unique = _need(prof.jivo.unique_url, "jivo.unique_url", F_UNIQUE, prof)
+    store = _store_path(recorder)
+    client_id = client_id or _new_client_id()
+    text = text or f"jivo-ops probe {client_id[-6:]}: пожалуйста, ответьте на это сообщение"
+    exchanges: list[ProbeExchange] = []
+    started, t0 = datetime.now(timezone.utc), time.perf_counter()
+
+    def done(ok: bool, summary: str, next_check: str) -> ProbeResult:
+        return ProbeResult(leg="jivo", ok=ok, summary=summary, next_check=next_check, client_id=client_id,
+                           exchanges=tuple(exchanges), elapsed_s=time.perf_counter() - t0, started_at=started)
+
+    http = make_async_client(timeout=http_timeout, transport=transport)
+    jivo = AsyncJivoClient(unique, client=http, retry=NO_RETRY)
+    try:
+        # 1. /status
+        began = time.perf_counter()
+        try:
+            online = await jivo.status()
+        except ServiceError as exc:
+            exchanges.append(ProbeExchange("status", "GET", mask_url(jivo.status_url), exc.status,
+                                           received=exc.reason or None, latency_s=time.perf_counter() - began,
+                                           ok=False, note=str(exc)))
+            if exc.status == 404:
+                hint = f"Jivo does not know this channel: copy {F_UNIQUE} again into the profile and {F_EXTERNAL}."
+            elif exc.status is None:
+                hint = f"Jivo is not reachable at {mask_url(unique)}: check the host in {F_UNIQUE} and your network."
+            else:
+                hint = f"Jivo answered HTTP {exc.status}: check {F_UNIQUE}; retry later if Jivo is down."
+            return done(False, "Jivo /status failed", hint)
+        except ProtocolError as exc:
+            exchanges.append(ProbeExchange("status", "GET", mask_url(jivo.status_url), 200,
+                                           latency_s=time.perf_counter() - began, ok=False, note=str(exc)))
+            return done(False, "Jivo /status answered something else than 1 or 0",
+                        f"{F_UNIQUE} may point at another service: copy it again from Jivo.")
+        exchanges.append(ProbeExchange("status", "GET", mask_url(jivo.status_url), 200, received="1" if online else "0",
+                                       latency_s=time.perf_counter() - began, ok=online,
+                                       note=None if online else "no operator online"))
+
+        # 2. a client message
+        message = ClientMessage.text(client_id, text, name="jivo-ops probe")
+        began = time.perf_counter()
+        mark = _store_last_id(store) if store is not None else 0
+        try:
+            await jivo.send_message(message)
+        except ServiceError as exc:
+            exchanges.append(ProbeExchange("client message", "POST", mask_url(unique), exc.status,
+                                           sent=message.to_json(), received=exc.reason or None,
+                                           latency_s=time.perf_counter() - began, ok=False, note=str(exc)))
+            hint = (f"Jivo refused the message ({exc.reason or exc.status}): check {F_UNIQUE} is the channel's "
+                    "current URL and that the channel was not removed." if exc.status and exc.status < 500
+                    else f"Jivo did not accept the message: check {F_UNIQUE} and retry later.")
+            return done(False, "Jivo did not accept a client message", hint)
+        exchanges.append(ProbeExchange("client message", "POST", mask_url(unique), 200, sent=message.to_json(),
+                                       latency_s=time.perf_counter() - began, ok=True))
+
+        if store is None:
+            if not online:
+                return done(False, "Jivo accepted the message, but no operator is online",
+                            "Put an operator online in the Jivo app (status answered 0), then probe again.")
+            return done(True, "Jivo is reachable, an operator is online and the client message was accepted",
+                        f"Answer chat {client_id} in the Jivo app; to see the reply arrive, run `jivo-ops record` "
+                        f"and paste its URL into {F_WEBHOOK} (then probe with --recorder STORE).")
+
+        # 3. the operator's reply, as the recorder stored it
+        began = time.perf_counter()
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            rows = await asyncio.to_thread(_store_rows_after, store, mark)
+            for row_id, received_at, body, chunked, status in rows:
+                mark = max(mark, row_id)
+                seen += 1
+                try:
+                    data = json.loads(bytes(body or b"").decode("utf-8"))
+                except (ValueError, UnicodeDecodeError):
+                    continue
+                recipient = data.get("recipient") if isinstance(data, Mapping) else None
+                if isinstance(recipient, Mapping) and str(recipient.get("id")) == client_id:
+                    want_chunked = bool(prof.jivo.chunked)
+                    framing_ok = chunked is None or bool(chunked) == want_chunked
+                    note = None if framing_ok else (
+                        f"the reply came {'chunked' if chunked else 'with Content-Length'}, but the profile says "
+                        f"chunked={'on' if want_chunked else 'off'}")
+                    exchanges.append(ProbeExchange("operator reply (recorder)", "POST", f"recorder row {row_id}",
+                                                   status, received=data, latency_s=time.perf_counter() - began,
+                                                   ok=True, note=note))
+                    if not framing_ok:
+                        return done(False, "the operator's reply reached the recorder with the wrong framing",
+                                    f"Set {F_CHUNKED} as the profile expects (the seed says ON).")
+                    return done(True, "the operator's reply came back through Jivo's webhook",
+                                f"The Jivo leg works; if transfers still fail, probe the JAICP leg "
+                                f"(`jivo-ops probe jaicp`) and check {F_EXTERNAL}.")
+            await asyncio.sleep(0.1)
+        exchanges.append(ProbeExchange("operator reply (recorder)", None, mask_url(str(store)), None,
+                                       latency_s=time.perf_counter() - began, ok=False,
+                                       note=f"nothing for {client_id} within {timeout:g} s "
+                                            f"({seen} other request(s) recorded)"))
+        if not online:
+            return done(False, "no operator reply: nobody is online",
+                        "Put an operator online in the Jivo app (status answered 0), then probe again.")
+        hint = (f"Requests arrived but none for this client: make sure an operator answered chat {client_id}."
+                if seen else
+                f"Nothing reached the recorder: set {F_WEBHOOK} to the recorder's URL and have an operator "
+                f"answer chat {client_id} in the Jivo app.")
+        return done(False, f"no operator reply reached the recorder within {timeout:g} s", hint)
+    finally:
+        await http.aclose()
+
+
+# -- the JAICP leg ---------------------------------------------------------------------------
+
+
+async def _chunks(body: bytes):
+    # Two chunks, as a streaming sender would: the receiver must reassemble them.
+    half = max(1, len(body) // 2)
+    yield body[:half]
+    yield body[half:]
+
+
+async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str | None = None,
+                           timeout: float = 15.0, chunked: bool | None = None, switch_first: bool = False,
+                           http_timeout: float = 10.0, transport=None) -> ProbeResult:
+    """Act as Jivo toward JAICP: post an agent message for `client_id` to the Internal Webhook Url and
+    watch `/events` of the Chat API for it, up to `timeout` s.
+
+    `switch_first`: open a live chat for the client first (ask the bot for an operator over the
+    Chat API), for a JAICP that relays agent messages only into live chats.
+    `chunked`: framing of the POST; default: the profile's «Chunked кодировка в запросах».
+    """
+    from .jaicp import AsyncChatApiClient
+    from .jivo import encode_json, new_message_id
+    from ._http import NO_RETRY, JSON_CONTENT_TYPE, _judge, make_async_client
+    import httpx
+
+    prof = _profile(profile)
+    webhook = _need(prof.jaicp.internal_webhook_url, "jaicp.internal_webhook_url", F_INTERNAL, prof)
+    chat_url = _need(prof.jaicp.chat_api_url, "jaicp.chat_api_url", F_CHAT_API, prof)
+    use_chunked = prof.jivo.chunked if chunked is None else chunked
+    client_id = client_id or _new_client_id()
+    text = text or f"jivo-ops probe {client_id[-6:]}: агент на связи"
+    exchanges: list[ProbeExchange] = []
+    started, t0 = datetime.now(timezone.utc), time.perf_counter()
+
+    def done(ok: bool, summary: str, next_check: str) -> ProbeResult:
+        return ProbeResult(leg="jaicp", ok=ok, summary=summary, next_check=next_check, client_id=client_id,
+                           exchanges=tuple(exchanges), elapsed_s=time.perf_counter() - t0, started_at=started)
+
+    http = make_async_client(timeout=http_timeout, transport=transport)
+    chat = AsyncChatApiClient(chat_url, client=http, timeout=http_timeout)
+    try:
+        cursor = None
+        if switch_first:
+            began = time.perf_counter()
+            try:
+                answer = await chat.send_query(client_id, "Позовите оператора")
+            except (ServiceError, ProtocolError) as exc:
+                exchanges.append(ProbeExchange("open live chat", "POST", mask_url(chat_url),
+                                               getattr(exc, "status", None), latency_s=time.perf_counter() - began,
+                                               ok=False, note=str(exc)))
+                return done(False, "the Chat API did not answer the switch request",
+                            f"Check {F_CHAT_API} and that the bot is published.")
+            switched = answer.switch is not None
+            exchanges.append(ProbeExchange("open live chat", "POST", mask_url(chat_url), 200,
+                                           sent={"clientId": client_id, "query": "Позовите оператора"},
+                                           received=answer.texts + (["<switch>"] if switched else []),
+                                           latency_s=time.perf_counter() - began, ok=switched,
+                                           note=None if switched else "the bot did not switch"))
+            if not switched:
+                return done(False, "the bot did not switch to an operator",
+                            "Make the scenario push a reply of type switch (see `jivo-ops switch`).")
+            # Let what the switch turn produced pass by, so we watch only for our message.
+            try:
+                cursor = (await chat.poll_events(client_id, timeout=0.2)).last_ts
+            except (ServiceError, ProtocolError):
+                cursor = None
+
+        body = {"sender": dict(PROBE_AGENT), "recipient": {"id": client_id},
+                "message": {"type": "text", "id": new_message_id(), "text": text}}
+        raw = encode_json(body)
+        began = time.perf_counter()
+        response, error = None, None
+        try:
+            # A streamed body is never retried (a consumed stream would go out empty): one attempt.
+            response = await http.request("POST", webhook, content=_chunks(raw) if use_chunked else raw,
+                                          headers={"Content-Type": JSON_CONTENT_TYPE})
+        except httpx.HTTPError as exc:
+            error = exc
+        latency = time.perf_counter() - began
+        try:
+            _judge(NO_RETRY, 1, webhook, "agent message", response, error)
+        except ServiceError as exc:
+            exchanges.append(ProbeExchange("agent message", "POST", mask_url(webhook), exc.status, sent=body,
+                                           received=exc.reason or None, latency_s=latency, ok=False, note=str(exc)))
+            if exc.status in (404, 410):
+                hint = (f"JAICP does not know this webhook: copy {F_INTERNAL} again and paste it into {F_WEBHOOK} "
+                        "(and into this profile).")
+            elif exc.status == 411 or (exc.status == 400 and use_chunked):
+                hint = f"JAICP refused a chunked body: compare with {F_CHUNKED} (probe with --no-chunked)."
+            elif exc.status is None:
+                hint = f"JAICP is not reachable at {mask_url(webhook)}: check the host in {F_INTERNAL}."
+            else:
+                hint = f"JAICP answered HTTP {exc.status}: check {F_INTERNAL}; retry later if JAICP is down."
+            return done(False, "JAICP did not accept the agent message", hint)
+        exchanges.append(ProbeExchange("agent message", "POST", mask_url(webhook), response.status_code, sent=body,
+                                       received=_body_of(response.text) if response.content else None,
+                                       latency_s=latency, ok=True,
+                                       note="sent chunked" if use_chunked else "sent with Content-Length"))
+
+        began = time.perf_counter()
+        deadline = time.monotonic() + timeout
+        others: list[str] = []
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch = await chat.poll_events(client_id, ts=cursor, timeout=min(remaining, 5.0))
+            except (ServiceError, ProtocolError) as exc:
+                exchanges.append(ProbeExchange("client /events", "GET", mask_url(chat.events_url),
+                                               getattr(exc, "status", None), latency_s=time.perf_counter() - began,
+                                               ok=False, note=str(exc)))
+                return done(False, "the Chat API /events poll failed", f"Check {F_CHAT_API}.")
+            cursor = batch.last_ts
+            for event in batch.events:
+                if text in event.texts:
+                    exchanges.append(ProbeExchange("client /events", "GET", mask_url(chat.events_url), 200,
+                                                   received=event.raw, latency_s=time.perf_counter() - began, ok=True,
+                                                   note=f"event type {event.type!r}"))
+                    return done(True, "the agent message reached the client through JAICP",
+                                f"The JAICP leg works; if transfers still fail, probe the Jivo leg "
+                                f"(`jivo-ops probe jivo`) and check {F_WEBHOOK}.")
+                others.extend(event.texts)
+        exchanges.append(ProbeExchange("client /events", "GET", mask_url(chat.events_url), 200,
+                                       received=others or None, latency_s=time.perf_counter() - began, ok=False,
+                                       note=f"the agent message did not arrive within {timeout:g} s"))
+        hint = (f"JAICP accepted the message but did not relay it: check that {F_INTERNAL} belongs to the operator "
+                f"channel linked to this inbound channel («Оператор» field)"
+                + ("" if switch_first else ", and probe again with --switch-first (JAICP may relay only into "
+                                           "an open live chat)") + ".")
+        return done(False, "the agent message never reached the client", hint)
+    finally:
+        await http.aclose()
+
+
+def _run(coro):
+    """Run a probe coroutine from sync code, also inside Jupyter's running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jivo-ops-probe") as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def probe_jivo_leg(profile, **options) -> ProbeResult:
+    """Sync `aprobe_jivo_leg`."""
+    return _run(aprobe_jivo_leg(profile, **options))
+
+
+def probe_jaicp_leg(profile, **options) -> ProbeResult:
+    """Sync `aprobe_jaicp_leg`."""
+    return _run(aprobe_jaicp_leg(profile, **options))
