@@ -1,0 +1,229 @@
+"""`SwitchBuilder`: every field of the JAICP ``switch`` reply as a control, warnings live,
+the JSON and the scenario's JS snippet side by side, ready to copy.
+
+A thin view over `jivo_ops.switch.SwitchReply`: the model turns the controls' text into a reply,
+the reply does the validation, JSON and JS. Nothing here knows the wire format.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import ipywidgets as w
+import traitlets as t
+
+from ..errors import JivoOpsError
+from ..switch import SWITCH_FIELDS, SwitchReply
+from ._common import OK_MARK, WARN_MARK, copyable, esc
+
+__all__ = ["SwitchModel", "SwitchBuilder"]
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _pairs(text: str, wire: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for number, line in enumerate(_lines(text), 1):
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise JivoOpsError(f"{wire}, line {number}: expected name=value, got {line!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _format_pairs(mapping: Any) -> str:
+    return "\n".join(f"{k}={v}" for k, v in dict(mapping or {}).items())
+
+
+class SwitchModel(t.HasTraits):
+    """The form's state as text and flags; `reply` is the `SwitchReply` it means, or None with `error` set."""
+
+    first_message = t.Unicode("")
+    last_message = t.Unicode("")
+    close_chat_phrases = t.Unicode("/closeChat")  # one per line
+    append_close_chat_button = t.Bool(False)
+    ignore_offline = t.Bool(False)
+    one_time_message = t.Bool(False)
+    destination = t.Unicode("")
+    theme = t.Unicode("")
+    send_messages_to_operator = t.Bool(False)
+    send_message_history_amount = t.Unicode("")  # blank = not set
+    attributes = t.Unicode("")  # name=value per line
+    hidden_attributes = t.Unicode("")
+    custom_data = t.Unicode("")  # JSON
+
+    reply = t.Any(None, allow_none=True)
+    error = t.Unicode("")
+    warnings = t.List(t.Unicode())
+
+    INPUTS = ("first_message", "last_message", "close_chat_phrases", "append_close_chat_button", "ignore_offline",
+              "one_time_message", "destination", "theme", "send_messages_to_operator",
+              "send_message_history_amount", "attributes", "hidden_attributes", "custom_data")
+
+    def __init__(self, reply: SwitchReply | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if reply is not None:
+            self.load(reply)
+        self.observe(lambda _change: self.rebuild(), list(self.INPUTS))
+        self.rebuild()
+
+    def load(self, reply: SwitchReply) -> None:
+        """Fill the form from a reply (e.g. one found in a bot response)."""
+        with self.hold_trait_notifications():
+            self.first_message = reply.first_message or ""
+            self.last_message = reply.last_message or ""
+            self.close_chat_phrases = "\n".join(reply.close_chat_phrases)
+            self.append_close_chat_button = reply.append_close_chat_button
+            self.ignore_offline = reply.ignore_offline
+            self.one_time_message = reply.one_time_message
+            self.destination = reply.destination or ""
+            self.theme = reply.theme or ""
+            self.send_messages_to_operator = reply.send_messages_to_operator
+            amount = reply.send_message_history_amount
+            self.send_message_history_amount = "" if amount is None else str(amount)
+            self.attributes = _format_pairs(reply.attributes)
+            self.hidden_attributes = _format_pairs(reply.hidden_attributes)
+            self.custom_data = ("" if reply.custom_data is None
+                                else json.dumps(reply.custom_data, ensure_ascii=False))
+        self.rebuild()
+
+    def build(self) -> SwitchReply:
+        """The reply the form describes; a JivoOpsError naming the wire field when a control holds nonsense."""
+        amount_text = self.send_message_history_amount.strip()
+        amount = None
+        if amount_text:
+            try:
+                amount = int(amount_text)
+            except ValueError:
+                raise JivoOpsError(f"sendMessageHistoryAmount: {amount_text!r} is not a whole number") from None
+        custom: Any = None
+        if self.custom_data.strip():
+            try:
+                custom = json.loads(self.custom_data)
+            except json.JSONDecodeError as exc:
+                raise JivoOpsError(f"customData: not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") \
+                    from None
+        return SwitchReply(
+            first_message=self.first_message or None,
+            last_message=self.last_message or None,
+            close_chat_phrases=tuple(_lines(self.close_chat_phrases)),
+            append_close_chat_button=self.append_close_chat_button,
+            ignore_offline=self.ignore_offline,
+            one_time_message=self.one_time_message,
+            destination=self.destination.strip() or None,
+            theme=self.theme.strip() or None,
+            send_messages_to_operator=self.send_messages_to_operator,
+            send_message_history_amount=amount,
+            attributes=_pairs(self.attributes, "attributes"),
+            hidden_attributes=_pairs(self.hidden_attributes, "hiddenAttributes"),
+            custom_data=custom,
+        )
+
+    def rebuild(self) -> None:
+        try:
+            reply = self.build()
+        except JivoOpsError as exc:
+            self.reply, self.error, self.warnings = None, str(exc), []
+            return
+        self.reply, self.error, self.warnings = reply, "", reply.validate()
+
+    def summary(self) -> str:
+        """A stable one-paragraph text: the JSON keys and the warnings (what a notebook checks)."""
+        if self.reply is None:
+            return f"invalid: {self.error}"
+        keys = ", ".join(k for k in self.reply.to_json() if k != "type") or "(defaults only)"
+        lines = [f"switch fields set: {keys}", f"warnings: {len(self.warnings)}"]
+        lines += [f"  - {text}" for text in self.warnings]
+        return "\n".join(lines)
+
+
+class SwitchBuilder(w.VBox):
+    """The form, the warnings, and JSON | JS side by side. `builder.reply` is the current `SwitchReply`."""
+
+    def __init__(self, reply: SwitchReply | None = None, **kwargs: Any):
+        self.model = SwitchModel(reply)
+        full = w.Layout(width="98%")
+        style = {"description_width": "17em"}
+
+        def text(name: str, placeholder: str = "", area: bool = False, rows: int = 2) -> w.Widget:
+            cls = w.Textarea if area else w.Text
+            extra = {"rows": rows} if area else {}
+            control = cls(value=getattr(self.model, name), description=SWITCH_FIELDS[name],
+                          placeholder=placeholder, layout=full, style=style, **extra)
+            w.link((self.model, name), (control, "value"))
+            return control
+
+        def flag(name: str, hint: str) -> w.Checkbox:
+            control = w.Checkbox(value=getattr(self.model, name), description=f"{SWITCH_FIELDS[name]} — {hint}",
+                                 indent=False, layout=w.Layout(width="auto"))
+            w.link((self.model, name), (control, "value"))
+            return control
+
+        self.controls: dict[str, w.Widget] = {
+            "first_message": text("first_message", "по умолчанию — последняя фраза клиента", area=True),
+            "last_message": text("last_message", "отправляется при закрытии чата фразой закрытия"),
+            "close_chat_phrases": text("close_chat_phrases", "одна фраза на строку, напр. /closeChat", area=True),
+            "append_close_chat_button": flag("append_close_chat_button", "кнопка с первой фразой закрытия"),
+            "ignore_offline": flag("ignore_offline", "переводить, даже если операторов нет в сети"),
+            "one_time_message": flag("one_time_message", "только отправить firstMessage, без перевода"),
+            "send_messages_to_operator": flag("send_messages_to_operator", "отправить оператору историю"),
+            "send_message_history_amount": text("send_message_history_amount", "сколько сообщений (пусто — не задано)"),
+            "destination": text("destination", "группа операторов (Jivo не использует)"),
+            "theme": text("theme", "тема обращения (только Aimychat)"),
+            "attributes": text("attributes", "имя=значение, по одному на строку", area=True),
+            "hidden_attributes": text("hidden_attributes", "имя=значение, по одному на строку", area=True),
+            "custom_data": text("custom_data", "JSON", area=True),
+        }
+        flags = w.VBox([self.controls[n] for n in ("append_close_chat_button", "ignore_offline", "one_time_message",
+                                                   "send_messages_to_operator")])
+        form = w.VBox([self.controls[n] for n in ("first_message", "last_message", "close_chat_phrases")] + [flags]
+                      + [self.controls[n] for n in ("send_message_history_amount", "destination", "theme",
+                                                    "attributes", "hidden_attributes", "custom_data")])
+        self.warnings_html = w.HTML()
+        self.json_html = w.HTML(layout=w.Layout(width="50%"))
+        self.js_html = w.HTML(layout=w.Layout(width="50%"))
+        outputs = w.HBox([self.json_html, self.js_html], layout=w.Layout(width="100%"))
+        title = w.HTML("<b>switch</b> — перевод на оператора (<code>$response.replies.push</code>)")
+        super().__init__([title, form, self.warnings_html, outputs], **kwargs)
+        self.add_class("jivo-ops-switch-builder")
+        self.model.observe(lambda _change: self._render(), ["reply", "error", "warnings"])
+        self._render()
+
+    # -- what the user reads and copies ---------------------------------------------------------
+    @property
+    def reply(self) -> SwitchReply | None:
+        return self.model.reply
+
+    @property
+    def json_text(self) -> str:
+        return self.model.reply.to_json_text() if self.model.reply is not None else ""
+
+    @property
+    def js_text(self) -> str:
+        return self.model.reply.to_js() if self.model.reply is not None else ""
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.model.warnings)
+
+    def _render(self) -> None:
+        if self.model.error:
+            self.warnings_html.value = f"<div style='color:#c62828'>✗ {esc(self.model.error)}</div>"
+            self.json_html.value = self.js_html.value = ""
+            return
+        if self.model.warnings:
+            items = "".join(f"<li>{esc(text)}</li>" for text in self.model.warnings)
+            self.warnings_html.value = (f"<div style='color:#9a6700'>{WARN_MARK} warnings "
+                                        f"({len(self.model.warnings)}):<ul>{items}</ul></div>")
+        else:
+            self.warnings_html.value = f"<div style='color:#1a7f37'>{OK_MARK} no warnings</div>"
+        self.json_html.value = "<b>JSON</b>" + copyable(self.json_text, block=True)
+        self.js_html.value = "<b>JS (сценарий)</b>" + copyable(self.js_text, block=True)
+
+    def __repr__(self) -> str:
+        if self.model.reply is None:
+            return f"SwitchBuilder(invalid: {self.model.error})"
+        return f"SwitchBuilder({self.model.reply!r}, warnings={len(self.model.warnings)})"

@@ -1,0 +1,86 @@
+"""The widgets' shared pieces: background jobs, status lines, masked URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from jivo_ops.errors import ProfileError
+from jivo_ops.widgets._common import BackgroundJob, SecretUrl, StatusLine, guarded
+
+UNIQUE_URL = "https://wh.jivosite.com/Ab3dEf6hIj9kLm2n/Qr5tUv8wXy"
+
+
+def test_sync_job_reports_its_result_in_the_worker_thread():
+    seen = {}
+    job = BackgroundJob(lambda a, b: a + b, 2, 3, on_done=lambda r: seen.update(result=r,
+                                                                               thread=threading.current_thread()))
+    assert job.start().join(5)
+    assert seen["result"] == 5 and seen["thread"] is not threading.main_thread() and job.error is None
+
+
+def test_job_error_goes_to_on_error_not_lost():
+    errors = []
+
+    def boom():
+        raise ProfileError("broken", path="x.toml")
+
+    job = BackgroundJob(boom, on_error=errors.append).start()
+    assert job.join(5)
+    assert isinstance(job.error, ProfileError) and errors == [job.error]
+
+
+def test_coroutine_job_can_be_cancelled_promptly():
+    started = threading.Event()
+
+    async def forever():
+        started.set()
+        await asyncio.sleep(60)
+
+    errors = []
+    job = BackgroundJob(forever, on_error=errors.append).start()
+    assert started.wait(5)
+    job.cancel()
+    assert job.join(5), "cancel did not stop the coroutine"
+    assert isinstance(errors[0], asyncio.CancelledError) and not job.running
+
+
+def test_sync_job_sees_the_stop_event():
+    def loop(stop):
+        while not stop.is_set():
+            stop.wait(0.01)
+        return "stopped"
+
+    job = BackgroundJob(lambda: loop(job.stop_event))
+    job.start()
+    job.cancel()
+    assert job.join(5) and job.result == "stopped"
+
+
+def test_secret_url_is_masked_until_revealed():
+    field = SecretUrl("Уникальный URL", UNIQUE_URL)
+    assert "Ab3dEf6hIj9kLm2n" not in field.shown.value and "Ab3dEf6hIj9kLm2n" not in repr(field)
+    assert field.text.startswith("https://wh.jivosite.com/")
+    field.reveal.value = True
+    assert field.text == UNIQUE_URL and UNIQUE_URL in field.shown.value
+    field.url = UNIQUE_URL.replace("Ab3", "Zz9")  # a new URL is masked again
+    assert field.reveal.value is False and "Zz9" not in field.shown.value
+    empty = SecretUrl("External API Endpoint", "")
+    assert empty.text == "(пусто)" and empty.reveal.disabled
+
+
+def test_status_line_and_guarded_handler_show_errors_redacted():
+    class View:
+        def __init__(self):
+            self.status = StatusLine()
+            self.last_error = None
+
+        @guarded(lambda self: self.status)
+        def on_click(self, _button=None):
+            raise RuntimeError(f"cannot reach {UNIQUE_URL}")
+
+    view = View()
+    assert view.on_click() is None
+    assert isinstance(view.last_error, RuntimeError)
+    assert view.status.kind == "error" and "RuntimeError: cannot reach https://wh.jivosite.com/" in view.status.text
+    assert "Ab3dEf6hIj9kLm2n" not in view.status.value
