@@ -943,13 +943,15 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
                          stop: Any = None, chat_prefix: str | None = None,
                          poll_window: float = POLL_WINDOW_S,
                          requests_per_http_client: int = REQUESTS_PER_HTTP_CLIENT,
-                         transport_factory=None) -> TransferBatch:
+                         transport_factory=None, on_result=None) -> TransferBatch:
     """Run `clients` scripted transfers, at most `concurrency` at once; see the module docstring.
 
     `stop`: anything with `is_set()` (threading.Event, asyncio.Event): when set, running transfers
     are interrupted and unstarted ones marked, finished results kept. Cancelling this coroutine does
     the same and still returns the batch. `out`: a JSONL path written as transfers finish.
     `transport_factory`: a callable returning an httpx async transport (tests only).
+    `on_result(result)`: called as each transfer finishes (a widget's live table); its errors are
+    logged, never allowed to break the batch.
     """
     from .jaicp import AsyncChatApiClient
     from ._http import make_async_client
@@ -995,6 +997,13 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
         if bar is not None:
             bar.update(1)
             bar.set_postfix({k: v for k, v in counts.items() if v}, refresh=False)
+        if on_result is not None:
+            try:
+                on_result(result)
+            except Exception:  # noqa: BLE001 - a viewer's bug must not end the batch
+                import logging
+
+                logging.getLogger("jivo_ops.transfer").exception("on_result callback failed")
 
     async def one(index: int) -> None:
         async with semaphore:
