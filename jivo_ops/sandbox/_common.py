@@ -1,0 +1,324 @@
+"""Pieces both simulated services share: tokens, clock, bounded body reading, fault injection,
+outgoing deliveries with Jivo-style retries, and the thread-safe history of everything that happened."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import secrets
+import string
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Callable, Iterable
+
+from ..redaction import mask_url, redact
+
+__all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "Delivery", "deliver",
+           "alnum", "hex_token", "now", "iso", "reporter_time", "plain", "json_response", "error_dto"]
+
+_ALNUM = string.ascii_letters + string.digits
+WIRE_ENCODING = "utf-8"
+
+
+def alnum(n: int) -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(n))
+
+
+def hex_token(n: int) -> str:
+    return secrets.token_hex((n + 1) // 2)[:n]
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(ts: datetime) -> str:
+    return ts.isoformat()
+
+
+def reporter_time(ts: datetime) -> str:
+    """JAICP Reporter style: ``2026-11-25T18:56:31.123Z``."""
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+def plain(text: str, status: int):
+    """Jivo's way to refuse: a text/plain; charset=utf-8 reason."""
+    from starlette.responses import Response
+
+    return Response(text, status_code=status, media_type="text/plain; charset=utf-8")
+
+
+def json_response(data: Any, status: int = 200):
+    from starlette.responses import Response
+
+    return Response(json.dumps(data, ensure_ascii=False), status_code=status,
+                    media_type="application/json; charset=utf-8")
+
+
+def error_dto(status: int, error: str, message: str, **args: Any):
+    """JAICP's error body: ``{"error", "message", "args"}``."""
+    return json_response({"error": error, "message": message, "args": args}, status)
+
+
+# -- bodies ---------------------------------------------------------------------------------------
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request, limit: int) -> bytes:
+    """The whole body, refusing more than `limit` bytes whether it came with Content-Length or chunked.
+
+    An oversize body is drained (up to a bound) before the 413 goes out, so the sender reads the
+    answer instead of a broken pipe.
+    """
+    declared = request.headers.get("content-length", "")
+    too_large = declared.isdigit() and int(declared) > limit
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            too_large = True
+        if too_large:
+            if size > 16 * limit:
+                break
+            continue
+        chunks.append(chunk)
+    if too_large:
+        raise BodyTooLarge(size)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> tuple[Any, str | None]:
+    """(value, None) or (None, a one-line reason)."""
+    if not raw.strip():
+        return None, "empty body: expected a JSON object"
+    try:
+        text = raw.decode(WIRE_ENCODING)
+    except UnicodeDecodeError as exc:
+        return None, f"body is not UTF-8 (byte {exc.start}): send UTF-8 JSON"
+    try:
+        return json.loads(text), None
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply"
+    except ValueError as exc:
+        return None, f"invalid JSON: {exc}"
+
+
+# -- history --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One thing that happened. `side`: which simulated service saw it ("jaicp" or "jivo").
+
+    Kinds: client_message, bot_reply, switch, no_operators, livechat_opened, livechat_finished,
+    forward (JAICP → Jivo attempt), jivo_received, operator_message, operator_close, agent_joined,
+    webhook_attempt (Jivo → webhook), webhook_received, operator_relayed, dropped, fault, rejected,
+    admin.
+    """
+
+    seq: int
+    ts: datetime
+    side: str
+    kind: str
+    client_id: str | None = None
+    author: str | None = None
+    text: str | None = None
+    detail: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        who = self.author or "-"
+        text = (self.text or "").replace("\n", " ⏎ ")
+        if len(text) > 80:
+            text = text[:79] + "…"
+        extra = ""
+        if "status" in self.detail:
+            extra = f" [{self.detail['status']}]"
+        if "reason" in self.detail:
+            extra += f" ({self.detail['reason']})"
+        return redact(f"{self.ts:%H:%M:%S.%f}"[:-3] + f"  {self.side:5}  {self.kind:18} {who:8} {text}{extra}")
+
+
+class History:
+    """Everything both services saw, in order. Safe to read from any thread while the sandbox runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._entries: list[HistoryEntry] = []
+        self._messages: list[dict] = []   # Reporter API rows
+
+    def add(self, side: str, kind: str, *, client_id: str | None = None, author: str | None = None,
+            text: str | None = None, **detail: Any) -> HistoryEntry:
+        with self._lock:
+            entry = HistoryEntry(len(self._entries) + 1, now(), side, kind, client_id, author, text, detail)
+            self._entries.append(entry)
+            self._lock.notify_all()
+        return entry
+
+    def add_message(self, row: dict) -> None:
+        with self._lock:
+            self._messages.append(row)
+            self._lock.notify_all()
+
+    # -- reading ----------------------------------------------------------------------------------
+    def entries(self, kind: str | Iterable[str] | None = None, *, client_id: str | None = None,
+                side: str | None = None) -> list[HistoryEntry]:
+        kinds = {kind} if isinstance(kind, str) else set(kind) if kind is not None else None
+        with self._lock:
+            items = list(self._entries)
+        return [e for e in items if (kinds is None or e.kind in kinds)
+                and (client_id is None or e.client_id == client_id) and (side is None or e.side == side)]
+
+    @property
+    def messages(self) -> list[dict]:
+        """Reporter-style message rows (copies)."""
+        with self._lock:
+            return [dict(m) for m in self._messages]
+
+    @property
+    def dropped(self) -> list[HistoryEntry]:
+        return self.entries("dropped")
+
+    def wait_for(self, predicate: Callable[[HistoryEntry], bool] | str, timeout: float = 5.0) -> HistoryEntry:
+        """The first entry matching `predicate` (or of that kind), waiting up to `timeout` seconds."""
+        test = (lambda e: e.kind == predicate) if isinstance(predicate, str) else predicate
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._lock:
+            while True:
+                for entry in self._entries[seen:]:
+                    if test(entry):
+                        return entry
+                seen = len(self._entries)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    kinds = ", ".join(e.kind for e in self._entries[-10:]) or "nothing"
+                    raise TimeoutError(f"no matching sandbox history entry within {timeout} s "
+                                       f"(last ones: {kinds})")
+                self._lock.wait(left)
+
+    def timeline(self, client_id: str | None = None) -> str:
+        return "\n".join(e.line() for e in self.entries(client_id=client_id))
+
+    def to_dataframe(self):
+        import pandas as pd
+
+        rows = [{"seq": e.seq, "ts": e.ts, "side": e.side, "kind": e.kind, "client_id": e.client_id,
+                 "author": e.author, "text": e.text, "detail": redact(json.dumps(e.detail, ensure_ascii=False,
+                                                                                 default=str))}
+                for e in self.entries()]
+        return pd.DataFrame(rows, columns=["seq", "ts", "side", "kind", "client_id", "author", "text", "detail"])
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"<sandbox History: {len(self)} entries, {len(self.dropped)} dropped>"
+
+
+# -- faults ---------------------------------------------------------------------------------------
+
+async def drop_connection(send) -> None:
+    """Close the client's connection without any answer (a real reset, not a 5xx)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:  # not uvicorn's protocol: start an answer and break it off
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+        raise ConnectionAbortedError("injected drop")
+    transport.abort()
+    for _ in range(3):  # let uvicorn see connection_lost before the app returns
+        await asyncio.sleep(0)
+
+
+class FaultMiddleware:
+    """Injected latency, 503s and dropped connections on every path but the admin API."""
+
+    def __init__(self, app, *, side: str, history: History, rates: Callable[[str], tuple[float, float, float]],
+                 seed: Callable[[], int | None]):
+        self.app, self.side, self.history, self.rates = app, side, history, rates
+        self._seed = seed
+        self._rng: random.Random | None = None
+        self._rng_seed: object = object()
+
+    def rng(self) -> random.Random:
+        seed = self._seed()
+        if self._rng is None or seed != self._rng_seed:
+            self._rng_seed = seed
+            self._rng = random.Random(f"{seed}:{self.side}") if seed is not None else random.Random()
+        return self._rng
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"].startswith("/admin"):
+            return await self.app(scope, receive, send)
+        latency, error_rate, drop_rate = self.rates(scope["path"])
+        if latency > 0:
+            await asyncio.sleep(latency)
+        if error_rate or drop_rate:
+            roll = self.rng().random()
+            path = mask_url("http://x" + scope["path"]).removeprefix("http://x")
+            if roll < drop_rate:
+                self.history.add(self.side, "fault", text="connection dropped", fault="drop", path=path)
+                return await drop_connection(send)
+            if roll < drop_rate + error_rate:
+                self.history.add(self.side, "fault", text="503 injected", fault="5xx", path=path, status=503)
+                body = b"injected fault: service unavailable (sandbox fault injection)"
+                await send({"type": "http.response.start", "status": 503,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        return await self.app(scope, receive, send)
+
+
+# -- outgoing deliveries --------------------------------------------------------------------------
+
+@dataclass
+class Delivery:
+    """The outcome of one POST with resends: `status` of the last answer (None: no answer)."""
+
+    ok: bool
+    status: int | None
+    attempts: int
+    reason: str = ""
+
+
+async def _chunks(body: bytes, size: int = 256) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start:start + size]
+
+
+async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int, wait: float, timeout: float,
+                  on_attempt: Callable[[int, int | None, str], None]) -> Delivery:
+    """POST `body` as JSON, chunked or with Content-Length, resending the way Jivo's docs say:
+    on 5xx, other non-2xx non-4xx codes and connection errors, never on 4xx.
+
+    A chunked body is a fresh generator per attempt: a consumed one would go out empty.
+    """
+    from .._http import RetryPolicy
+    import httpx
+
+    policy = RetryPolicy(retries=retries, wait=wait)
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    attempt = 0
+    while True:
+        attempt += 1
+        status, reason = None, ""
+        try:
+            content = _chunks(body) if chunked else body
+            response = await client.post(url, content=content, headers=headers, timeout=timeout)
+            status = response.status_code
+            reason = response.text.strip()[:200]
+        except httpx.HTTPError as exc:
+            reason = f"{type(exc).__name__}: {redact(exc)}"[:200]
+        on_attempt(attempt, status, reason)
+        if status is not None and not policy.should_retry(status):
+            return Delivery(200 <= status < 300, status, attempt, reason)
+        if attempt > policy.retries:
+            return Delivery(False, status, attempt, reason or f"HTTP {status}")
+        await asyncio.sleep(policy.wait)

@@ -1,0 +1,473 @@
+"""The simulated Jivo: one «Добавьте чат в свое приложение» channel and a pool of operators.
+
+Wire behaviour (PROTOCOL.md §2): ``POST <unique URL>`` takes a client message ``{sender, message}``
+and answers 2xx, or 4xx with a ``text/plain; charset=utf-8`` reason; ``GET <unique URL>/status``
+answers ``1``/``0``. Operators answer on this server's event loop and POST their messages to the
+channel's «URL вашего сервера для Webhooks», chunked or with Content-Length as the channel says,
+resending on failure as the settings say. ``/admin/…`` stands in for Jivo's web console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..redaction import mask_url
+from ._common import (BodyTooLarge, FaultMiddleware, History, alnum, deliver, json_response, parse_json, plain,
+                      read_body)
+from .settings import MESSAGE_TYPES, SandboxSettings
+
+__all__ = ["JivoService", "Operator", "validate_client_message"]
+
+
+@dataclass
+class Operator:
+    name: str
+    id: str
+    online: bool = True
+    messages_sent: int = 0
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "id": self.id, "online": self.online, "messagesSent": self.messages_sent}
+
+
+@dataclass
+class JivoChat:
+    """One client's chat as Jivo sees it (opened by the first message from a new `sender.id`)."""
+
+    client_id: str
+    sender: dict
+    operator: Operator | None = None
+    received: int = 0
+    replies: int = 0
+    closed: bool = False
+    pending: list = field(default_factory=list)      # messages waiting for an operator to come online
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def validate_client_message(data: Any) -> str | None:
+    """The reason a Jivo Chat API client message is refused, or None when it is acceptable."""
+    if not isinstance(data, dict):
+        return "body must be a JSON object with \"sender\" and \"message\""
+    sender = data.get("sender")
+    if not isinstance(sender, dict):
+        return "sender is required and must be an object"
+    sender_id = sender.get("id")
+    if isinstance(sender_id, bool) or not isinstance(sender_id, (str, int)) or str(sender_id).strip() == "":
+        return "sender.id is required (the client's id in your system)"
+    message = data.get("message")
+    if not isinstance(message, dict):
+        return "message is required and must be an object"
+    kind = message.get("type")
+    if kind is None or kind == "":
+        return "message.type is required"
+    if kind not in MESSAGE_TYPES:
+        return f"unknown message.type {str(kind)[:40]!r}; expected one of: {', '.join(MESSAGE_TYPES)}"
+    if kind == "text" and not isinstance(message.get("text"), str):
+        return "message.text is required for message.type \"text\""
+    if kind != "text" and not isinstance(message.get("file"), str):
+        return f"message.file (a public URL) is required for message.type \"{kind}\""
+    return None
+
+
+class JivoService:
+    """State and behaviour of the simulated Jivo; `app()` is its ASGI face."""
+
+    side = "jivo"
+
+    def __init__(self, settings: Callable[[], SandboxSettings], history: History,
+                 apply_settings: Callable[[dict], SandboxSettings] | None = None):
+        self.settings, self.history, self.apply_settings = settings, history, apply_settings
+        self.channel_name = "JAICP bot"
+        self.channel_key, self.channel_id = alnum(16), alnum(10)
+        self.webhook_url = ""
+        self.chunked = settings().chunked_on
+        self.base_url = ""
+        self.operators: list[Operator] = []
+        self.rebuild_operators()
+        self.chats: dict[str, JivoChat] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.client = None
+        self._tasks: set[asyncio.Task] = set()
+        self._next_operator = 0
+
+    # -- wiring ---------------------------------------------------------------------------------
+    @property
+    def unique_path(self) -> str:
+        return f"/{self.channel_key}/{self.channel_id}"
+
+    @property
+    def unique_url(self) -> str:
+        return self.base_url + self.unique_path
+
+    def rebuild_operators(self) -> None:
+        s = self.settings()
+        old = {op.name: op for op in getattr(self, "operators", [])}
+        self.operators = [old.get(name) or Operator(name=name, id=f"agent-{i + 1}", online=s.online)
+                          for i, name in enumerate(s.names)]
+
+    def set_online(self, online: bool, name: str | None = None) -> list[Operator]:
+        chosen = [op for op in self.operators if name is None or op.name == name]
+        if name is not None and not chosen:
+            raise KeyError(name)
+        for op in chosen:
+            op.online = online
+        if online:
+            self.call_soon(self._serve_pending)
+        return chosen
+
+    def configure_channel(self, *, name: str | None = None, webhook_url: str | None = None,
+                          chunked: bool | None = None) -> dict:
+        """Step 2 of the seed: the channel's name, «URL вашего сервера для Webhooks» and «Chunked
+        кодировка в запросах»; gives back «Уникальный URL»."""
+        if name is not None:
+            self.channel_name = name
+        if webhook_url is not None:
+            self.webhook_url = webhook_url
+        if chunked is not None:
+            self.chunked = bool(chunked)
+        self.history.add(self.side, "admin", text="channel configured", webhook_url=mask_url(self.webhook_url),
+                         chunked=self.chunked)
+        return self.channel_state()
+
+    def channel_state(self) -> dict:
+        return {"name": self.channel_name, "uniqueUrl": self.unique_url, "webhookUrl": self.webhook_url,
+                "chunked": self.chunked}
+
+    def anyone_online(self) -> bool:
+        return any(op.online for op in self.operators)
+
+    # -- running on the server's loop -----------------------------------------------------------
+    def spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def call_soon(self, coro_fn) -> None:
+        """Run `coro_fn()` on this server's loop, from any thread."""
+        if self.loop is None or self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(lambda: self.spawn(coro_fn()))
+
+    def run_coroutine(self, coro, timeout: float = 30.0):
+        """Run `coro` on this server's loop from another thread and wait for its result."""
+        if self.loop is None:
+            coro.close()
+            raise RuntimeError("the sandbox is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    async def startup(self) -> None:
+        from .._http import make_async_client
+
+        self.loop = asyncio.get_running_loop()
+        self.client = make_async_client()
+
+    async def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.client is not None:
+            await self.client.aclose()
+        self.loop = None
+
+    # -- operators --------------------------------------------------------------------------------
+    def _pick_operator(self) -> Operator | None:
+        online = [op for op in self.operators if op.online]
+        if not online:
+            return None
+        op = online[self._next_operator % len(online)]
+        self._next_operator += 1
+        return op
+
+    def _chat(self, sender: dict) -> JivoChat:
+        client_id = str(sender["id"])
+        chat = self.chats.get(client_id)
+        if chat is None or chat.closed:
+            chat = JivoChat(client_id=client_id, sender=dict(sender))
+            self.chats[client_id] = chat
+            self.history.add(self.side, "chat_opened", client_id=client_id, author="SYSTEM",
+                             text="new chat from " + str(sender.get("name") or client_id))
+        return chat
+
+    async def _answer(self, chat: JivoChat, message: dict) -> None:
+        async with chat.lock:
+            if chat.closed:
+                return
+            op = chat.operator if chat.operator is not None and chat.operator.online else None
+            if op is None:
+                op = self._pick_operator()
+                if op is None:
+                    chat.pending.append(message)
+                    self.history.add(self.side, "queued", client_id=chat.client_id, author="SYSTEM",
+                                     text="no operator online: the message waits in Jivo")
+                    return
+                first = chat.operator is None
+                chat.operator = op
+                if first and self.settings().lifecycle_events:
+                    self.history.add(self.side, "agent_joined", client_id=chat.client_id, author="OPERATOR",
+                                     text=f"{op.name} joined", operator=op.name)
+                    await self._post(chat, op, {"type": self.settings().joined_message_type,
+                                                "text": f"{op.name} подключился к чату"})
+            s = self.settings()
+            if s.think_time:
+                await asyncio.sleep(s.think_time)
+            for reply in self._replies(chat, op, message, s):
+                await self._post(chat, op, reply)
+            chat.replies += 1
+            if s.close_after is not None and chat.replies >= s.close_after:
+                await self._close(chat, op)
+
+    def _replies(self, chat: JivoChat, op: Operator, message: dict, s: SandboxSettings) -> list[dict]:
+        out: list[dict] = []
+        if s.reply_mode == "echo" and chat.replies == 0 and s.operator_greeting:
+            out.append({"type": "text", "text": s.operator_greeting.replace("{operator}", op.name)})
+        elif s.reply_mode == "echo":
+            said = message.get("text") if message.get("type") == "text" else f"[{message.get('type')}] " + \
+                str(message.get("file_name") or message.get("file") or "")
+            out.append({"type": "text", "text": s.echo_prefix + str(said)})
+        elif s.reply_mode == "script" and s.scripted_replies:
+            line = s.scripted_replies[chat.replies % len(s.scripted_replies)]
+            out.append({"type": "text", "text": line.replace("{operator}", op.name)})
+        if s.photo_replies and s.reply_mode != "silent":
+            out.append({"type": "photo", "file": s.photo_url, "file_name": s.photo_url.rsplit("/", 1)[-1]})
+        return out
+
+    async def _close(self, chat: JivoChat, op: Operator | None) -> None:
+        """Agent-side close: the chat ends in Jivo; JAICP hears of it only if the signal is on."""
+        chat.closed = True
+        self.history.add(self.side, "operator_close", client_id=chat.client_id, author="OPERATOR",
+                         text="operator closed the chat", operator=op.name if op else None)
+        s = self.settings()
+        if s.agent_close_signal or s.lifecycle_events:
+            await self._post(chat, op, {"type": s.closed_message_type, "text": "Чат завершён оператором"})
+
+    async def _post(self, chat: JivoChat, op: Operator | None, message: dict) -> bool:
+        """POST one agent message to the channel's webhook, with Jivo's resends."""
+        s = self.settings()
+        body = {"sender": {"id": op.id, "name": op.name} if op else {"id": "agent", "name": "Оператор"},
+                "recipient": {"id": chat.client_id},
+                "message": {"id": uuid.uuid4().hex, **message}}
+        kind = message.get("type")
+        text = message.get("text") or message.get("file")
+        is_content = kind in MESSAGE_TYPES
+        if is_content:
+            if op is not None:
+                op.messages_sent += 1
+            self.history.add(self.side, "operator_message", client_id=chat.client_id, author="OPERATOR", text=text,
+                             operator=op.name if op else None, type=kind, message_id=body["message"]["id"])
+        url = self.webhook_url.strip()
+        if not url:
+            self.history.add(self.side, "dropped", client_id=chat.client_id, author="OPERATOR", text=text,
+                             reason="the Jivo channel has no «URL вашего сервера для Webhooks»: "
+                                    "the operator's message goes nowhere")
+            return False
+        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        chunked = self.chunked
+
+        def on_attempt(attempt: int, status: int | None, reason: str) -> None:
+            self.history.add(self.side, "webhook_attempt", client_id=chat.client_id, text=text, attempt=attempt,
+                             status=status, chunked=chunked, url=mask_url(url), type=kind,
+                             **({"reason": reason} if status is None or status >= 300 else {}))
+
+        result = await deliver(self.client, url, raw, chunked=chunked, retries=s.webhook_retries,
+                               wait=s.webhook_retry_wait, timeout=s.webhook_timeout, on_attempt=on_attempt)
+        if not result.ok:
+            self.history.add(self.side, "dropped", client_id=chat.client_id, author="OPERATOR", text=text,
+                             status=result.status, attempts=result.attempts,
+                             reason=f"webhook {mask_url(url)} did not accept it after {result.attempts} "
+                                    f"attempt(s): {result.reason or result.status}")
+        return result.ok
+
+    async def _serve_pending(self) -> None:
+        for chat in list(self.chats.values()):
+            if chat.pending and not chat.closed:
+                waiting, chat.pending = chat.pending, []
+                for message in waiting:
+                    await self._answer(chat, message)
+
+    async def operator_say(self, client_id: str, text: str | None = None, *, operator: str | None = None,
+                           kind: str = "text", file: str | None = None) -> bool:
+        """An operator writes to a client now (the agent console)."""
+        chat = self.chats.get(client_id) or self._chat({"id": client_id})
+        op = next((o for o in self.operators if o.name == operator), None) if operator else None
+        op = op or chat.operator or self._pick_operator() or (self.operators[0] if self.operators else None)
+        chat.operator = chat.operator or op
+        message: dict[str, Any] = {"type": kind}
+        if kind == "text":
+            message["text"] = text or ""
+        else:
+            message["file"] = file or self.settings().photo_url
+            message["file_name"] = message["file"].rsplit("/", 1)[-1]
+        return await self._post(chat, op, message)
+
+    async def operator_close(self, client_id: str) -> None:
+        chat = self.chats.get(client_id)
+        if chat is None or chat.closed:
+            raise KeyError(client_id)
+        await self._close(chat, chat.operator)
+
+    # -- HTTP -------------------------------------------------------------------------------------
+    async def _status(self, request):
+        if (request.path_params["key"], request.path_params["cid"]) != (self.channel_key, self.channel_id):
+            return plain("unknown channel: no Jivo channel at this URL; copy «Уникальный URL» again",
+                         self.settings().unknown_channel_status)
+        return plain("1" if self.anyone_online() else "0", 200)
+
+    async def _message(self, request):
+        s = self.settings()
+        if (request.path_params["key"], request.path_params["cid"]) != (self.channel_key, self.channel_id):
+            self.history.add(self.side, "rejected", status=s.unknown_channel_status, reason="unknown channel")
+            return plain("unknown channel: no Jivo channel at this URL; copy «Уникальный URL» again",
+                         s.unknown_channel_status)
+        content_type = request.headers.get("content-type", "")
+        if s.strict_content_type and not content_type.lower().startswith("application/json"):
+            return self._reject(415, f"Content-Type must be application/json; charset=utf-8, got "
+                                     f"{content_type[:60] or 'none'!r}")
+        try:
+            raw = await read_body(request, s.max_body_bytes)
+        except BodyTooLarge:
+            return self._reject(413, f"body too large: at most {s.max_body_bytes} bytes")
+        data, problem = parse_json(raw)
+        if problem is None:
+            problem = validate_client_message(data)
+        if problem is not None:
+            return self._reject(400, problem)
+        sender, message = data["sender"], data["message"]
+        chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+        chat = self._chat(sender)
+        chat.received += 1
+        self.history.add(self.side, "jivo_received", client_id=chat.client_id, author="CLIENT",
+                         text=message.get("text") or message.get("file"), type=message["type"],
+                         message_id=message.get("id"), chunked=chunked, status=200)
+        self.spawn(self._answer(chat, message))
+        return plain("", 200)
+
+    def _reject(self, status: int, reason: str):
+        self.history.add(self.side, "rejected", status=status, reason=reason)
+        return plain(reason, status)
+
+    # -- admin (the Jivo console's forms) ---------------------------------------------------------
+    async def _admin_body(self, request) -> tuple[dict | None, Any]:
+        try:
+            raw = await read_body(request, 64 * 1024)
+        except BodyTooLarge:
+            return None, plain("admin body too large", 413)
+        if not raw.strip():
+            return {}, None
+        data, problem = parse_json(raw)
+        if problem or not isinstance(data, dict):
+            return None, plain(problem or "expected a JSON object", 400)
+        return data, None
+
+    async def _admin_state(self, request):
+        return json_response({"channel": self.channel_state(),
+                              "operators": [op.as_json() for op in self.operators],
+                              "chats": {cid: {"operator": c.operator.name if c.operator else None,
+                                              "received": c.received, "replies": c.replies, "closed": c.closed}
+                                        for cid, c in self.chats.items()}})
+
+    async def _admin_channel(self, request):
+        data, error = await self._admin_body(request)
+        if error:
+            return error
+        for key, kind in (("name", str), ("webhookUrl", str), ("chunked", bool)):
+            if key in data and not isinstance(data[key], kind):
+                return plain(f"{key} must be a {kind.__name__}", 400)
+        return json_response(self.configure_channel(name=data.get("name"), webhook_url=data.get("webhookUrl"),
+                                                    chunked=data.get("chunked")))
+
+    async def _admin_operators(self, request):
+        data, error = await self._admin_body(request)
+        if error:
+            return error
+        if not isinstance(data.get("online"), bool):
+            return plain("online (true/false) is required", 400)
+        name = data.get("name")
+        if name is not None and not isinstance(name, str):
+            return plain("name must be a string", 400)
+        try:
+            self.set_online(data["online"], name)
+        except KeyError:
+            return plain(f"no operator named {name!r}", 404)
+        return json_response({"operators": [op.as_json() for op in self.operators]})
+
+    async def _admin_say(self, request):
+        data, error = await self._admin_body(request)
+        if error:
+            return error
+        client_id = data.get("clientId")
+        if not isinstance(client_id, str) or not client_id:
+            return plain("clientId is required", 400)
+        kind = data.get("type", "text")
+        if kind not in MESSAGE_TYPES:
+            return plain(f"type must be one of {', '.join(MESSAGE_TYPES)}", 400)
+        if kind == "text" and not isinstance(data.get("text"), str):
+            return plain("text is required", 400)
+        delivered = await self.operator_say(client_id, data.get("text"), operator=data.get("operator"),
+                                            kind=kind, file=data.get("file"))
+        return json_response({"delivered": delivered})
+
+    async def _admin_close(self, request):
+        data, error = await self._admin_body(request)
+        if error:
+            return error
+        client_id = data.get("clientId")
+        if not isinstance(client_id, str) or not client_id:
+            return plain("clientId is required", 400)
+        try:
+            await self.operator_close(client_id)
+        except KeyError:
+            return plain(f"no open chat with client {client_id!r}", 404)
+        return json_response({"closed": client_id})
+
+    async def _admin_settings(self, request):
+        data, error = await self._admin_body(request)
+        if error:
+            return error
+        if self.apply_settings is None:
+            return plain("settings are read-only here", 405)
+        from ..errors import JivoOpsError
+
+        try:
+            self.apply_settings(data)
+        except (JivoOpsError, TypeError, ValueError) as exc:
+            return plain(str(exc), 400)
+        return json_response({"ok": True})
+
+    def app(self):
+        from contextlib import asynccontextmanager
+
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        @asynccontextmanager
+        async def lifespan(app):
+            await self.startup()
+            try:
+                yield
+            finally:
+                await self.shutdown()
+
+        routes = [
+            Route("/admin/state", self._admin_state, methods=["GET"]),
+            Route("/admin/channel", self._admin_channel, methods=["POST"]),
+            Route("/admin/operators", self._admin_operators, methods=["POST"]),
+            Route("/admin/say", self._admin_say, methods=["POST"]),
+            Route("/admin/close", self._admin_close, methods=["POST"]),
+            Route("/admin/settings", self._admin_settings, methods=["POST"]),
+            Route("/{key}/{cid}/status", self._status, methods=["GET"]),
+            Route("/{key}/{cid}", self._message, methods=["POST"]),
+        ]
+        app = Starlette(routes=routes, lifespan=lifespan)
+
+        def rates(path: str) -> tuple[float, float, float]:
+            s = self.settings()
+            return s.jivo_latency, s.jivo_error_rate, s.jivo_drop_rate
+
+        return FaultMiddleware(app, side=self.side, history=self.history, rates=rates,
+                               seed=lambda: self.settings().seed)

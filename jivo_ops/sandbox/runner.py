@@ -1,0 +1,224 @@
+"""`Sandbox`: the simulated JAICP and Jivo, each on its own uvicorn server on 127.0.0.1, wired
+together as the seed's four steps would wire them (or left unwired, to rehearse the setup)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..errors import JivoOpsError
+from ..redaction import mask_url, register_secret
+from ._common import History
+from .jaicp_app import JaicpService
+from .jivo_app import JivoService
+from .settings import SandboxSettings
+
+__all__ = ["Sandbox"]
+
+
+class Sandbox:
+    """Simulated JAICP + Jivo on loopback::
+
+        with Sandbox(operators=2, online=True, chunked=True, configured=True, think_time=0.0) as sb:
+            sb.profile          # a jivo_ops Profile pointing at it
+            sb.history          # everything both sides saw
+            sb.set(online=False)
+
+    Keyword arguments are `SandboxSettings` fields; `settings` gives them all at once.
+    """
+
+    def __init__(self, settings: SandboxSettings | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 jivo_port: int | None = None, **overrides: Any):
+        self._settings = (settings or SandboxSettings()).replace(**overrides) if overrides else \
+            (settings or SandboxSettings())
+        self.host, self.requested_port = host, port
+        self.requested_jivo_port = jivo_port
+        self._lock = threading.Lock()
+        self.history = History()
+        self.jaicp = JaicpService(lambda: self._settings, self.history, self._apply_settings)
+        self.jivo = JivoService(lambda: self._settings, self.history, self._apply_settings)
+        self._servers: list = []
+
+    # -- settings ---------------------------------------------------------------------------------
+    @property
+    def settings(self) -> SandboxSettings:
+        return self._settings
+
+    def set(self, **changes: Any) -> SandboxSettings:
+        """Change settings while running, e.g. ``sb.set(online=False)`` or ``sb.set(jivo_error_rate=0.5)``."""
+        return self._apply_settings(changes)
+
+    def _apply_settings(self, changes: dict) -> SandboxSettings:
+        with self._lock:
+            old = self._settings
+            new = old.replace(**changes)
+            self._settings = new
+        if "operators" in changes or "operator_names" in changes:
+            self.jivo.rebuild_operators()
+        if "online" in changes:
+            self.jivo.set_online(new.online)
+        if "chunked" in changes:
+            self.jivo.chunked = new.chunked_on
+        self.history.add("sandbox", "settings", text=", ".join(sorted(changes)))
+        return new
+
+    def set_operator_online(self, name: str, online: bool = True) -> None:
+        try:
+            self.jivo.set_online(online, name)
+        except KeyError:
+            raise JivoOpsError(f"no sandbox operator named {name!r}; operators: "
+                               + ", ".join(op.name for op in self.jivo.operators)) from None
+
+    # -- running ----------------------------------------------------------------------------------
+    def start(self) -> "Sandbox":
+        from ..serving import ServerThread
+
+        if self._servers:
+            return self
+        jaicp = ServerThread(self.jaicp.app(), self.host, self.requested_port)
+        jaicp.start()
+        self._servers.append(jaicp)
+        try:
+            jivo_port = self.requested_jivo_port
+            if jivo_port is None:
+                jivo_port = self.requested_port + 1 if self.requested_port else 0
+            jivo = ServerThread(self.jivo.app(), self.host, jivo_port)
+            try:
+                jivo.start()
+            except OSError:
+                if self.requested_jivo_port is not None:
+                    raise
+                jivo = ServerThread(self.jivo.app(), self.host, 0).start()
+            self._servers.append(jivo)
+        except BaseException:
+            self.stop()
+            raise
+        self.jaicp.base_url, self.jivo.base_url = jaicp.url, jivo.url
+        for secret in (self.jaicp.chat_token, self.jaicp.webhook_token, self.jaicp.reporter_token,
+                       self.jivo.unique_url, self.jaicp.chat_api_url, self.jaicp.internal_webhook_url):
+            register_secret(secret)
+        if self._settings.configured:
+            self.wire()
+        else:
+            self.jivo.chunked = self._settings.chunked_on
+        self.history.add("sandbox", "started", text=f"JAICP on {jaicp.url}, Jivo on {jivo.url}",
+                         configured=self._settings.configured)
+        return self
+
+    def wire(self) -> None:
+        """The seed's steps 1–3 done right: both URLs pasted where they belong, chunked on, inbound linked."""
+        self.configure_step(1)
+        self.configure_step(2, chunked=self._settings.chunked_on)
+        self.configure_step(3)
+
+    def stop(self) -> None:
+        self.jaicp.begin_close()
+        for server in reversed(self._servers):
+            server.stop()
+        self._servers = []
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._servers)
+
+    @property
+    def jaicp_url(self) -> str:
+        return self.jaicp.base_url
+
+    @property
+    def jivo_url(self) -> str:
+        return self.jivo.base_url
+
+    # -- the seed's four steps (what the two web UIs' forms do) ---------------------------------
+    def configure_step(self, step: int, **values: Any) -> dict:
+        """Do one step of the setup the way the user would in the UIs; returns what that step shows.
+
+        1. JAICP: create the Jivo operator channel (``name``) → ``internal_webhook_url``.
+        2. Jivo: the app channel (``webhook_url`` default: the Internal Webhook Url, ``chunked`` default
+           True, ``name``) → ``unique_url``.
+        3. JAICP: ``external_api_endpoint`` (default: Jivo's unique URL) and the inbound channel's
+           «Оператор» (``inbound_operator``, default: the operator channel).
+        4. Scenario: ``switch`` fields (a dict) for the default scenario's `switch` reply.
+        """
+        def take(*allowed: str) -> dict:
+            unknown = sorted(set(values) - set(allowed))
+            if unknown:
+                raise JivoOpsError(f"step {step} takes {', '.join(allowed) or 'no values'}; "
+                                   f"not {', '.join(unknown)}")
+            return values
+
+        if step == 1:
+            v = take("name")
+            state = self.jaicp.create_operator_channel(v.get("name", self.jaicp.operator_channel))
+            return {"operator_channel": state["name"], "internal_webhook_url": state["internalWebhookUrl"]}
+        if step == 2:
+            v = take("webhook_url", "chunked", "name")
+            state = self.jivo.configure_channel(name=v.get("name"),
+                                                webhook_url=v.get("webhook_url", self.jaicp.internal_webhook_url),
+                                                chunked=v.get("chunked", True))
+            return {"channel": state["name"], "unique_url": state["uniqueUrl"], "webhook_url": state["webhookUrl"],
+                    "chunked": state["chunked"]}
+        if step == 3:
+            v = take("external_api_endpoint", "inbound_operator")
+            self.jaicp.set_external_api_endpoint(v.get("external_api_endpoint", self.jivo.unique_url))
+            self.jaicp.link_inbound(v.get("inbound_operator", self.jaicp.operator_channel))
+            return {"external_api_endpoint": self.jaicp.external_api_endpoint,
+                    "inbound_channel": self.jaicp.inbound_channel, "inbound_operator": self.jaicp.inbound_operator}
+        if step == 4:
+            v = take("switch")
+            if "switch" in v:
+                if not isinstance(v["switch"], dict):
+                    raise JivoOpsError("step 4: switch must be a dict of switch reply fields")
+                self.set(switch_fields=v["switch"])
+            return {"switch": dict(self._settings.switch_fields)}
+        raise JivoOpsError(f"there is no step {step}: the setup has steps 1–4")
+
+    # -- the agent console ----------------------------------------------------------------------
+    def operator_say(self, client_id: str, text: str, *, operator: str | None = None, timeout: float = 30.0) -> bool:
+        """An operator writes `text` to the client now; True when JAICP's webhook took it."""
+        return self.jivo.run_coroutine(self.jivo.operator_say(client_id, text, operator=operator), timeout)
+
+    def operator_close(self, client_id: str, timeout: float = 30.0) -> None:
+        """The operator closes the client's chat in Jivo (agent-side close)."""
+        try:
+            self.jivo.run_coroutine(self.jivo.operator_close(client_id), timeout)
+        except KeyError:
+            raise JivoOpsError(f"no open Jivo chat with client {client_id!r}") from None
+
+    # -- what points at it ----------------------------------------------------------------------
+    @property
+    def profile(self):
+        """A jivo_ops Profile describing the current wiring of this sandbox."""
+        from ..profile import JaicpSettings, JivoSettings, Profile
+
+        if not self.running:
+            raise JivoOpsError("the sandbox is not running: use `with Sandbox() as sb:` or sb.start()")
+        return Profile(
+            jaicp=JaicpSettings(chat_api_url=self.jaicp.chat_api_url, operator_channel=self.jaicp.operator_channel,
+                                internal_webhook_url=self.jaicp.internal_webhook_url,
+                                external_api_endpoint=self.jaicp.external_api_endpoint,
+                                inbound_channel=self.jaicp.inbound_channel,
+                                inbound_operator=self.jaicp.inbound_operator,
+                                reporter_url=self.jaicp.reporter_url, reporter_token=self.jaicp.reporter_token),
+            jivo=JivoSettings(channel=self.jivo.channel_name, webhook_url=self.jivo.webhook_url,
+                              unique_url=self.jivo.unique_url, chunked=self.jivo.chunked),
+            name="sandbox")
+
+    @property
+    def operators(self) -> list[dict]:
+        return [op.as_json() for op in self.jivo.operators]
+
+    def __repr__(self) -> str:
+        if not self.running:
+            return "<Sandbox stopped>"
+        wired = "wired" if self.jaicp.linked and self.jaicp.external_api_endpoint and self.jivo.webhook_url \
+            else "not fully wired"
+        return (f"<Sandbox JAICP {self.jaicp_url} Jivo {self.jivo_url} {wired}, "
+                f"{sum(op.online for op in self.jivo.operators)}/{len(self.jivo.operators)} operators online, "
+                f"unique URL {mask_url(self.jivo.unique_url)}>")

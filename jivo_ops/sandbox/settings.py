@@ -1,0 +1,152 @@
+"""Every knob of the sandbox, one frozen value.
+
+Each point that PROTOCOL.md tags **[guess]** is a setting here, with the documented (or most
+likely) behaviour as its default, so a user who learns how the real service behaves can make the
+sandbox do the same. Change settings of a running sandbox with ``sb.set(name=value, …)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+from ..errors import JivoOpsError
+
+__all__ = ["SandboxSettings", "DEFAULT_OPERATOR_NAMES", "MESSAGE_TYPES", "MAX_BODY_BYTES"]
+
+MAX_BODY_BYTES = 1024 * 1024
+MESSAGE_TYPES = ("text", "photo", "video", "document")
+DEFAULT_OPERATOR_NAMES = ("Анна Смирнова", "Борис Иванов", "Вера Петрова", "Глеб Соколов", "Дарья Козлова",
+                          "Егор Новиков", "Жанна Морозова", "Илья Волков")
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How the simulated JAICP and Jivo behave. [guess] marks what the real services may do otherwise."""
+
+    # -- wiring at start ------------------------------------------------------------------------
+    configured: bool = True          # False: External API Endpoint, Jivo webhook URL and the inbound link all empty
+    chunked: bool | None = None      # «Chunked кодировка в запросах»; None: on when configured, off otherwise
+
+    # -- Jivo operators ---------------------------------------------------------------------------
+    operators: int = 2
+    operator_names: tuple[str, ...] = ()            # default: DEFAULT_OPERATOR_NAMES
+    online: bool = True
+    think_time: float = 0.0                         # seconds before an operator answers
+    reply_mode: str = "echo"                        # "echo" | "script" | "silent"
+    echo_prefix: str = "Оператор: "                 # echo replies are prefix + the client's text
+    operator_greeting: str = "Здравствуйте! Меня зовут {operator}. Чем могу помочь?"  # echo mode: first reply
+    scripted_replies: tuple[str, ...] = ("Здравствуйте! Меня зовут {operator}. Чем могу помочь?",
+                                         "Сейчас проверю.", "Готово, что-нибудь ещё?")
+    photo_replies: bool = False                     # also answer each message with a photo
+    photo_url: str = "https://example.com/jivo-ops/operator-photo.jpg"
+    close_after: int | None = None                  # agent-side close after this many operator messages
+    agent_close_signal: bool = True                 # [guess] an agent-side close is posted to the webhook
+    lifecycle_events: bool = False                  # [guess] post "agent joined" / "chat closed" to the webhook
+    joined_message_type: str = "agent_joined"       # [guess] message.type of those events
+    closed_message_type: str = "chat_closed"        # [guess]
+
+    # -- Jivo Chat API channel ----------------------------------------------------------------------
+    strict_content_type: bool = False               # [guess] reject bodies not labelled application/json
+    unknown_channel_status: int = 404               # [guess] answer for a unique URL that does not exist
+    max_body_bytes: int = MAX_BODY_BYTES
+    webhook_retries: int = 3                        # [guess] Jivo's resends toward a failing webhook
+    webhook_retry_wait: float = 3.0                 # [guess] seconds between them
+    webhook_timeout: float = 10.0                   # [guess]
+
+    # -- JAICP ----------------------------------------------------------------------------------
+    operator_event_type: str = "botResponse"        # [guess] /events type of an operator message
+    events_timeout: float = 25.0                    # longest /events long poll, seconds
+    greeting: str = "Здравствуйте! Я бот. Напишите «оператор», чтобы поговорить с человеком."
+    fallback: str = "Я вас не понял. Напишите «оператор», чтобы позвать человека."
+    operator_keywords: tuple[str, ...] = ("оператор", "operator")
+    switch_text: str = "Соединяю с оператором…"
+    switch_fields: Mapping[str, Any] = field(default_factory=lambda: {"closeChatPhrases": ["/closeChat"]})
+    first_message: str = "history"                  # "history" ($jsapi.chatHistory()) | "last_phrase"
+    no_operators_text: str = "Сейчас нет операторов в сети. Попробуйте позже."
+    no_operators_delivery: str = "sync"             # [guess] "sync": in the switch turn's answer | "events"
+    livechat_finished_text: str = "Диалог с оператором завершён. Я снова с вами."
+    no_operator_channel_text: str = "Не удалось перевести на оператора: к каналу не подключён операторский канал."
+    no_operator_channel_status: int = 200           # [guess] 200: the bot says so; 400: the Chat API call fails
+    close_phrase_match: str = "exact"               # [guess] "exact" | "casefold"
+    last_message_to: str = "client"                 # [doc disagrees] where `lastMessage` goes: "client" | "operator"
+    status_check: bool = True                       # [guess] ask Jivo's /status before opening a live chat
+    relay_outside_livechat: bool = True             # [guess] relay agent messages to clients not in a live chat
+    forward_retries: int = 3                        # JAICP → Jivo resends (Jivo's docs: up to 3, 3–60 s apart)
+    forward_retry_wait: float = 3.0
+    forward_timeout: float = 10.0
+    async_webhook_url: str = ""                     # /async results go here; empty: to /events
+    reporter_page_max: int = 1000
+
+    # -- faults (deterministic with `seed`) ----------------------------------------------------------
+    seed: int | None = None
+    jaicp_latency: float = 0.0                      # seconds added to every JAICP answer
+    jaicp_error_rate: float = 0.0                   # share answered 503
+    jaicp_drop_rate: float = 0.0                    # share whose connection is closed without an answer
+    jivo_latency: float = 0.0
+    jivo_error_rate: float = 0.0
+    jivo_drop_rate: float = 0.0
+    webhook_error_rate: float = 0.0                 # share of Internal Webhook Url calls answered 503
+    webhook_drop_rate: float = 0.0                  # …or dropped
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise JivoOpsError("sandbox settings: " + "; ".join(problems))
+
+    # -- derived --------------------------------------------------------------------------------
+    @property
+    def chunked_on(self) -> bool:
+        return self.configured if self.chunked is None else bool(self.chunked)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The operator pool's names, `operators` of them."""
+        pool = self.operator_names or DEFAULT_OPERATOR_NAMES
+        return tuple(pool[i] if i < len(pool) else f"Оператор {i + 1}" for i in range(self.operators))
+
+    def replace(self, **changes: Any) -> "SandboxSettings":
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise JivoOpsError(f"unknown sandbox setting(s): {', '.join(unknown)}; "
+                               f"known: {', '.join(f.name for f in fields(self))}")
+        if "operator_names" in changes and changes["operator_names"] is not None:
+            changes["operator_names"] = tuple(changes["operator_names"])
+        if "scripted_replies" in changes:
+            changes["scripted_replies"] = tuple(changes["scripted_replies"])
+        if "operator_keywords" in changes:
+            changes["operator_keywords"] = tuple(changes["operator_keywords"])
+        if "switch_fields" in changes:
+            changes["switch_fields"] = dict(changes["switch_fields"] or {})
+        return dataclasses.replace(self, **changes)
+
+    def problems(self) -> list[str]:
+        out = []
+        for name in ("jaicp_error_rate", "jaicp_drop_rate", "jivo_error_rate", "jivo_drop_rate",
+                     "webhook_error_rate", "webhook_drop_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                out.append(f"{name}={value!r} must be a share between 0 and 1")
+        for name in ("think_time", "jaicp_latency", "jivo_latency", "webhook_retry_wait", "forward_retry_wait",
+                     "events_timeout"):
+            if getattr(self, name) < 0:
+                out.append(f"{name} must be ≥ 0 seconds")
+        for name in ("operators", "webhook_retries", "forward_retries"):
+            if getattr(self, name) < 0:
+                out.append(f"{name} must be ≥ 0")
+        choices = {"reply_mode": ("echo", "script", "silent"), "first_message": ("history", "last_phrase"),
+                   "no_operators_delivery": ("sync", "events"), "close_phrase_match": ("exact", "casefold"),
+                   "last_message_to": ("client", "operator")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                out.append(f"{name}={getattr(self, name)!r}: expected one of {', '.join(allowed)}")
+        if self.close_after is not None and self.close_after < 1:
+            out.append("close_after must be ≥ 1 (or None)")
+        if self.max_body_bytes < 1:
+            out.append("max_body_bytes must be ≥ 1")
+        if not 400 <= self.unknown_channel_status < 500:
+            out.append("unknown_channel_status must be a 4xx code")
+        if self.no_operator_channel_status not in (200, 400):
+            out.append("no_operator_channel_status must be 200 or 400")
+        return out
