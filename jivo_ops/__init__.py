@@ -40,6 +40,8 @@ _EXPORTS: dict[str, str] = {
     "ChatEvent": "jaicp",
     "ReporterClient": "jaicp",
     "AsyncReporterClient": "jaicp",
+    "Sandbox": "sandbox",
+    "SandboxSettings": "sandbox",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -19,6 +19,7 @@ COMMANDS = [
     "check",
     "switch",
     "jivo",
+    "sandbox",
 ]
 
 

@@ -584,6 +584,7 @@ class JaicpService:
         recipient = (data.get("recipient") or {}) if isinstance(data, dict) else {}
         client_id = str(recipient.get("id")) if isinstance(recipient, dict) and recipient.get("id") else None
         self.history.add(self.side, "webhook_received", client_id=client_id, chunked=chunked, headers=headers,
+                         text=f"{'chunked' if chunked else 'Content-Length'} body, {len(raw)} bytes",
                          content_length=request.headers.get("content-length"), body_bytes=len(raw),
                          body=raw.decode("utf-8", "replace"))
         if problem is not None:

@@ -1,0 +1,114 @@
+"""`jivo-ops sandbox`: run the simulated JAICP and Jivo on loopback until interrupted.
+
+Prints the profile that points at it (masked: the terminal is no place for tokens) and writes the
+real one, 0600, to ``--profile-out`` for the other commands (``--profile PATH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ._output import print_table
+
+__all__ = ["register", "run", "demo_conversation"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sandbox", help="run simulated JAICP + Jivo on 127.0.0.1 (no accounts needed)",
+        description="Serve a simulated JAICP (Chat API, Jivo operator channel, Reporter API) and a simulated "
+                    "Jivo (Chat API channel with operators) until Ctrl-C, and print the profile that points at them.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    p.add_argument("--port", type=int, default=0, help="JAICP side's port (default: a free one); Jivo uses "
+                                                        "PORT+1 when free")
+    p.add_argument("--operators", type=int, default=2, metavar="N", help="simulated Jivo operators (default 2)")
+    p.add_argument("--offline", action="store_true", help="start with every operator offline")
+    p.add_argument("--no-chunked", action="store_true", help="Jivo posts to the webhook with Content-Length")
+    p.add_argument("--unconfigured", action="store_true",
+                   help="start unwired: External API Endpoint, Jivo webhook URL and inbound link empty")
+    p.add_argument("--think-time", type=float, default=0.0, metavar="SECONDS", help="operators' delay")
+    p.add_argument("--seed", type=int, default=None, help="seed for injected faults")
+    p.add_argument("--profile-out", metavar="PATH", help="write the real profile here (file mode 0600)")
+    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                   help="stop after this long instead of waiting for Ctrl-C")
+    p.add_argument("--demo", action="store_true",
+                   help="run one switch conversation against it, print the timeline and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import JivoOpsError
+    from ..sandbox import Sandbox
+
+    if args.operators < 0:
+        raise JivoOpsError("--operators must be 0 or more")
+    if args.port and not 0 < args.port < 65535:
+        raise JivoOpsError("--port must be 1–65534 (the Jivo side takes PORT+1)")
+    settings = {"operators": args.operators, "online": not args.offline, "configured": not args.unconfigured,
+                "think_time": args.think_time, "seed": args.seed}
+    if args.no_chunked:
+        settings["chunked"] = False
+    try:
+        sb = Sandbox(host=args.host, port=args.port, **settings).start()
+    except OSError as exc:
+        raise JivoOpsError(f"cannot start the sandbox: {exc}") from None
+    try:
+        profile = sb.profile
+        rows = [(f"[{table}]", key, "" if value is None else value)
+                for table, values in profile.masked().items() for key, value in values.items()]
+        print(f"sandbox: JAICP on {sb.jaicp_url}, Jivo on {sb.jivo_url}"
+              f"{'' if sb.settings.configured else ' (unconfigured: walk the four setup steps)'}")
+        print_table(rows, ["table", "key", "value"])
+        if args.profile_out:
+            from ..profile import save_profile
+
+            path = save_profile(profile, args.profile_out)
+            print(f"profile written to {path} (mode 0600); use it with --profile {path}")
+        else:
+            print("tokens are masked here; pass --profile-out PATH to get a usable profile file")
+        sys.stdout.flush()
+        if args.demo:
+            timeline = demo_conversation(sb)
+            print()
+            print(timeline)
+            return 0
+        print("serving; press Ctrl-C to stop", flush=True)
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic())))
+        except KeyboardInterrupt:
+            print("stopping", file=sys.stderr)
+        return 0
+    finally:
+        sb.stop()
+
+
+def demo_conversation(sb, client_id: str = "demo-client", timeout: float = 10.0) -> str:
+    """One switch conversation on a running sandbox, with plain Chat API calls; returns the timeline."""
+    from .._http import make_client
+    from ..errors import JivoOpsError
+
+    url = sb.profile.jaicp.chat_api_url
+    with make_client(timeout=timeout + 5) as http:
+        def say(text: str) -> dict:
+            response = http.post(url, json={"clientId": client_id, "query": text})
+            if response.status_code != 200:
+                raise JivoOpsError(f"the sandbox bot answered HTTP {response.status_code} to {text!r}")
+            return response.json()
+
+        def wait_operator(since: int | None) -> int | None:
+            params = {"clientId": client_id, "timeout": timeout, **({"ts": since} if since is not None else {})}
+            events = http.get(url + "/events", params=params).json()["events"]
+            return events[-1]["event"]["timestamp"] if events else since
+
+        say("/start")
+        replies = say("Позовите оператора")["data"]["replies"]
+        if any(r.get("type") == "switch" for r in replies) and sb.jaicp.clients[client_id].livechat:
+            ts = wait_operator(None)
+            say("Где мой заказ?")
+            wait_operator(ts)
+            say("/closeChat")
+    return sb.history.timeline()
