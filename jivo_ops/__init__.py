@@ -42,6 +42,8 @@ _EXPORTS: dict[str, str] = {
     "AsyncReporterClient": "jaicp",
     "Sandbox": "sandbox",
     "SandboxSettings": "sandbox",
+    "load_logs": "logs",
+    "LogSet": "logs",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -20,6 +20,7 @@ COMMANDS = [
     "switch",
     "jivo",
     "sandbox",
+    "logs",
 ]
 
 

@@ -1,0 +1,179 @@
+"""`jivo-ops logs SOURCE... [--summary | --transfers] [--since T] [--until T] [--chat ID]
+[--format table|csv|json] [--out FILE] [--plot FILE.png]`: read message logs from any source.
+
+Without --summary or --transfers it lists the messages. Rejected rows and removed duplicates
+are reported on stderr (all rejected rows with --rejected FILE); nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+from ..errors import SourceError
+from ..redaction import redact
+from ._output import format_table
+
+__all__ = ["register", "run"]
+
+_EXPORT_SUFFIXES = {".csv", ".parquet", ".xlsx", ".jsonl", ".json"}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "logs", help="load message logs (Reporter pages/exports, recorder store, transfer JSONL, Jivo dumps)",
+        description=__doc__.split("\n\n")[0].split(": ", 1)[-1] if __doc__ else None)
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="files or directories of logs")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--summary", action="store_true", help="headline figures instead of the messages")
+    mode.add_argument("--transfers", action="store_true", help="one row per switch: wait, close, outcome")
+    p.add_argument("--since", metavar="T", help="from this time (ISO 8601, naive = UTC; or 24h / 7d ago)")
+    p.add_argument("--until", metavar="T", help="before this time")
+    p.add_argument("--chat", metavar="ID", action="append", help="only this chat (repeatable)")
+    p.add_argument("--operator", metavar="NAME", action="append", help="only this operator (repeatable)")
+    p.add_argument("--outcome", action="append", choices=["answered", "no_operators", "unanswered", "error"],
+                   help="with --transfers: only this outcome (repeatable)")
+    p.add_argument("--format", choices=["table", "csv", "json"], help="output format (default: table)")
+    p.add_argument("--out", metavar="FILE",
+                   help="write there instead of stdout; .csv/.parquet/.xlsx/.jsonl export the full table")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="save a picture: the chat's timeline with --chat, the wait histogram with "
+                        "--transfers, else transfers per hour")
+    p.add_argument("--plot-kind", choices=["timeline", "waits", "hourly"], help="which picture --plot draws")
+    p.add_argument("--rejected", metavar="FILE", help="write the rejected rows (origin, row, reason) as CSV")
+    p.add_argument("--tz", default="UTC", help="zone of naive export timestamps (default UTC)")
+    p.add_argument("--delimiter", help="CSV export delimiter (default: sniffed)")
+    p.add_argument("--encoding", help="CSV export encoding (default: UTF-8, else cp1251)")
+    p.add_argument("--date-format", default="yyyy-MM-dd HH:mm:ss.SSS", help="export date format (Java style)")
+    p.add_argument("--no-header", action="store_true", help="the CSV/XLSX export has no header row")
+    p.set_defaults(func=run)
+
+
+def _fmt_ts(value) -> str:
+    if value is None or value != value:  # NaT
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _fmt_num(value, digits=1) -> str:
+    return "" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def _table_rows(frame, mode):
+    if mode == "transfers":
+        columns = ["switched_at", "chat", "outcome", "wait_s", "closed_by", "operator", "msgs c/b/o/s"]
+        rows = [(_fmt_ts(r.switched_at), r.chat, r.outcome, _fmt_num(r.wait_s), r.closed_by or "",
+                 r.operator if isinstance(r.operator, str) else "",
+                 f"{r.n_client}/{r.n_bot}/{r.n_operator}/{r.n_system}")
+                for r in frame.itertuples(index=False)]
+        return rows, columns
+    columns = ["ts", "chat", "author", "kind", "operator", "text"]
+    rows = [(_fmt_ts(r.ts), r.chat, r.author, r.kind, r.operator if isinstance(r.operator, str) else "",
+             (r.text if isinstance(r.text, str) else "").replace("\n", " "))
+            for r in frame.itertuples(index=False)]
+    return rows, columns
+
+
+def _summary_frame(summary: dict):
+    import pandas as pd
+
+    flat = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            for sub, n in value.items():
+                flat[f"{key}.{sub}"] = n
+        else:
+            flat[key] = value
+    return pd.DataFrame({"figure": list(flat), "value": ["" if v is None else str(v) for v in flat.values()]})
+
+
+def _render(frame, mode, fmt, summary=None) -> str:
+    if mode == "summary":
+        if fmt == "json":
+            return json.dumps(summary, ensure_ascii=False, indent=2)
+        frame = _summary_frame(summary)
+        if fmt == "csv":
+            return frame.to_csv(index=False).rstrip("\n")
+        return format_table(frame.itertuples(index=False), list(frame.columns))
+    if fmt == "csv":
+        buf = io.StringIO()
+        frame.to_csv(buf, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
+        return buf.getvalue().rstrip("\n")
+    if fmt == "json":
+        return json.dumps(json.loads(frame.to_json(orient="records", date_format="iso", date_unit="us",
+                                                   force_ascii=False)), ensure_ascii=False, indent=2)
+    rows, columns = _table_rows(frame, mode)
+    if not rows:
+        return "(no " + ("transfers" if mode == "transfers" else "messages") + ")"
+    return format_table(rows, columns)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..logs import load
+    from ..logs.tabulate import export, filter_frame, summarize, transfers_table
+
+    options = {"date_format": args.date_format}
+    if args.delimiter:
+        options["delimiter"] = args.delimiter.encode().decode("unicode_escape")
+    if args.encoding:
+        options["encoding"] = args.encoding
+    if args.no_header:
+        options["header"] = False
+    logs = load(*args.sources, tz=args.tz, **options)
+    if len(logs.rejected):
+        first = logs.rejected.iloc[0]
+        hint = "" if args.rejected else "; --rejected FILE lists them all"
+        print(redact(f"jivo-ops: {len(logs.rejected)} rows rejected (first: {first['origin']} row "
+                     f"{first['row']}: {first['reason']}){hint}"), file=sys.stderr)
+        if args.rejected:
+            logs.rejected.to_csv(args.rejected, index=False)
+    if logs.duplicates_removed:
+        print(f"jivo-ops: {logs.duplicates_removed} duplicate messages removed", file=sys.stderr)
+
+    mode = "summary" if args.summary else "transfers" if args.transfers else "messages"
+    if args.outcome and mode != "transfers":
+        raise SourceError("--outcome needs --transfers")
+    summary = None
+    if mode == "transfers":
+        frame = filter_frame(transfers_table(logs.messages), since=args.since, until=args.until, chat=args.chat,
+                             operator=args.operator, outcome=args.outcome)
+    else:
+        logs = logs.filter(since=args.since, until=args.until, chat=args.chat, operator=args.operator)
+        frame = logs.messages
+        if mode == "summary":
+            summary = summarize(logs)
+            frame = _summary_frame(summary)
+
+    if args.out and args.format is None and Path(args.out).suffix.lower() in _EXPORT_SUFFIXES:
+        export(frame, args.out)
+        print(f"jivo-ops: wrote {len(frame)} rows to {args.out}", file=sys.stderr)
+    else:
+        text = redact(_render(frame, mode, args.format or "table", summary))
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+            print(f"jivo-ops: wrote {len(frame)} rows to {args.out}", file=sys.stderr)
+        else:
+            print(text)
+
+    if args.plot:
+        _plot(args, logs, mode)
+    return 0
+
+
+def _plot(args, logs, mode) -> None:
+    from ..logs import plots
+    from ..logs.tabulate import filter_frame, transfers_table
+
+    kind = args.plot_kind or ("timeline" if args.chat else "waits" if mode == "transfers" else "hourly")
+    if kind == "timeline":
+        if not args.chat:
+            raise SourceError("--plot-kind timeline needs --chat ID")
+        plots.chat_timeline(logs.messages, args.chat[0], path=args.plot)
+    else:
+        t = filter_frame(transfers_table(logs.messages), since=args.since, until=args.until, chat=args.chat,
+                         operator=args.operator, outcome=args.outcome)
+        (plots.wait_histogram if kind == "waits" else plots.transfers_per_hour)(t, path=args.plot)
+    print(f"jivo-ops: saved the {kind} picture to {args.plot}", file=sys.stderr)

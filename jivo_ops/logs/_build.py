@@ -1,0 +1,94 @@
+"""Row-at-a-time building for the small, irregular sources (Reporter pages, exports, recorder,
+transfers, Jivo bodies): rows and rejections are gathered, then turned into schema frames once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from .schema import AUTHORS, KINDS, conform, rejected_frame, to_utc
+
+__all__ = ["Part", "Builder", "jivo_kind", "reply_kind"]
+
+_FIELDS = ("ts", "chat", "session", "author", "kind", "text", "operator", "message_id")
+
+# Jivo message.type and JAICP reply types → schema kind
+_JIVO_KINDS = {"text": "text", "photo": "photo", "image": "photo", "video": "video",
+               "document": "document", "file": "document", "audio": "audio", "voice": "audio",
+               "location": "location"}
+_REPLY_KINDS = {**_JIVO_KINDS, "switch": "switch", "buttons": "buttons", "inlineButtons": "buttons",
+                "carousel": "other", "raw": "other", "timeout": "other", "hangup": "other"}
+
+
+def jivo_kind(value) -> str | None:
+    return _JIVO_KINDS.get(str(value).lower()) if value is not None else None
+
+
+def reply_kind(value) -> str:
+    return _REPLY_KINDS.get(str(value), "other")
+
+
+@dataclass
+class Part:
+    """What one source gave: its messages, its rejected rows, and where it came from."""
+
+    origin: str
+    source: str
+    messages: pd.DataFrame
+    rejected: pd.DataFrame
+
+
+@dataclass
+class Builder:
+    origin: str
+    source: str
+    tz: str = "UTC"
+    date_format: str | None = None
+    cols: dict = field(default_factory=lambda: {f: [] for f in _FIELDS})
+    row_of: list = field(default_factory=list)
+    rejected: list = field(default_factory=list)
+
+    def add(self, row: int | None, *, ts, chat, author, kind, text=None, session=None, operator=None,
+            message_id=None) -> None:
+        c = self.cols
+        if isinstance(ts, datetime):  # spreadsheet cells, parsed values
+            ts = ts.isoformat()
+        c["ts"].append(ts)
+        c["chat"].append(None if chat is None else str(chat))
+        c["session"].append(None if session is None else str(session))
+        c["author"].append(author)
+        c["kind"].append(kind)
+        c["text"].append(None if text is None else str(text))
+        c["operator"].append(None if operator is None else str(operator))
+        c["message_id"].append(None if message_id is None else str(message_id))
+        self.row_of.append(row)
+
+    def reject(self, row: int | None, reason: str) -> None:
+        self.rejected.append((self.origin, row, reason))
+
+    def build(self) -> Part:
+        frame = pd.DataFrame(self.cols)
+        raw_ts = frame["ts"]
+        frame["ts"] = to_utc(raw_ts, tz=self.tz, fmt=self.date_format)
+        # a timestamp that was given but does not parse is a broken row, not a missing time
+        bad_ts = frame["ts"].isna() & raw_ts.notna()
+        bad = bad_ts | frame["chat"].isna() | ~frame["author"].isin(AUTHORS) | ~frame["kind"].isin(KINDS)
+        if bad.any():
+            for i in bad[bad].index:
+                if bad_ts[i]:
+                    why = f"column 'ts': cannot read timestamp {raw_ts[i]!r}" + (
+                        f" as {self.date_format}" if self.date_format else "")
+                elif frame.at[i, "chat"] is None:
+                    why = "no chat (client id)"
+                elif frame.at[i, "author"] not in AUTHORS:
+                    why = f"unknown author {frame.at[i, 'author']!r}"
+                else:
+                    why = f"unknown kind {frame.at[i, 'kind']!r}"
+                self.reject(self.row_of[i], why)
+            frame = frame[~bad]
+        frame["source"] = self.source
+        frame["origin"] = self.origin
+        return Part(self.origin, self.source, conform(frame.reset_index(drop=True)),
+                    rejected_frame(self.rejected))

@@ -1,0 +1,200 @@
+"""JAICP Reporter CSV and XLSX exports → messages.
+
+JAICP's exports (Analytics → Dialogs → export, or the async reports API) are ``fileType`` CSV or
+XLSX with ``withHeader`` (default on), ``delimiter`` (default ``,``) and ``dateTimeFormat``
+(default ``yyyy-MM-dd HH:mm:ss.SSS``, a local time without zone: pass ``tz``). Their column
+layout is undocumented, so headers are matched by name, English or Russian, case and spacing
+ignored (see ``COLUMN_ALIASES``); a file without a header is read in ``HEADERLESS_COLUMNS``
+order unless ``columns=`` says otherwise. Each row is then read like a Reporter message
+(see :mod:`jivo_ops.logs.reporter`); an optional ``responseData`` column holding JSON gives the
+bot's replies, the ``switch`` among them.
+
+Encoding: UTF-8 (with or without BOM), falling back to cp1251 (Excel on Russian Windows).
+A CSV whose header is this package's own schema (``ts, chat, author, kind, …``) is read back as is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import SourceError
+from ._build import Builder, Part
+from .reporter import add_reporter_message
+from .schema import java_date_format
+
+__all__ = ["load_csv_export", "load_xlsx_export", "COLUMN_ALIASES", "HEADERLESS_COLUMNS", "DEFAULT_DATE_FORMAT"]
+
+DEFAULT_DATE_FORMAT = "yyyy-MM-dd HH:mm:ss.SSS"
+HEADERLESS_COLUMNS = ("timestamp", "clientId", "sessionId", "questionId", "question", "textAnswer",
+                      "event", "isLivechat", "operator", "responseData")
+
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "timestamp": ("timestamp", "date", "datetime", "time", "messagetime", "дата", "время", "датаивремя",
+                  "времясообщения", "датасообщения"),
+    "clientId": ("clientid", "client", "клиент", "idклиента", "идентификаторклиента"),
+    "sessionId": ("sessionid", "session", "сессия", "idсессии", "идентификаторсессии"),
+    "questionId": ("questionid", "messageid", "idвопроса", "idсообщения"),
+    "question": ("question", "request", "query", "clientmessage", "запрос", "вопрос", "сообщениеклиента",
+                 "запросклиента"),
+    "textAnswer": ("textanswer", "answer", "response", "botanswer", "ответ", "ответбота"),
+    "event": ("event", "событие"),
+    "isLivechat": ("islivechat", "livechat", "живойчат"),
+    "operator": ("operator", "operatorname", "agent", "оператор", "имяоператора"),
+    "responseData": ("responsedata", "replies", "данныеответа"),
+    "exception": ("exception", "error", "ошибка"),
+}
+_LOOKUP = {alias: name for name, aliases in COLUMN_ALIASES.items() for alias in aliases}
+_SCHEMA_HEADER = {"ts", "chat", "author", "kind"}
+_TRUE = {"true", "1", "yes", "да", "y"}
+
+
+def _norm(header: object) -> str:
+    return re.sub(r"[^0-9a-zа-яё]", "", str(header or "").strip().lower())
+
+
+def _decode(raw: bytes, encoding: str | None) -> str:
+    if encoding:
+        return raw.decode(encoding)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1251")
+
+
+def _header_map(cells: Sequence[object]) -> dict[str, int] | None:
+    """field name → column index when the row is a header (≥ 2 known names), else None."""
+    found = {}
+    for i, cell in enumerate(cells):
+        name = _LOOKUP.get(_norm(cell))
+        if name and name not in found:
+            found[name] = i
+    return found if len(found) >= 2 else None
+
+
+def _rows_to_part(rows, *, origin: str, header: bool | None, columns: Sequence[str] | None,
+                  date_format: str, tz: str) -> Part:
+    """``rows``: iterable of (row number, list of cells)."""
+    b = Builder(origin, "export", tz=tz, date_format=java_date_format(date_format))
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return b.build()
+    first_no, first_cells = first
+    mapping = None
+    if columns is not None:
+        mapping = {name: i for i, name in enumerate(columns) if name}
+    elif header is not False:
+        mapping = _header_map(first_cells)
+        if mapping is None and header:
+            raise SourceError("the header names no known column (e.g. timestamp, clientId, question, answer)",
+                              path=origin, row=first_no)
+    if mapping is None:
+        mapping = {name: i for i, name in enumerate(HEADERLESS_COLUMNS)}
+        rows = _chain(first, rows)
+    elif columns is not None:
+        rows = _chain(first, rows)
+    for required in ("timestamp", "clientId"):
+        if required not in mapping:
+            raise SourceError("missing column (needed to place each message in time and chat)",
+                              path=origin, row=first_no, column=required)
+    if not {"question", "textAnswer", "event", "responseData"} & mapping.keys():
+        raise SourceError("missing column: none of question, answer, event, responseData",
+                          path=origin, row=first_no, column="question")
+    for row_no, cells in rows:
+        if not any(str(c).strip() for c in cells if c is not None):
+            continue  # blank line
+        if len(cells) < len(mapping) and max(mapping.values()) >= len(cells):
+            b.reject(row_no, f"{len(cells)} cells, expected {max(mapping.values()) + 1}")
+            continue
+        rec = {name: cells[i] for name, i in mapping.items() if i < len(cells)}
+        rec = {k: (v.strip() if isinstance(v, str) else v) for k, v in rec.items()}
+        rec = {k: v for k, v in rec.items() if v not in (None, "")}
+        if "responseData" in rec:
+            try:
+                rec["responseData"] = json.loads(rec["responseData"]) if isinstance(rec["responseData"], str) \
+                    else rec["responseData"]
+            except ValueError as exc:
+                b.reject(row_no, f"column 'responseData': not JSON ({exc})")
+                continue
+        operator = rec.pop("operator", None)
+        livechat = str(rec.pop("isLivechat", "")).lower() in _TRUE
+        if operator or (livechat and "textAnswer" in rec and "question" not in rec):
+            rec["operatorInfo"] = {"firstName": operator} if operator else {"id": "operator"}
+        add_reporter_message(b, row_no, rec, chat=None, session=None)
+    return b.build()
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def load_csv_export(path: str | Path, *, origin: str | None = None, header: bool | None = None,
+                    delimiter: str | None = None, encoding: str | None = None,
+                    date_format: str = DEFAULT_DATE_FORMAT, tz: str = "UTC",
+                    columns: Sequence[str] | None = None) -> Part:
+    """A Reporter CSV export. ``header`` None = detect; ``delimiter`` None = sniff among , ; tab |."""
+    path = Path(path)
+    origin = origin or str(path)
+    raw = path.read_bytes()
+    try:
+        text = _decode(raw, encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(f"cannot decode as {encoding or 'UTF-8 or cp1251'}: {exc}", path=origin) from None
+    if not text.strip():
+        return Builder(origin, "export").build()
+    if delimiter is None:
+        sample = "\n".join(text.splitlines()[:20])
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    first = next(csv.reader(io.StringIO(text.splitlines()[0]), delimiter=delimiter), [])
+    if _SCHEMA_HEADER <= {c.strip() for c in first}:
+        from .events import load_schema_csv
+        return load_schema_csv(text, origin=origin, delimiter=delimiter)
+
+    def numbered():
+        for cells in reader:
+            yield reader.line_num, cells
+    try:
+        return _rows_to_part(numbered(), origin=origin, header=header, columns=columns,
+                             date_format=date_format, tz=tz)
+    except csv.Error as exc:
+        raise SourceError(f"malformed CSV: {exc}", path=origin, row=reader.line_num) from None
+
+
+def load_xlsx_export(path: str | Path, *, origin: str | None = None, header: bool | None = None,
+                     sheet: str | int | None = None, date_format: str = DEFAULT_DATE_FORMAT, tz: str = "UTC",
+                     columns: Sequence[str] | None = None) -> Part:
+    """A Reporter XLSX export (the first sheet unless ``sheet`` names another)."""
+    import openpyxl
+    from zipfile import BadZipFile
+
+    path = Path(path)
+    origin = origin or str(path)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise SourceError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})", path=origin) from None
+    try:
+        if sheet is None:
+            ws = wb.worksheets[0]
+        elif isinstance(sheet, int):
+            ws = wb.worksheets[sheet]
+        else:
+            if sheet not in wb.sheetnames:
+                raise SourceError(f"no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})", path=origin)
+            ws = wb[sheet]
+        rows = ((i, ["" if v is None else v for v in row])
+                for i, row in enumerate(ws.iter_rows(values_only=True), start=1))
+        return _rows_to_part(rows, origin=origin, header=header, columns=columns,
+                             date_format=date_format, tz=tz)
+    finally:
+        wb.close()

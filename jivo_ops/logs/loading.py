@@ -1,0 +1,377 @@
+"""`load(*sources)`: pick the loader for each source, concatenate, de-duplicate, report.
+
+A source is a path (file or directory), parsed JSON (a Reporter page, a list of pages/messages,
+Jivo bodies, transfer dicts), ``TransferResult`` values, a schema DataFrame, or a LogSet.
+Files are told apart by extension and content: ``.xlsx`` → export; ``.parquet`` → schema;
+an SQLite header → recorder store; ``.csv``/``.tsv``/``.txt`` → CSV export (or the schema's own
+CSV); JSON/JSONL by the keys of the first record (``transfer_id`` → transfers, ``messages`` →
+Reporter pages, ``ts`` + ``author`` → events, ``recipient``/``sender`` → Jivo bodies,
+``questionId``/``timestamp`` → Reporter messages).
+
+De-duplication, on stable keys:
+
+1. the same row twice from one source family (overlapping Reporter pages, a file given twice):
+   same ``source`` and ``message_id`` (or, without an id, the same ts, chat, author, kind, text);
+2. the same message seen by two source families (the recorder and the Reporter both log an
+   operator's answer): same chat, author, kind and text within ``dedupe_window`` of each other;
+   the row of the richer source is kept (reporter > export > transfers > recorder > jivo > events).
+
+Every removed row is counted in ``LogSet.duplicates_removed``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SourceError
+from ._build import Builder, Part
+from .schema import COLUMNS, empty_messages, empty_rejected, conform
+
+__all__ = ["load", "LogSet", "LoadResult", "load_part", "SOURCE_PRIORITY"]
+
+SOURCE_PRIORITY = {"reporter": 6, "export": 5, "transfers": 4, "recorder": 3, "jivo": 2, "events": 1}
+_JSON_EXT = {".json", ".jsonl", ".ndjson", ".log", ""}
+_CSV_EXT = {".csv", ".tsv", ".txt"}
+
+
+@dataclass
+class LogSet:
+    """Loaded logs: ``messages`` (the schema), ``rejected`` (origin, row, reason), how many
+    duplicates were removed, and one line per source (``sources``: origin, source, messages,
+    rejected)."""
+
+    messages: pd.DataFrame
+    rejected: pd.DataFrame = field(default_factory=empty_rejected)
+    duplicates_removed: int = 0
+    sources: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"origin": [], "source": [], "messages": [], "rejected": []}))
+
+    # --- views -----------------------------------------------------------------------------
+    def transfers(self, **filters) -> pd.DataFrame:
+        """One row per switch (see :func:`jivo_ops.logs.transfers_table`), then filtered."""
+        from .tabulate import filter_frame, transfers_table
+
+        return filter_frame(transfers_table(self.messages), **filters)
+
+    def per_operator(self) -> pd.DataFrame:
+        from .tabulate import per_operator, transfers_table
+
+        return per_operator(transfers_table(self.messages), self.messages)
+
+    def per_period(self, freq: str = "h") -> pd.DataFrame:
+        from .tabulate import per_period, transfers_table
+
+        return per_period(transfers_table(self.messages), freq=freq)
+
+    def filter(self, *, since=None, until=None, chat=None, operator=None, author=None) -> "LogSet":
+        """The same LogSet restricted to some messages (time range, chat(s), operator(s), author(s))."""
+        from .tabulate import filter_frame
+
+        return LogSet(filter_frame(self.messages, since=since, until=until, chat=chat, operator=operator,
+                                   author=author),
+                      self.rejected, self.duplicates_removed, self.sources)
+
+    def summary(self) -> dict[str, Any]:
+        from .tabulate import summarize
+
+        return summarize(self)
+
+    def timeline(self, chat: str, *, path=None):
+        from .plots import chat_timeline
+
+        return chat_timeline(self.messages, chat, path=path)
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def __repr__(self) -> str:
+        m = self.messages
+        by_source = ", ".join(f"{k} {v:,}" for k, v in
+                              m["source"].value_counts(sort=False).items() if v) if len(m) else "none"
+        span = ""
+        if len(m) and m["ts"].notna().any():
+            span = f", {m['ts'].min():%Y-%m-%d %H:%M}–{m['ts'].max():%Y-%m-%d %H:%M} UTC"
+        return (f"<LogSet {len(m):,} messages in {m['chat'].nunique():,} chats ({by_source}){span}; "
+                f"{len(self.rejected):,} rejected; {self.duplicates_removed:,} duplicates removed>")
+
+
+LoadResult = LogSet
+
+
+def load(*sources: Any, tz: str = "UTC", dedupe: bool = True, dedupe_window: str | pd.Timedelta = "2s",
+         **options: Any) -> LogSet:
+    """Load every source into one schema frame; see the module docstring for what is accepted.
+
+    ``tz``: the zone of naive timestamps (CSV/XLSX exports write local time without a zone).
+    ``options`` go to the CSV/XLSX readers: ``header``, ``delimiter``, ``encoding``,
+    ``date_format`` (Java style, default ``yyyy-MM-dd HH:mm:ss.SSS``), ``columns``, ``sheet``.
+    """
+    parts: list[Part] = []
+    for src in sources:
+        parts.extend(_parts_of(src, tz=tz, options=options))
+    return combine(parts, dedupe=dedupe, dedupe_window=dedupe_window)
+
+
+def combine(parts: list[Part], *, dedupe: bool = True, dedupe_window="2s") -> LogSet:
+    frames = [p.messages for p in parts if len(p.messages)]
+    if not frames:
+        messages = empty_messages()
+    elif len(frames) == 1:
+        messages = frames[0]
+    else:
+        messages = _concat(frames)
+    rejected = [p.rejected for p in parts if len(p.rejected)]
+    rejected = pd.concat(rejected, ignore_index=True) if rejected else empty_rejected()
+    removed = 0
+    if dedupe and len(messages):
+        messages, removed = _dedupe(messages, pd.Timedelta(dedupe_window))
+    if len(frames) > 1 or removed:
+        ts = messages["ts"].array.asi8
+        ts = np.where(messages["ts"].isna().to_numpy(), np.iinfo(np.int64).max, ts)  # no time: last
+        order = np.argsort(ts, kind="stable")  # ties keep their load order
+        messages = messages.iloc[order]
+    messages = messages.reset_index(drop=True)
+    sources = pd.DataFrame({"origin": [p.origin for p in parts], "source": [p.source for p in parts],
+                            "messages": [len(p.messages) for p in parts],
+                            "rejected": [len(p.rejected) for p in parts]})
+    return LogSet(messages, rejected, removed, sources)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    from pandas.api.types import union_categoricals
+
+    out = pd.concat([f[list(COLUMNS)] for f in frames], ignore_index=True)
+    for col in ("source", "origin"):
+        out[col] = union_categoricals([f[col].astype("category") for f in frames], ignore_order=True)
+    return conform(out)
+
+
+def _dedupe(m: pd.DataFrame, window: pd.Timedelta) -> tuple[pd.DataFrame, int]:
+    # 1) the same row twice within one source family
+    id_codes, _ = pd.factorize(m["message_id"])  # -1 where there is no id
+    has_id = id_codes >= 0
+    dup = np.zeros(len(m), dtype=bool)
+    if has_id.any():
+        key = id_codes.astype(np.int64) * 64 + m["source"].cat.codes.to_numpy().astype(np.int64)
+        id_dup = pd.Series(key).duplicated(keep=False).to_numpy() & has_id
+        if id_dup.any():  # an id seen twice: the same message only if the content agrees too
+            rows = np.flatnonzero(id_dup)
+            sub = m.iloc[rows]
+            dup[rows] = sub.duplicated(["source", "message_id", "ts", "chat", "author", "kind", "text"]).to_numpy()
+    if (~has_id).any():
+        rows = np.flatnonzero(~has_id)
+        dup[rows] = m.iloc[rows].duplicated(["source", "ts", "chat", "author", "kind", "text"]).to_numpy()
+    # 2) the same message from two source families, close in time
+    if m["source"].nunique() > 1:
+        dup |= _cross_source_duplicates(m, window, dup)
+    removed = int(dup.sum())
+    return (m[~dup] if removed else m), removed
+
+
+def _cross_source_duplicates(m: pd.DataFrame, window: pd.Timedelta, already: np.ndarray) -> np.ndarray:
+    keys = ["chat", "author", "kind", "text"]
+    live = ~already & m["ts"].notna().to_numpy()
+    sub = m.loc[live, keys + ["ts", "source"]]
+    families = sub.groupby(keys, observed=True, dropna=False)["source"].transform("nunique")
+    sub = sub[families.to_numpy() > 1]
+    out = np.zeros(len(m), dtype=bool)
+    if not len(sub):
+        return out
+    group = sub.groupby(keys, observed=True, dropna=False, sort=False).ngroup().to_numpy()
+    ts = sub["ts"].array.asi8
+    prio = sub["source"].astype(str).map(SOURCE_PRIORITY).fillna(0).to_numpy()
+    src = sub["source"].astype(str).to_numpy()
+    order = np.lexsort((ts, group))
+    group, ts, prio, src = group[order], ts[order], prio[order], src[order]
+    positions = np.flatnonzero(live)[families.to_numpy() > 1][order]
+    w = window.value // 1000  # ts are microseconds
+    dropped = np.zeros(len(order), dtype=bool)
+    for shift in (1, -1):  # compare each row with its neighbour before and after
+        other = np.roll(np.arange(len(order)), shift)
+        valid = np.ones(len(order), dtype=bool)
+        valid[0 if shift == 1 else -1] = False
+        same = valid & (group[other] == group) & (src[other] != src) & (np.abs(ts - ts[other]) <= w)
+        dropped |= same & (prio[other] > prio)
+    out[positions[dropped]] = True
+    return out
+
+
+# --- dispatch --------------------------------------------------------------------------------
+
+def _parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
+    if isinstance(src, LogSet):
+        parts = [Part(str(o), str(s), src.messages[src.messages["origin"] == o], empty_rejected())
+                 for o, s in src.sources[["origin", "source"]].itertuples(index=False)]
+        if len(src.rejected):
+            parts.append(Part("(rejected)", "events", empty_messages(), src.rejected))
+        return parts
+    if isinstance(src, pd.DataFrame):
+        from .events import _from_schema_frame
+
+        return [_from_schema_frame(src, origin="DataFrame", source="events", first_row=0)]
+    if isinstance(src, (str, os.PathLike)):
+        path = Path(src)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            return [load_part(p, tz=tz, **options) for p in files]
+        return [load_part(path, tz=tz, **options)]
+    if hasattr(src, "to_json") or (isinstance(src, (list, tuple)) and src and hasattr(src[0], "to_json")):
+        from .transfers import load_transfer_results
+
+        items = src if isinstance(src, (list, tuple)) else [src]
+        return [load_transfer_results(enumerate(items, start=1), origin="TransferResult values")]
+    if isinstance(src, (dict, list, tuple)):
+        return [_part_of_json(src if not isinstance(src, tuple) else list(src), origin="JSON value", tz=tz)]
+    raise SourceError(f"cannot load a {type(src).__name__}: give a path, parsed JSON, TransferResult values "
+                      "or a DataFrame")
+
+
+def load_part(path: str | Path, *, tz: str = "UTC", kind: str | None = None, **options: Any) -> Part:
+    """One file → a Part (messages + rejected), the loader chosen by extension and content."""
+    path = Path(path)
+    origin = str(path)
+    if not path.exists():
+        raise SourceError("no such file", path=origin)
+    suffix = path.suffix.lower()
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    if not head.strip():
+        return Builder(origin, kind or "events").build()  # an empty file: nothing, not an error
+    csv_opts = {k: options[k] for k in ("header", "delimiter", "encoding", "date_format", "columns")
+                if k in options}
+    try:
+        if kind == "recorder" or head.startswith(b"SQLite format 3\x00"):
+            from .recorder import load_recorder_store
+
+            return load_recorder_store(path, origin=origin)
+        if kind == "export" and suffix in (".xlsx", ".xlsm") or suffix in (".xlsx", ".xlsm"):
+            from .exports import load_xlsx_export
+
+            xlsx_opts = {k: v for k, v in csv_opts.items() if k not in ("delimiter", "encoding")}
+            if "sheet" in options:
+                xlsx_opts["sheet"] = options["sheet"]
+            return load_xlsx_export(path, origin=origin, tz=tz, **xlsx_opts)
+        if suffix == ".parquet":
+            from .events import load_parquet
+
+            return load_parquet(path, origin=origin)
+        if kind == "export" or suffix in _CSV_EXT:
+            from .exports import load_csv_export
+
+            return load_csv_export(path, origin=origin, tz=tz, **csv_opts)
+        return _load_json_file(path, head, origin=origin, tz=tz, kind=kind)
+    except SourceError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read: {exc}", path=origin) from None
+
+
+def _json_kind(record: Any) -> str | None:
+    if isinstance(record, dict):
+        if "transfer_id" in record and "steps" in record:
+            return "transfers"
+        if isinstance(record.get("messages"), list):
+            return "reporter"
+        if "ts" in record and "author" in record:
+            return "events"
+        if isinstance(record.get("body"), dict) or "recipient" in record or (
+                "sender" in record and "message" in record):
+            return "jivo"
+        if "questionId" in record or ("timestamp" in record and {"question", "textAnswer", "event",
+                                                                 "isLivechat"} & record.keys()):
+            return "reporter"
+    return None
+
+
+def _load_json_file(path: Path, head: bytes, *, origin: str, tz: str, kind: str | None) -> Part:
+    text_head = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
+    first_line = text_head.splitlines()[0] if text_head else ""
+    if text_head.startswith("["):
+        return _part_of_json_text(path.read_text(encoding="utf-8-sig"), origin=origin, tz=tz, kind=kind)
+    try:
+        first = json.loads(first_line)
+    except ValueError:
+        first = None
+    if first is None:  # a pretty-printed JSON document, or junk
+        return _part_of_json_text(path.read_text(encoding="utf-8-sig"), origin=origin, tz=tz, kind=kind)
+    kind = kind or _json_kind(first)
+    if kind == "events":
+        from .events import load_events_jsonl
+
+        return load_events_jsonl(path, origin=origin)
+    text = path.read_text(encoding="utf-8-sig")
+    if kind == "transfers":
+        from .transfers import jsonl_records, load_transfer_results
+
+        return load_transfer_results(jsonl_records(text), origin=origin)
+    if kind == "jivo":
+        from .jivo_dumps import load_jivo_bodies
+
+        return load_jivo_bodies(text, origin=origin, tz=tz)
+    if kind == "reporter":
+        from .reporter import load_reporter_pages
+
+        records, bad = [], []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except ValueError as exc:
+                    bad.append((origin, i, f"not valid JSON: {exc}"))
+        part = load_reporter_pages(records, origin=origin, tz=tz)
+        if bad:
+            from .schema import rejected_frame
+
+            part.rejected = pd.concat([rejected_frame(bad), part.rejected], ignore_index=True)
+        return part
+    raise SourceError("cannot tell what kind of log this is (expected Reporter pages, transfer results, "
+                      "Jivo bodies or events JSONL; keys of the first record: "
+                      f"{', '.join(list(first)[:8]) if isinstance(first, dict) else type(first).__name__})",
+                      path=origin, row=1)
+
+
+def _part_of_json_text(text: str, *, origin: str, tz: str, kind: str | None) -> Part:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise SourceError(f"not valid JSON ({exc.args[0] if exc.args else exc})", path=origin,
+                          row=getattr(exc, "lineno", None)) from None
+    return _part_of_json(data, origin=origin, tz=tz, kind=kind)
+
+
+def _part_of_json(data: Any, *, origin: str, tz: str, kind: str | None = None) -> Part:
+    sample = data[0] if isinstance(data, list) and data else data
+    kind = kind or _json_kind(sample)
+    if isinstance(data, list) and not data:
+        return Builder(origin, kind or "events").build()
+    if kind == "reporter":
+        from .reporter import load_reporter_pages
+
+        return load_reporter_pages(data, origin=origin, tz=tz)
+    items = data if isinstance(data, list) else [data]
+    if kind == "transfers":
+        from .transfers import load_transfer_results
+
+        return load_transfer_results(enumerate(items, start=1), origin=origin)
+    if kind == "jivo":
+        from .jivo_dumps import add_jivo_body
+
+        b = Builder(origin, "jivo", tz=tz)
+        for i, body in enumerate(items, start=1):
+            add_jivo_body(b, i, body)
+        return b.build()
+    if kind == "events":
+        from .events import _from_schema_frame
+
+        frame = pd.DataFrame([r if isinstance(r, dict) else {} for r in items])
+        return _from_schema_frame(frame, origin=origin, source="events", first_row=1)
+    keys = ", ".join(list(sample)[:8]) if isinstance(sample, dict) else type(sample).__name__
+    raise SourceError("cannot tell what kind of log this is (expected Reporter pages, transfer results, "
+                      f"Jivo bodies or events; first record: {keys})", path=origin)

@@ -1,0 +1,306 @@
+"""Tables from a messages frame: per transfer, per operator, per hour/day; filters; export.
+
+**Per transfer** (:func:`transfers_table`), one row per ``switch`` message. A transfer's
+*segment* is its chat's messages from the switch up to the next switch (or the end of the log);
+within it:
+
+- ``first_operator_at`` — the first OPERATOR message; ``wait_s`` = that − ``switched_at``;
+- ``closed_at``/``closed_by`` — the earlier of a CLIENT message equal to a close phrase
+  (``closed_by='client'``; default phrases ``("/closeChat",)``) and a ``livechatFinished`` event
+  (``'operator'``: the live chat ended without the client asking); NA when neither happened;
+- ``outcome`` — ``answered`` (an operator wrote), else ``no_operators`` (a
+  ``noLivechatOperatorsOnline`` event), else ``error`` (an ``error`` row), else ``unanswered``;
+- ``operator`` — the first operator's name;
+- ``n_client``, ``n_bot``, ``n_operator``, ``n_system`` — messages by author from the switch
+  (itself not counted) to the close (included), or to the segment's end when not closed.
+
+Everything is computed with sorts, cumulative sums and bincounts over whole columns — no Python
+loop per chat — so 100,000 chats take a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SourceError
+from .schema import AUTHORS, STRING_DTYPE, TS_DTYPE
+
+__all__ = ["transfers_table", "per_operator", "per_period", "filter_frame", "parse_time", "summarize",
+           "export", "OUTCOMES", "CLOSED_BY", "TRANSFER_COLUMNS", "CLOSE_PHRASES"]
+
+OUTCOMES = ("answered", "no_operators", "unanswered", "error")
+CLOSED_BY = ("client", "operator")
+CLOSE_PHRASES = ("/closeChat",)
+NO_OPERATORS_EVENT = "noLivechatOperatorsOnline"
+FINISHED_EVENT = "livechatFinished"
+OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
+CLOSED_BY_DTYPE = pd.CategoricalDtype(list(CLOSED_BY))
+TRANSFER_COLUMNS = ("chat", "session", "transfer_no", "switched_at", "first_operator_at", "wait_s",
+                    "closed_at", "closed_by", "operator", "outcome", "n_client", "n_bot", "n_operator",
+                    "n_system", "source")
+_NAT = np.iinfo(np.int64).min  # datetime64's NaT as int64
+
+
+def _empty_transfers() -> pd.DataFrame:
+    ts = pd.Series([], dtype=TS_DTYPE)
+    return pd.DataFrame({
+        "chat": pd.Series([], dtype=STRING_DTYPE), "session": pd.Series([], dtype=STRING_DTYPE),
+        "transfer_no": pd.Series([], dtype="int64"), "switched_at": ts, "first_operator_at": ts,
+        "wait_s": pd.Series([], dtype="float64"), "closed_at": ts,
+        "closed_by": pd.Series([], dtype=CLOSED_BY_DTYPE), "operator": pd.Series([], dtype=STRING_DTYPE),
+        "outcome": pd.Series([], dtype=OUTCOME_DTYPE),
+        **{f"n_{a.lower()}": pd.Series([], dtype="int64") for a in AUTHORS},
+        "source": pd.Series([], dtype="category")})
+
+
+def _first_per_transfer(t_ids: np.ndarray, values: np.ndarray, n: int, fill) -> np.ndarray:
+    """values[first row of each transfer] (t_ids sorted ascending), `fill` where a transfer has none."""
+    out = np.full(n, fill, dtype=values.dtype if fill is not None else object)
+    if len(t_ids):
+        starts = np.flatnonzero(np.r_[True, t_ids[1:] != t_ids[:-1]])
+        out[t_ids[starts]] = values[starts]
+    return out
+
+
+def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CLOSE_PHRASES) -> pd.DataFrame:
+    """One row per switch; see the module docstring for each column's meaning."""
+    m = messages
+    is_switch_all = (m["kind"] == "switch").to_numpy(dtype=bool, na_value=False)
+    if not is_switch_all.any():
+        return _empty_transfers()
+    chat_codes, _ = pd.factorize(m["chat"])
+    has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
+    has_switch[chat_codes[is_switch_all]] = True
+    ts_all = m["ts"].array.asi8
+    idx = np.flatnonzero(has_switch[chat_codes] & (ts_all != _NAT))
+    codes, ts = chat_codes[idx], ts_all[idx]
+    order = np.lexsort((ts, codes))  # stable: same-ts rows keep their load order
+    idx, codes, ts = idx[order], codes[order], ts[order]
+    sw = is_switch_all[idx]
+
+    # segment = how many switches of its chat precede (and include) the row
+    c = np.cumsum(sw)
+    chat_start = np.r_[True, codes[1:] != codes[:-1]]
+    group = np.cumsum(chat_start) - 1
+    seg_in_chat = c - (c - sw)[chat_start][group]
+    in_seg = seg_in_chat > 0
+    r = np.flatnonzero(in_seg)  # rows inside some transfer, in sorted order
+    tr = c[r] - 1  # transfer number 0..T-1, non-decreasing along r
+    sw_pos = np.flatnonzero(sw)
+    n_tr = len(sw_pos)
+    rows = idx[r]
+
+    author = m["author"].cat.codes.to_numpy()[rows]
+    kind_is = lambda name: (m["kind"] == name).to_numpy(dtype=bool, na_value=False)[rows]  # noqa: E731
+    text = m["text"]
+    text_is = lambda values: text.isin(list(values)).to_numpy(dtype=bool, na_value=False)[rows]  # noqa: E731
+    ts_r = ts[r]
+    op_code, client_code, system_code = AUTHORS.index("OPERATOR"), AUTHORS.index("CLIENT"), AUTHORS.index("SYSTEM")
+
+    def first_ts(mask):
+        return _first_per_transfer(tr[mask], ts_r[mask], n_tr, _NAT)
+
+    is_event = kind_is("event")
+    is_text = text_is([p.strip() for p in close_phrases]) if close_phrases else np.zeros(len(r), bool)
+    client_close = first_ts((author == client_code) & is_text)
+    finished_mask = is_event & text_is([FINISHED_EVENT])
+    finished = first_ts(finished_mask)
+    no_ops = first_ts(is_event & text_is([NO_OPERATORS_EVENT]))
+    errors = first_ts(kind_is("error"))
+    op_mask = author == op_code
+    first_op = first_ts(op_mask)
+    op_names = _first_per_transfer(tr[op_mask], rows[op_mask], n_tr, -1)
+
+    big = np.iinfo(np.int64).max
+    cc = np.where(client_close == _NAT, big, client_close)
+    ff = np.where(finished == _NAT, big, finished)
+    closed = np.minimum(cc, ff)
+    closed_by = np.where(closed == big, -1, np.where(cc <= ff, 0, 1))
+    closed = np.where(closed == big, _NAT, closed)
+
+    # message counts from the switch (excluded) to the close (included)
+    limit = np.where(closed == _NAT, big, closed)
+    counted = ~sw[r] & (ts_r <= limit[tr])
+    counts = np.bincount(tr[counted] * 4 + author[counted].astype(np.int64), minlength=n_tr * 4).reshape(n_tr, 4)
+
+    outcome = np.where(first_op != _NAT, 0, np.where(no_ops != _NAT, 1, np.where(errors != _NAT, 3, 2)))
+    switch_rows = idx[sw_pos]
+    switched = ts[sw_pos]
+    to_ts = lambda a: pd.array(a.astype("datetime64[us]"), dtype="datetime64[us]").tz_localize("UTC")  # noqa: E731
+    op_series = m["operator"].take(np.where(op_names >= 0, op_names, 0)).array
+    op_series = pd.array(op_series, dtype=STRING_DTYPE)
+    op_series[op_names < 0] = pd.NA
+    wait = np.where(first_op != _NAT, (first_op - switched) / 1e6, np.nan)
+    out = pd.DataFrame({
+        "chat": m["chat"].array.take(switch_rows),
+        "session": m["session"].array.take(switch_rows),
+        "transfer_no": seg_in_chat[sw_pos].astype(np.int64),
+        "switched_at": to_ts(switched),
+        "first_operator_at": to_ts(first_op),
+        "wait_s": wait,
+        "closed_at": to_ts(closed),
+        "closed_by": pd.Categorical.from_codes(closed_by, dtype=CLOSED_BY_DTYPE),
+        "operator": op_series,
+        "outcome": pd.Categorical.from_codes(outcome, dtype=OUTCOME_DTYPE),
+        "n_client": counts[:, 0], "n_bot": counts[:, 1], "n_operator": counts[:, 2], "n_system": counts[:, 3],
+        "source": m["source"].array.take(switch_rows),
+    })
+    order = np.lexsort((out["transfer_no"].to_numpy(), out["chat"].to_numpy(dtype=object, na_value=""),
+                        switched)) if n_tr < 200_000 else np.argsort(switched, kind="stable")
+    return out.iloc[order].reset_index(drop=True)
+
+
+def _p95(s: pd.Series) -> float:
+    return float(s.quantile(0.95)) if s.notna().any() else float("nan")
+
+
+def per_operator(transfers: pd.DataFrame, messages: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per operator: transfers answered first, wait median/p95/max, chats closed by the operator,
+    and (given the messages) messages written and chats touched."""
+    t = transfers[transfers["operator"].notna()]
+    g = t.groupby("operator", observed=True)
+    out = pd.DataFrame({
+        "transfers": g.size(),
+        "median_wait_s": g["wait_s"].median(),
+        "p95_wait_s": g["wait_s"].agg(_p95),
+        "max_wait_s": g["wait_s"].max(),
+        "closed_by_operator": g["closed_by"].agg(lambda s: int((s == "operator").sum())),
+    })
+    if messages is not None:
+        ops = messages[(messages["author"] == "OPERATOR") & messages["operator"].notna()]
+        mg = ops.groupby("operator", observed=True)
+        out = out.join(pd.DataFrame({"messages": mg.size(), "chats": mg["chat"].nunique()}), how="outer")
+        out[["transfers", "closed_by_operator", "messages", "chats"]] = (
+            out[["transfers", "closed_by_operator", "messages", "chats"]].fillna(0).astype("int64"))
+    out.index = out.index.astype(STRING_DTYPE)
+    out.index.name = "operator"
+    return out.sort_values("transfers", ascending=False).reset_index()
+
+
+def per_period(transfers: pd.DataFrame, freq: str = "h") -> pd.DataFrame:
+    """Transfers per hour (``freq='h'``) or day (``'D'``): total, by outcome, wait median/p95."""
+    columns = ["period", "transfers", *OUTCOMES, "median_wait_s", "p95_wait_s"]
+    if not len(transfers):
+        return pd.DataFrame({c: [] for c in columns})
+    period = transfers["switched_at"].dt.floor(freq)
+    counts = pd.crosstab(period, transfers["outcome"]).reindex(columns=list(OUTCOMES), fill_value=0)
+    g = transfers["wait_s"].groupby(period)
+    out = counts.assign(transfers=counts.sum(axis=1), median_wait_s=g.median(), p95_wait_s=g.agg(_p95))
+    full = pd.date_range(period.min(), period.max(), freq=freq)
+    out = out.reindex(full).fillna({c: 0 for c in ["transfers", *OUTCOMES]})
+    out[["transfers", *OUTCOMES]] = out[["transfers", *OUTCOMES]].astype("int64")
+    out.index.name = "period"
+    out.columns.name = None
+    return out.reset_index()[columns]
+
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.I)
+
+
+def parse_time(value: Any, *, name: str = "time") -> pd.Timestamp:
+    """A point in time as UTC: datetime/Timestamp, ISO 8601 (naive = UTC), or relative to now
+    (``30m``, ``24h``, ``7d``: that long ago)."""
+    if isinstance(value, (pd.Timestamp, datetime)):
+        ts = pd.Timestamp(value)
+    else:
+        text = str(value).strip()
+        rel = _RELATIVE.match(text)
+        if rel:
+            n, unit = float(rel.group(1)), rel.group(2).lower()
+            seconds = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}[unit] * n
+            return pd.Timestamp(datetime.now(timezone.utc) - timedelta(seconds=seconds))
+        try:
+            ts = pd.Timestamp(text)
+        except (ValueError, TypeError):
+            raise SourceError(f"{name}: cannot read {text!r} as a time (use ISO 8601 like "
+                              "2026-11-25T10:00:00+03:00, or 24h / 7d for 'that long ago')") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _as_list(value) -> list | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def filter_frame(frame: pd.DataFrame, *, since=None, until=None, chat=None, operator=None, outcome=None,
+                 author=None) -> pd.DataFrame:
+    """Rows of a messages, transfers or per-period frame within [since, until) and matching the
+    given chat(s), operator(s), outcome(s) and author(s); a filter on a column the frame lacks is
+    an error, not ignored."""
+    mask = np.ones(len(frame), dtype=bool)
+    time_col = next((c for c in ("ts", "switched_at", "period") if c in frame.columns), None)
+    for value, op, label in ((since, np.greater_equal, "since"), (until, np.less, "until")):
+        if value is not None:
+            if time_col is None:
+                raise SourceError(f"--{label}: this table has no time column")
+            mask &= op(frame[time_col], parse_time(value, name=label)).to_numpy(dtype=bool, na_value=False)
+    for column, value in (("chat", chat), ("operator", operator), ("outcome", outcome), ("author", author)):
+        values = _as_list(value)
+        if values is None:
+            continue
+        if column not in frame.columns:
+            raise SourceError(f"cannot filter by {column}: this table has no such column", column=column)
+        if column == "outcome" and (unknown := set(values) - set(OUTCOMES)):
+            raise SourceError(f"unknown outcome {sorted(unknown)[0]!r} (one of {', '.join(OUTCOMES)})",
+                              column="outcome")
+        mask &= frame[column].isin(values).to_numpy(dtype=bool, na_value=False)
+    return frame if mask.all() else frame[mask].reset_index(drop=True)
+
+
+def summarize(logs) -> dict[str, Any]:
+    """Headline figures of a LogSet: counts, outcomes, wait median/p95, rejected, duplicates."""
+    m = logs.messages
+    t = transfers_table(m)
+    waits = t["wait_s"].dropna()
+    span = (m["ts"].min(), m["ts"].max()) if m["ts"].notna().any() else (None, None)
+    return {
+        "messages": int(len(m)),
+        "chats": int(m["chat"].nunique()),
+        "by_author": {a: int(n) for a, n in m["author"].value_counts(sort=False).items()},
+        "by_source": {str(s): int(n) for s, n in m["source"].value_counts(sort=False).items() if n},
+        "first": None if span[0] is None else span[0].isoformat(),
+        "last": None if span[1] is None else span[1].isoformat(),
+        "transfers": int(len(t)),
+        "outcomes": {o: int(n) for o, n in t["outcome"].value_counts(sort=False).items()},
+        "median_wait_s": None if waits.empty else round(float(waits.median()), 3),
+        "p95_wait_s": None if waits.empty else round(float(waits.quantile(0.95)), 3),
+        "operators": int(t["operator"].nunique()),
+        "rejected": int(len(logs.rejected)),
+        "duplicates_removed": int(logs.duplicates_removed),
+    }
+
+
+def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):  # Excel has no time zones: UTC, naive
+            out[col] = out[col].dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+def export(frame: pd.DataFrame, path: str | Path, *, format: str | None = None) -> Path:
+    """Write a table to CSV, Parquet, XLSX or JSONL (by ``format`` or the file's extension).
+    Timestamps stay UTC (ISO 8601 with offset in CSV/JSONL; naive UTC in XLSX)."""
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".")).lower()
+    if fmt == "csv":
+        frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
+    elif fmt == "parquet":
+        frame.to_parquet(path, index=False)
+    elif fmt in ("xlsx", "excel"):
+        _excel_ready(frame).to_excel(path, index=False, engine="openpyxl")
+    elif fmt in ("jsonl", "ndjson", "json"):
+        frame.to_json(path, orient="records", lines=fmt != "json", date_format="iso", date_unit="us",
+                      force_ascii=False)
+    else:
+        raise SourceError(f"cannot export to {fmt!r}: use .csv, .parquet, .xlsx or .jsonl", path=str(path))
+    return path
