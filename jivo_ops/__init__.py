@@ -44,6 +44,16 @@ _EXPORTS: dict[str, str] = {
     "SandboxSettings": "sandbox",
     "load_logs": "logs",
     "LogSet": "logs",
+    "run_transfers": "transfer",
+    "arun_transfers": "transfer",
+    "run_transfer": "transfer",
+    "TransferResult": "transfer",
+    "TransferBatch": "transfer",
+    "Script": "transfer",
+    "load_script": "transfer",
+    "probe_jivo_leg": "probes",
+    "probe_jaicp_leg": "probes",
+    "ProbeResult": "probes",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .errors import JivoOpsError, ProtocolError, ServiceError
+from .jaicp import POLL_GRACE
 from .redaction import mask_secret, mask_url, redact
 
 __all__ = [
@@ -411,7 +412,7 @@ def format_timeline(result: TransferResult, *, width: int = 100) -> str:
     if result.closed_by:
         tail.append(f"closed by {result.closed_by}")
     if result.error:
-        tail.append(f"error: {redact(result.error)}")
+        tail.append(f"{'error' if result.outcome == 'error' else 'why'}: {redact(result.error)}")
     if tail:
         lines.append("  " + "; ".join(tail))
     return "\n".join(lines)
@@ -575,15 +576,35 @@ class _Ended(Exception):
         self.outcome, self.error = outcome, error
 
 
-def _mentions(value: Any, marker: str) -> bool:
-    """Whether a JSON value names `marker` as a key or a string value anywhere (cheap recursive scan)."""
-    if isinstance(value, str):
-        return marker in value
+# Where a Chat API body says which event or scenario state produced it. JAICP scenarios handle
+# `noLivechatOperatorsOnline` / `livechatFinished` in states conventionally named after them
+# (`/NoOperatorsOnline`, `/LivechatFinished`), and the event name itself may travel in `event`.
+_SIGNAL_KEYS = frozenset({"event", "state", "nlpClass", "type"})
+NO_OPERATORS_SIGNS = ("nolivechatoperatorsonline", "nooperatorsonline")
+FINISHED_SIGNS = ("livechatfinished",)
+
+
+def _signals(value: Any, signs: Sequence[str]) -> bool:
+    """Whether an event/state/nlpClass field anywhere in `value` names one of `signs` (case-insensitive)."""
     if isinstance(value, Mapping):
-        return any(marker in k or _mentions(v, marker) for k, v in value.items())
+        for key, item in value.items():
+            if key in _SIGNAL_KEYS and isinstance(item, str):
+                folded = item.casefold()
+                if any(sign in folded for sign in signs):
+                    return True
+            elif isinstance(item, (Mapping, list, tuple)) and _signals(item, signs):
+                return True
+        return False
     if isinstance(value, (list, tuple)):
-        return any(_mentions(v, marker) for v in value)
+        return any(_signals(item, signs) for item in value)
     return False
+
+
+def _livechat_refused(raw: Any) -> bool:
+    """A Chat API answer that says outright no live chat is open (`data.livechatStatus.enabled: false`)."""
+    data = raw.get("data") if isinstance(raw, Mapping) else None
+    status = data.get("livechatStatus") if isinstance(data, Mapping) else None
+    return isinstance(status, Mapping) and status.get("enabled") is False
 
 
 def _operator_name(value: Any) -> str | None:
@@ -775,9 +796,28 @@ class _Conversation:
             self.note("switch", "SYSTEM", "event", "the bot answered without a switch reply")
             raise _Ended("no_switch", "the bot did not switch to an operator (no `switch` reply)")
         self._check_no_operators(response.raw, "switch")
+        if _livechat_refused(response.raw):
+            await self._refused("switch")
+
+    async def _refused(self, step: str) -> None:
+        """The bot switched but says no live chat opened: no operators (told on /events), or no channel."""
+        try:
+            batch, latency = await self._poll(step, time.monotonic() + POLL_GRACE + 0.3, on_timeout="error")
+        except TimeoutError:
+            batch, latency = None, None
+        received = _now()
+        for event in batch.events if batch is not None else ():
+            if self._classify_event(step, event, received, latency) == "no_operators":
+                self.in_live_chat = False
+                raise _Ended("no_operators", "no operators online (noLivechatOperatorsOnline)")
+        self.in_live_chat = False
+        message = ("the bot sent a switch but no live chat opened (livechatStatus.enabled is false): is an operator "
+                   "channel linked to the inbound channel (its «Оператор» field)?")
+        self.note(step, "SYSTEM", "error", message)
+        raise _Ended("error", message)
 
     def _check_no_operators(self, raw: Any, step: str) -> None:
-        if _mentions(raw, NO_OPERATORS):
+        if _signals(raw, NO_OPERATORS_SIGNS):
             self.in_live_chat = False
             self.note(step, "SYSTEM", "event", NO_OPERATORS)
             raise _Ended("no_operators", "no operators online (noLivechatOperatorsOnline)")
@@ -787,7 +827,8 @@ class _Conversation:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
-        window = max(0.05, min(self.poll_window, remaining))
+        # The client waits `window` plus the Chat API client's grace: keep the sum within the deadline.
+        window = max(0.05, min(self.poll_window, remaining - POLL_GRACE))
         request = {"clientId": self.chat, "ts": self.cursor}
         batch, latency = await self._call(step, "GET", self.events_url, request,
                                           self.api.poll_events(self.chat, ts=self.cursor, timeout=window),
@@ -801,11 +842,11 @@ class _Conversation:
         raw = getattr(event, "raw", {}) or {}
         http = {"method": "GET", "url": self.events_url, "status": 200, "request": {"clientId": self.chat},
                 "response": raw}
-        if _mentions(raw, NO_OPERATORS):
+        if _signals(raw, NO_OPERATORS_SIGNS):
             self.note(step, "SYSTEM", "event", NO_OPERATORS, latency=latency, http=http, ts=received)
             self._record_replies(step, event.replies, "BOT", ts=received)
             return "no_operators"
-        if _mentions(raw, LIVECHAT_FINISHED):
+        if _signals(raw, FINISHED_SIGNS):
             self.note(step, "SYSTEM", "event", LIVECHAT_FINISHED, latency=latency, http=http, ts=received)
             self._record_replies(step, event.replies, "BOT", ts=received)
             return "finished"
@@ -876,7 +917,7 @@ class _Conversation:
         response = await self._query("close", phrase)
         received = _now()
         replies = self._record_replies("close", response.replies, "BOT", ts=received)
-        if replies or _mentions(response.raw, LIVECHAT_FINISHED):
+        if replies or _signals(response.raw, FINISHED_SIGNS):
             self.in_live_chat = False
             self.closed_at, self.closed_by = received, "client"
             return
@@ -1090,18 +1131,23 @@ def run_transfers(profile, *, clients: int = 1, concurrency: int = 10, stop: Any
     combined = _EitherStop(stop, own_stop)
     box: dict[str, Any] = {}
 
+    finished = threading.Event()
+
     def work() -> None:
         try:
             box["value"] = asyncio.run(arun_transfers(profile, clients=clients, concurrency=concurrency,
                                                       stop=combined, **options))
         except BaseException as exc:  # handed to the caller's thread as is
             box["error"] = exc
+        finally:
+            finished.set()
 
     worker = threading.Thread(target=work, name="jivo-ops-transfers", daemon=True)
     worker.start()
-    while worker.is_alive():
+    # Wait on an Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread looking dead.
+    while not finished.is_set():
         try:
-            worker.join(0.1)
+            finished.wait(0.1)
         except KeyboardInterrupt:
             own_stop.set()
     if "error" in box:

@@ -21,6 +21,9 @@ COMMANDS = [
     "jivo",
     "sandbox",
     "logs",
+    "transfer",
+    "probe",
+    "demo",
 ]
 
 
