@@ -160,9 +160,13 @@ class ClientMessage:
     def __post_init__(self) -> None:
         if not self.sender.id:
             raise ProtocolError("missing (the client's id in your system)", field="sender.id")
-        if not self.message.id:
-            object.__setattr__(self, "message", _replace(self.message, id=new_message_id()))
         self.message.check(strict_type=True)
+
+    def with_id(self) -> "ClientMessage":
+        """This message, or a copy with a fresh `message.id` when it has none (sending always sets one)."""
+        if self.message.id:
+            return self
+        return ClientMessage(self.sender, _replace(self.message, id=new_message_id()))
 
     @classmethod
     def text(cls, client_id: str, text: str, *, name: str | None = None, message_id: str | None = None,
@@ -181,8 +185,8 @@ class ClientMessage:
                                                                file=url, file_name=file_name))
 
     @property
-    def id(self) -> str:
-        return self.message.id or ""
+    def id(self) -> str | None:
+        return self.message.id
 
     def to_json(self) -> dict[str, Any]:
         return {"sender": self.sender.to_json(), "message": self.message.to_json()}
@@ -217,6 +221,14 @@ class AgentMessage:
         message = Message.from_json(data.get("message"), where="message")
         sender = None if data.get("sender") is None else Sender.from_json(data["sender"], where="sender")
         return cls(recipient_id=recipient_id, message=message, sender=sender, raw=dict(data))
+
+    @classmethod
+    def text_message(cls, recipient_id: str, text: str, *, agent_id: str | None = None,
+                     agent_name: str | None = None, message_id: str | None = None) -> "AgentMessage":
+        """An agent's text answer to client `recipient_id`, shaped as Jivo posts it."""
+        sender = Sender(id=agent_id, name=agent_name) if (agent_id or agent_name) else None
+        return cls(recipient_id=recipient_id, sender=sender,
+                   message=Message(type="text", id=message_id or new_message_id(), text=text))
 
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in self.raw.items() if k not in ("sender", "recipient", "message")}
@@ -310,10 +322,11 @@ class JivoClient(_JivoBase):
         return _status_value(response, self.status_url)
 
     def send_message(self, message: ClientMessage) -> str:
-        """POST one client message; returns its `message.id`."""
+        """POST one client message (given a fresh `message.id` if it has none); returns the id."""
+        message = message.with_id()
         send(self.client, "POST", self.unique_url, content=message.to_bytes(), headers=self._headers(),
              retry=self.retry, what="Jivo client message")
-        return message.id
+        return message.id or ""
 
     def send_text(self, client_id: str, text: str, *, name: str | None = None, **sender: Any) -> str:
         return self.send_message(ClientMessage.text(client_id, text, name=name, **sender))
@@ -347,9 +360,10 @@ class AsyncJivoClient(_JivoBase):
         return _status_value(response, self.status_url)
 
     async def send_message(self, message: ClientMessage) -> str:
+        message = message.with_id()
         await asend(self.client, "POST", self.unique_url, content=message.to_bytes(), headers=self._headers(),
                     retry=self.retry, what="Jivo client message")
-        return message.id
+        return message.id or ""
 
     async def send_text(self, client_id: str, text: str, *, name: str | None = None, **sender: Any) -> str:
         return await self.send_message(ClientMessage.text(client_id, text, name=name, **sender))

@@ -94,7 +94,20 @@ def test_client_message_needs_a_sender_id_and_round_trips():
     message = ClientMessage.text("c1", "Привет", name="Иван", invite="Здравствуйте! Это тест", vip=True)
     assert message.to_json()["sender"]["vip"] is True  # unknown sender keys are kept, not dropped
     assert ClientMessage.from_json(message.to_bytes()) == message
-    assert ClientMessage(Sender(id="c1"), Message(type="text", text="x")).id  # an id is filled in
+    bare = ClientMessage(Sender(id="c1"), Message(type="text", text="x"))
+    assert bare.id is None and ClientMessage.from_json(bare.to_json()).id is None  # parsing adds nothing
+    script = Script((200, ""))
+    with script.client() as jivo:
+        sent_id = jivo.send_message(bare)  # sending always gives it an id
+    assert sent_id and json.loads(script.requests[0].content)["message"]["id"] == sent_id
+
+
+def test_agent_message_builder_matches_the_parser():
+    built = AgentMessage.text_message("1987654321324234", "Здравствуйте, чем помочь?", agent_id="agent-7",
+                                      agent_name="Анна", message_id="m1")
+    assert built.to_json() == DOCS_AGENT
+    assert AgentMessage.from_json(built.to_bytes()) == built
+    assert AgentMessage.text_message("c", "x").to_json()["recipient"] == {"id": "c"}
 
 
 # --- Jivo's retry rule ------------------------------------------------------------------------------
@@ -136,10 +149,10 @@ def test_4xx_is_never_resent_and_carries_jivos_reason():
 
 def test_retry_wait_is_honoured():
     script = Script((503, ""), (503, ""), (200, ""))
-    jivo = JivoClient(UNIQUE_URL, client=httpx.Client(transport=httpx.MockTransport(script)),
-                      retry=RetryPolicy(retries=3, wait=0.1))
-    started = time.monotonic()
-    jivo.send_text("c1", "x")
+    with JivoClient(UNIQUE_URL, client=httpx.Client(transport=httpx.MockTransport(script)),
+                    retry=RetryPolicy(retries=3, wait=0.1)) as jivo:
+        started = time.monotonic()
+        jivo.send_text("c1", "x")
     assert time.monotonic() - started >= 0.2
 
 
@@ -334,9 +347,9 @@ def _refused_url() -> str:
 
 
 def test_connection_refused_is_retried_then_unavailable():
-    jivo = JivoClient(_refused_url(), retry=RetryPolicy(retries=3, wait=0.05))
     started = time.monotonic()
-    with pytest.raises(UnavailableError) as info:
+    with JivoClient(_refused_url(), retry=RetryPolicy(retries=3, wait=0.05)) as jivo, \
+            pytest.raises(UnavailableError) as info:
         jivo.send_text("c1", "x")
     assert time.monotonic() - started >= 0.15  # three waits: it did resend
     assert "4 attempt(s)" in str(info.value) and "ConnectError" in str(info.value)
