@@ -553,16 +553,18 @@ class JaicpService:
         wait = max(0.0, min(wait, s.events_timeout))
         st, _ = self._state(client_id)
         deadline = time.monotonic() + wait
-        while True:
-            fresh = [e for e in st.events if since is None or e["event"]["timestamp"] > since]
-            left = deadline - time.monotonic()
-            if fresh or left <= 0 or self.closing:
-                return json_response({"events": fresh})
-            changed = st.changed
-            try:
-                await asyncio.wait_for(changed.wait(), left)
-            except asyncio.TimeoutError:
-                pass
+        gone = asyncio.ensure_future(_disconnected(request.receive))
+        try:
+            while True:
+                fresh = [e for e in st.events if since is None or e["event"]["timestamp"] > since]
+                left = deadline - time.monotonic()
+                if fresh or left <= 0 or self.closing or gone.done():
+                    return json_response({"events": fresh})
+                changed = asyncio.ensure_future(st.changed.wait())
+                await asyncio.wait({changed, gone}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                changed.cancel()
+        finally:
+            gone.cancel()
 
     # -- HTTP: the Internal Webhook Url -------------------------------------------------------------
     async def _webhook(self, request):
@@ -881,6 +883,12 @@ class JaicpService:
 
         return FaultMiddleware(app, side=self.side, history=self.history, rates=rates,
                                seed=lambda: self.settings().seed)
+
+
+async def _disconnected(receive) -> None:
+    """Return once the client has hung up (a long poll it gave up on need not be kept)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 SUPPORTED_FILTERS = frozenset({"MESSAGE_TIME", "SESSION_START_TIME", "DATE_TIME_RANGE", "TRANSFER_TO_OPERATOR",
