@@ -118,7 +118,7 @@ def format_probe(result: ProbeResult) -> str:
     for e in result.exchanges:
         latency = f"{e.latency_s * 1000:8.1f} ms" if e.latency_s is not None else " " * 11
         status = str(e.status) if e.status is not None else "-"
-        lines.append(f"  {'✓' if e.ok else '✗'} {e.what:<22} {e.method or '':<5} {status:>4} {latency}  {e.url}")
+        lines.append(f"  {'✓' if e.ok else '✗'} {e.what:<26} {e.method or '':<5} {status:>4} {latency}  {e.url}")
         if e.sent is not None:
             lines.append(f"      sent:     {json.dumps(e.sent, ensure_ascii=False)[:200]}")
         if e.received is not None:

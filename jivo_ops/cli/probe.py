@@ -3,14 +3,20 @@
     jivo-ops probe jivo  [--profile PATH | --sandbox] [--recorder STORE] [--timeout S]
     jivo-ops probe jaicp [--profile PATH | --sandbox] [--client-id ID] [--switch-first] [--no-chunked]
 
+With `--sandbox`, the Jivo leg puts a webhook recorder (tap mode, forwarding to JAICP) into the
+sandbox Jivo channel's «URL вашего сервера для Webhooks», so the operator's reply is seen coming back.
 Exit 0 when the leg works, 1 when it does not (the last line says what to check).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
+from pathlib import Path
 
-from ._output import add_profile_argument
+from ..errors import JivoOpsError
+from ._output import add_profile_argument, resolve_profile
 
 __all__ = ["register", "run"]
 
@@ -37,16 +43,39 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+@contextlib.contextmanager
+def _target(args):
+    """(profile, recorder store or None) for this run; a sandbox (and its recorder tap) when asked."""
+    if args.sandbox and args.profile:
+        raise JivoOpsError("--profile and --sandbox exclude each other: pick one")
+    if not args.sandbox:
+        yield resolve_profile(args), args.recorder
+        return
+    from ..sandbox import Sandbox
+
+    with Sandbox() as sandbox, contextlib.ExitStack() as stack:
+        store = args.recorder
+        if args.leg == "jivo" and store is None:
+            from ..recorder import Recorder
+
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="jivo-ops-probe-"))
+            store = str(Path(folder) / "webhook.sqlite")
+            recorder = stack.enter_context(Recorder(store, forward=sandbox.jaicp.internal_webhook_url))
+            sandbox.configure_step(2, webhook_url=recorder.url)
+        yield sandbox.profile, store
+
+
 def run(args) -> int:
     from ..probes import format_probe, probe_jaicp_leg, probe_jivo_leg
-    from .transfer import profile_or_sandbox
 
-    with profile_or_sandbox(args) as profile:
+    if args.timeout is not None and args.timeout <= 0:
+        raise JivoOpsError(f"--timeout {args.timeout}: must be > 0 seconds")
+    with _target(args) as (profile, store):
         options = {"client_id": args.client_id, "text": args.text}
         if args.timeout is not None:
             options["timeout"] = args.timeout
         if args.leg == "jivo":
-            result = probe_jivo_leg(profile, recorder=args.recorder, **options)
+            result = probe_jivo_leg(profile, recorder=store, **options)
         else:
             result = probe_jaicp_leg(profile, switch_first=args.switch_first,
                                      chunked=False if args.no_chunked else None, **options)
