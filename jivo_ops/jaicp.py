@@ -265,6 +265,9 @@ class _ChatApiBase:
         params: dict[str, Any] = {"clientId": _require_id(client_id, "clientId")}
         if ts is not None:
             params["ts"] = int(ts)
+        # Servers that know `timeout` (the sandbox) hold the poll no longer than we wait; others
+        # ignore it, and the read timeout below still bounds the call.
+        params["timeout"] = f"{timeout:g}"
         return params, httpx.Timeout(timeout + POLL_GRACE, connect=min(5.0, timeout + POLL_GRACE))
 
     def __repr__(self) -> str:

@@ -173,7 +173,7 @@ def test_poll_events_request_and_parse():
         batch = chat.poll_events("client-1", ts=1700000000000, timeout=7)
     request = handler.requests[0]
     assert request.method == "GET" and request.url.path == f"/chatapi/{TOKEN}/events"
-    assert dict(request.url.params) == {"clientId": "client-1", "ts": "1700000000000"}
+    assert dict(request.url.params) == {"clientId": "client-1", "ts": "1700000000000", "timeout": "7"}
     assert request.extensions["timeout"]["read"] == 7 + POLL_GRACE  # longer than the poll itself
     assert batch.texts == ["Здравствуйте, я оператор", "Чем помочь?"]
     assert [e.type for e in batch] == ["botResponse", "botResponse", "livechatStatus"]
@@ -330,7 +330,7 @@ def test_real_long_poll_waits_for_the_server(srv):
         batch = chat.poll_events("c-1", ts=3, timeout=2)
     assert time.monotonic() - started >= 0.45
     assert batch.texts == ["Я оператор"] and batch.last_ts == 10
-    assert srv.requests[0].query == "clientId=c-1&ts=3"
+    assert srv.requests[0].query == "clientId=c-1&ts=3&timeout=2"
 
 
 def test_real_long_poll_held_past_our_wait_is_an_empty_batch(srv):
