@@ -28,6 +28,7 @@ import httpx
 
 from ._http import NO_RETRY, JSON_CONTENT_TYPE, RetryPolicy, asend, check_url, make_async_client, make_client, send
 from .errors import ProtocolError, UnavailableError
+from .jivo import profile_setting
 from .redaction import mask_secret, mask_url, register_secret
 from .switch import SwitchReply, find_switch
 
@@ -283,6 +284,11 @@ class ChatApiClient(_ChatApiBase):
         self._own = client is None
         self.client = client or make_client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
 
+    @classmethod
+    def from_profile(cls, profile: Any, **kwargs: Any) -> "ChatApiClient":
+        """A client of the profile's `[jaicp] chat_api_url`."""
+        return cls(profile_setting(profile, "jaicp", "chat_api_url"), **kwargs)
+
     def _post(self, body: bytes, what: str) -> BotResponse:
         response = send(self.client, "POST", self.url, content=body,
                         headers={"Content-Type": JSON_CONTENT_TYPE, "Accept": "application/json"},
@@ -329,6 +335,11 @@ class AsyncChatApiClient(_ChatApiBase):
         super().__init__(url, timeout=timeout, retry=retry)
         self._own = client is None
         self.client = client or make_async_client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
+
+    @classmethod
+    def from_profile(cls, profile: Any, **kwargs: Any) -> "AsyncChatApiClient":
+        """A client of the profile's `[jaicp] chat_api_url`."""
+        return cls(profile_setting(profile, "jaicp", "chat_api_url"), **kwargs)
 
     async def _post(self, body: bytes, what: str) -> BotResponse:
         response = await asend(self.client, "POST", self.url, content=body,
@@ -445,6 +456,12 @@ class ReporterClient(_ReporterBase):
         self._own = client is None
         self.client = client or make_client(timeout=timeout)
 
+    @classmethod
+    def from_profile(cls, profile: Any, **kwargs: Any) -> "ReporterClient":
+        """A client of the profile's `[jaicp] reporter_url` with its `reporter_token`."""
+        return cls(profile_setting(profile, "jaicp", "reporter_url"),
+                   profile_setting(profile, "jaicp", "reporter_token"), **kwargs)
+
     def _call(self, method: str, url: str, params: dict, body: bytes | None) -> dict:
         headers = dict(self.headers)
         if body is not None:
@@ -508,6 +525,12 @@ class AsyncReporterClient(_ReporterBase):
         super().__init__(base_url, token, max_pages=max_pages)
         self._own = client is None
         self.client = client or make_async_client(timeout=timeout)
+
+    @classmethod
+    def from_profile(cls, profile: Any, **kwargs: Any) -> "AsyncReporterClient":
+        """A client of the profile's `[jaicp] reporter_url` with its `reporter_token`."""
+        return cls(profile_setting(profile, "jaicp", "reporter_url"),
+                   profile_setting(profile, "jaicp", "reporter_token"), **kwargs)
 
     async def _call(self, method: str, url: str, params: dict, body: bytes | None) -> dict:
         headers = dict(self.headers)

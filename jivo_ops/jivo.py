@@ -26,7 +26,7 @@ from typing import Any, Mapping
 import httpx
 
 from ._http import JSON_CONTENT_TYPE, RetryPolicy, asend, check_url, make_async_client, make_client, send
-from .errors import ProtocolError
+from .errors import ProfileError, ProtocolError
 from .redaction import mask_url, register_secret
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "FILE_TYPES",
     "new_message_id",
     "encode_json",
+    "profile_setting",
 ]
 
 MESSAGE_TYPES = ("text", "photo", "video", "document")
@@ -292,6 +293,15 @@ def _status_value(response: httpx.Response, url: str) -> bool:
     raise ProtocolError(f"Jivo status {mask_url(url)} answered {shown!r}; expected 1 (agents online) or 0 (none)")
 
 
+def profile_setting(profile: Any, table: str, key: str) -> str:
+    """`profile.<table>.<key>`, or a ProfileError naming the key when it is empty."""
+    value = getattr(getattr(profile, table), key)
+    if not isinstance(value, str) or not value.strip():
+        raise ProfileError("is empty; fill it in (see `jivo-ops check`)", path=getattr(profile, "source", None),
+                           key=f"{table}.{key}")
+    return value
+
+
 class _JivoBase:
     def __init__(self, unique_url: str, *, retry: RetryPolicy):
         self.unique_url = check_url(unique_url, "Jivo unique URL («Уникальный URL»)").rstrip("/")
@@ -315,6 +325,11 @@ class JivoClient(_JivoBase):
         super().__init__(unique_url, retry=retry)
         self._own = client is None
         self.client = client or make_client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
+
+    @classmethod
+    def from_profile(cls, profile: Any, **kwargs: Any) -> "JivoClient":
+        """A client of the profile's `[jivo] unique_url` («Уникальный URL»)."""
+        return cls(profile_setting(profile, "jivo", "unique_url"), **kwargs)
 
     def status(self) -> bool:
         """`GET <unique URL>/status`: True when an agent is online."""
@@ -354,6 +369,11 @@ class AsyncJivoClient(_JivoBase):
         super().__init__(unique_url, retry=retry)
         self._own = client is None
         self.client = client or make_async_client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
+
+    @classmethod
+    def from_profile(cls, profile: Any, **kwargs: Any) -> "AsyncJivoClient":
+        """A client of the profile's `[jivo] unique_url` («Уникальный URL»)."""
+        return cls(profile_setting(profile, "jivo", "unique_url"), **kwargs)
 
     async def status(self) -> bool:
         response = await asend(self.client, "GET", self.status_url, retry=self.retry, what="Jivo status")

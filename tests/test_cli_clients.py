@@ -180,3 +180,15 @@ def test_send_requires_client_id_and_text(capsys):
         main(["jivo", "send", "https://wh.jivosite.com" + PATH, "--text", "x"])
     assert info.value.code == 2
     assert "--client-id" in capsys.readouterr().err
+
+
+def test_status_url_from_the_profile(capsys, srv, tmp_path):
+    from jivo_ops.profile import Profile, save_profile
+
+    path = save_profile(Profile().replace(jivo={"unique_url": srv.url + PATH}), tmp_path / "p.toml")
+    srv.script((200, "1"))
+    assert run(capsys, "jivo", "status", "--profile", str(path)) == (0, "1 online\n", "")
+    assert srv.requests[0].path == PATH + "/status"
+    empty = save_profile(Profile(), tmp_path / "empty.toml")
+    code, out, err = run(capsys, "jivo", "send", "--profile", str(empty), "--client-id", "1", "--text", "x")
+    assert code != 0 and "jivo.unique_url" in err and out == ""

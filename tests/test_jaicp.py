@@ -357,3 +357,18 @@ async def test_real_async_reporter(srv):
         pages = [p async for p in reporter.iter_messages_by_client("c", size=1)]
     assert [len(p["messages"]) for p in pages] == [1, 1]
     assert all(r.header("authorization") == f"Bearer {REPORTER_TOKEN}" for r in srv.requests)
+
+
+def test_from_profile(monkeypatch):
+    from jivo_ops.errors import ProfileError
+    from jivo_ops.profile import Profile
+
+    profile = Profile().replace(jaicp={"chat_api_url": CHAT_URL, "reporter_token": REPORTER_TOKEN})
+    with ChatApiClient.from_profile(profile, timeout=3) as chat:
+        assert chat.url == CHAT_URL and chat.timeout == 3
+    with ReporterClient.from_profile(profile) as reporter:
+        assert reporter.base_url == REPORTER_URL and reporter.headers["Authorization"].endswith(REPORTER_TOKEN)
+    with pytest.raises(ProfileError, match=r"jaicp\.chat_api_url"):
+        ChatApiClient.from_profile(Profile())
+    with pytest.raises(ProfileError, match=r"jaicp\.reporter_token"):
+        ReporterClient.from_profile(Profile())

@@ -405,3 +405,23 @@ def test_receiver_names_the_missing_field(srv):
     response = httpx.post(srv.url + "/webhook", content=iter([b'{"message": {"type": "text", ', b'"text": "x"}}']),
                           timeout=10)
     assert response.status_code == 400 and response.text.startswith("recipient:")
+
+
+def test_a_wrong_scheme_is_not_resent():
+    from jivo_ops._http import send
+
+    waits: list[float] = []
+    with httpx.Client() as client, pytest.raises(UnavailableError, match="1 attempt"):
+        send(client, "GET", "ftp://wh.jivosite.com" + PATH, retry=FAST, sleep=waits.append)
+    assert waits == []
+
+
+def test_from_profile_uses_the_unique_url_and_names_an_empty_key():
+    from jivo_ops.errors import ProfileError
+    from jivo_ops.profile import Profile
+
+    profile = Profile().replace(jivo={"unique_url": UNIQUE_URL})
+    with JivoClient.from_profile(profile, retry=FAST) as jivo:
+        assert jivo.unique_url == UNIQUE_URL and jivo.retry == FAST
+    with pytest.raises(ProfileError, match=r"jivo\.unique_url"):
+        JivoClient.from_profile(Profile())

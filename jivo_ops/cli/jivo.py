@@ -1,6 +1,6 @@
 """`jivo-ops jivo status|send URL`: talk to a Jivo Chat API channel as JAICP would.
 
-`status` prints `1 online` or `0 offline`. `send` posts one client text message with Jivo's retry
+`status` prints `1 online` or `0 offline`. Without URL, the profile's `[jivo] unique_url` is used. `send` posts one client text message with Jivo's retry
 rule (5xx / connection errors resent up to 3 times, `--retry-wait` seconds apart; a 4xx is never
 resent: its reason goes to stderr and the exit code is non-zero). The URL is a secret: it is
 registered for redaction and shown masked only.
@@ -12,6 +12,7 @@ import argparse
 
 from .._http import RetryPolicy
 from ..redaction import mask_url, register_secret
+from ._output import add_profile_argument, resolve_profile
 
 __all__ = ["register", "run"]
 
@@ -52,12 +53,16 @@ def register(subparsers) -> None:
     sub.required = True
 
     status = sub.add_parser("status", help="is any operator online? prints `1 online` or `0 offline`")
-    status.add_argument("url", metavar="URL", help="the channel's «Уникальный URL»")
+    status.add_argument("url", metavar="URL", nargs="?",
+                        help="the channel's «Уникальный URL» (default: the profile's [jivo] unique_url)")
+    add_profile_argument(status)
     _add_retry_arguments(status)
     status.set_defaults(func=run_status)
 
     send = sub.add_parser("send", help="send one client text message")
-    send.add_argument("url", metavar="URL", help="the channel's «Уникальный URL»")
+    send.add_argument("url", metavar="URL", nargs="?",
+                      help="the channel's «Уникальный URL» (default: the profile's [jivo] unique_url)")
+    add_profile_argument(send)
     send.add_argument("--client-id", metavar="ID", required=True, help="sender.id: the client's id in your system")
     send.add_argument("--name", metavar="N", help="sender.name shown to the operator")
     send.add_argument("--text", metavar="T", required=True, help="the message text")
@@ -67,10 +72,13 @@ def register(subparsers) -> None:
 
 
 def _client(args: argparse.Namespace):
-    from ..jivo import JivoClient
+    from ..jivo import JivoClient, profile_setting
 
-    register_secret(args.url)
-    return JivoClient(args.url, retry=RetryPolicy(retries=args.retries, wait=args.retry_wait), timeout=args.timeout)
+    url = args.url
+    if url is None:
+        url = profile_setting(resolve_profile(args), "jivo", "unique_url")
+    register_secret(url)
+    return JivoClient(url, retry=RetryPolicy(retries=args.retries, wait=args.retry_wait), timeout=args.timeout)
 
 
 def run_status(args: argparse.Namespace) -> int:
