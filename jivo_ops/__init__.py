@@ -54,6 +54,11 @@ _EXPORTS: dict[str, str] = {
     "probe_jivo_leg": "probes",
     "probe_jaicp_leg": "probes",
     "ProbeResult": "probes",
+    "check_profile": "checks",
+    "run_probes": "checks",
+    "CheckReport": "checks",
+    "Finding": "checks",
+    "ServiceProbe": "checks",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -79,7 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import httpx
     import pandas
 
-__all__ = ["Finding", "CheckReport", "ProbeResult", "FieldInfo", "CODES", "FIELDS", "STEPS", "check_profile",
+__all__ = ["Finding", "CheckReport", "ServiceProbe", "FieldInfo", "CODES", "FIELDS", "STEPS", "check_profile",
            "run_probes", "arun_probes", "describe_difference"]
 
 ERROR, WARNING = "error", "warning"
@@ -184,8 +184,12 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class ProbeResult:
-    """One live probe. `ok` is None when the probe was skipped (its URL is missing or malformed)."""
+class ServiceProbe:
+    """One live service probe (the deep per-leg probes are `jivo_ops.probes.ProbeResult`).
+
+    `ok` is None when the probe was skipped (its URL is missing or malformed). The Jivo status probe
+    is not ok when no operator is online: a transfer made now would find nobody.
+    """
 
     name: str
     ok: bool | None
@@ -210,7 +214,7 @@ class CheckReport:
     """The findings of one check run (errors first within each step), and the probes if any ran."""
 
     findings: tuple[Finding, ...]
-    probes: tuple[ProbeResult, ...] = ()
+    probes: tuple[ServiceProbe, ...] = ()
     profile_name: str = ""
 
     @property
@@ -222,7 +226,7 @@ class CheckReport:
         return [f for f in self.findings if f.severity == WARNING]
 
     @property
-    def failed_probes(self) -> list[ProbeResult]:
+    def failed_probes(self) -> list[ServiceProbe]:
         return [p for p in self.probes if p.ok is False]
 
     @property
@@ -751,7 +755,7 @@ def _service_failure(exc: Exception) -> tuple[str, int | None]:
     return redact(str(exc)), status
 
 
-def _probe_jivo_status(url: str, client: "httpx.Client", shown: str) -> ProbeResult:
+def _probe_jivo_status(url: str, client: "httpx.Client", shown: str) -> ServiceProbe:
     from .jivo import JivoClient
     from ._http import NO_RETRY
 
@@ -761,26 +765,26 @@ def _probe_jivo_status(url: str, client: "httpx.Client", shown: str) -> ProbeRes
         jivo = JivoClient(url, client=client, retry=NO_RETRY)
         online = jivo.status()
     except RejectedError as exc:
-        return ProbeResult(name, False, time.perf_counter() - started, redact(str(exc)),
+        return ServiceProbe(name, False, time.perf_counter() - started, redact(str(exc)),
                            "Jivo does not know this channel: copy «Уникальный URL» again from Jivo.",
                            url=shown, status=exc.status)
     except ProtocolError as exc:
-        return ProbeResult(name, False, time.perf_counter() - started, redact(str(exc)),
+        return ServiceProbe(name, False, time.perf_counter() - started, redact(str(exc)),
                            "This address is not a Jivo channel: check «Уникальный URL».", url=shown)
     except JivoOpsError as exc:
         detail, status = _service_failure(exc)
-        return ProbeResult(name, False, time.perf_counter() - started, detail,
+        return ServiceProbe(name, False, time.perf_counter() - started, detail,
                            "Check the network and that «Уникальный URL» is the address Jivo shows.",
                            url=shown, status=status)
     latency = time.perf_counter() - started
     if online:
-        return ProbeResult(name, True, latency, "1: an operator is online", url=shown, status=200)
-    return ProbeResult(name, False, latency, "0: no operator is online; a switch now ends with noLivechatOperatorsOnline",
+        return ServiceProbe(name, True, latency, "1: an operator is online", url=shown, status=200)
+    return ServiceProbe(name, False, latency, "0: no operator is online; a switch now ends with noLivechatOperatorsOnline",
                        "Log in to the Jivo app as an operator and go online (or send the switch with ignoreOffline).",
                        url=shown, status=200)
 
 
-def _probe_reach(url: str, labels: list[str], client: "httpx.Client") -> ProbeResult:
+def _probe_reach(url: str, labels: list[str], client: "httpx.Client") -> ServiceProbe:
     from ._http import send
     from .redaction import mask_url
 
@@ -792,19 +796,19 @@ def _probe_reach(url: str, labels: list[str], client: "httpx.Client") -> ProbeRe
         status = response.status_code
     except ServiceError as exc:
         if exc.status is None:  # no HTTP answer at all
-            return ProbeResult(name, False, time.perf_counter() - started, redact(str(exc)),
+            return ServiceProbe(name, False, time.perf_counter() - started, redact(str(exc)),
                                "Check the host name and the network; the other service must reach this address "
                                "from the internet.", url=shown)
         status = exc.status
     except JivoOpsError as exc:
-        return ProbeResult(name, False, time.perf_counter() - started, redact(str(exc)),
+        return ServiceProbe(name, False, time.perf_counter() - started, redact(str(exc)),
                            "Fix the URL (see the findings above).", url=shown)
     latency = time.perf_counter() - started
-    return ProbeResult(name, True, latency, f"HTTP {status} (any answer counts: the server is there)",
+    return ServiceProbe(name, True, latency, f"HTTP {status} (any answer counts: the server is there)",
                        url=shown, status=status)
 
 
-def _probe_chat_api(url: str, client: "httpx.Client", shown: str, client_id: str) -> ProbeResult:
+def _probe_chat_api(url: str, client: "httpx.Client", shown: str, client_id: str) -> ServiceProbe:
     from .jaicp import ChatApiClient
 
     name = "Chat API round trip"
@@ -814,23 +818,23 @@ def _probe_chat_api(url: str, client: "httpx.Client", shown: str, client_id: str
         response = bot.send_query(client_id, "/start")
     except JivoOpsError as exc:
         detail, status = _service_failure(exc)
-        return ProbeResult(name, False, time.perf_counter() - started, detail,
+        return ServiceProbe(name, False, time.perf_counter() - started, detail,
                            "Check the Chat API URL and token in JAICP (Каналы → Входящие → Chat API) and that the "
                            "bot is published.", url=shown, status=status)
     latency = time.perf_counter() - started
     types = response.reply_types
     detail = (f"/start from {client_id}: {_plural(len(types), 'reply')}"
               + (f" ({', '.join(types)})" if types else " — the bot said nothing"))
-    return ProbeResult(name, True, latency, redact(detail),
+    return ServiceProbe(name, True, latency, redact(detail),
                        "" if types else "Check that the scenario answers /start.", url=shown, status=200)
 
 
-def _skipped(name: str, reason: str) -> ProbeResult:
-    return ProbeResult(name, None, None, f"skipped: {reason}", "Fix the findings above, then probe again.")
+def _skipped(name: str, reason: str) -> ServiceProbe:
+    return ServiceProbe(name, None, None, f"skipped: {reason}", "Fix the findings above, then probe again.")
 
 
 def run_probes(profile: Profile, *, timeout: float = 10.0, client: "httpx.Client | None" = None,
-               client_id: str | None = None) -> list[ProbeResult]:
+               client_id: str | None = None) -> list[ServiceProbe]:
     """Live, harmless probes of the profile's addresses, run in parallel; each bounded by `timeout`.
 
     Jivo `/status`, a HEAD to each distinct URL (any HTTP answer = reachable), and a Chat API "/start"
@@ -846,7 +850,7 @@ def run_probes(profile: Profile, *, timeout: float = 10.0, client: "httpx.Client
     own = client is None
     http = client or make_client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
     client_id = client_id or f"jivo-ops-probe-{secrets.token_hex(6)}"
-    tasks: list[Callable[[], ProbeResult]] = []
+    tasks: list[Callable[[], ServiceProbe]] = []
 
     unique_key = next((k for k in ("jivo.unique_url", "jaicp.external_api_endpoint") if run.usable(k)), None)
     if unique_key:
@@ -877,6 +881,6 @@ def run_probes(profile: Profile, *, timeout: float = 10.0, client: "httpx.Client
             http.close()
 
 
-async def arun_probes(profile: Profile, **kwargs: Any) -> list[ProbeResult]:
+async def arun_probes(profile: Profile, **kwargs: Any) -> list[ServiceProbe]:
     """`run_probes` without blocking an event loop (a notebook kernel, a widget task)."""
     return await asyncio.to_thread(run_probes, profile, **kwargs)

@@ -1,0 +1,69 @@
+"""`jivo-ops check`: the setup checks of the four steps on a profile, optionally with live probes.
+
+Prints the findings as a table that fits the terminal (or JSON with `--format json`), then one
+summary line. Exit 0 when there is no error finding and no failed probe, 1 otherwise; a profile
+that cannot be read is one line on stderr and exit 2 (from `jivo_ops.cli.main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..checks import CheckReport, check_profile
+from ._output import add_profile_argument, print_json, print_table, resolve_profile
+
+__all__ = ["register", "run", "print_report"]
+
+FINDING_COLUMNS = ["severity", "code", "step", "field", "problem", "fix"]
+PROBE_COLUMNS = ["probe", "result", "latency", "detail", "next step"]
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, e.g. 10") from None
+    if not 0 < value <= 300:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected more than 0 and at most 300 seconds")
+    return value
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "check", help="check a profile against the four setup steps (optionally probe the live services)",
+        description="Check both sides' settings against the four setup steps (JAICP operator channel, "
+                    "Jivo channel, linking, switch). Exit 1 when any error is found or a probe fails.")
+    add_profile_argument(parser)
+    parser.add_argument("--probe", action="store_true",
+                        help="also probe the live services: Jivo /status, a HEAD to each URL (nothing is posted "
+                             "to a webhook), a Chat API '/start' round trip")
+    parser.add_argument("--timeout", metavar="SECONDS", type=_positive_seconds, default=10.0,
+                        help="time limit of each probe (default: 10)")
+    parser.add_argument("--format", choices=["table", "json"], default="table", help="output format")
+    parser.set_defaults(func=run)
+
+
+def print_report(report: CheckReport, *, file=None) -> None:
+    """The findings table, the probes table (if any probe ran) and the one-line summary."""
+    out = file or sys.stdout
+    if report.findings:
+        print_table([[f.severity, f.code, f.step, f.field, f.message, f.fix] for f in report.findings],
+                    FINDING_COLUMNS, wrap=("field", "problem", "fix"), file=out)
+        print(file=out)
+    if report.probes:
+        print_table([[p.name, p.outcome, "" if p.latency_s is None else f"{p.latency_s:.3f} s", p.detail,
+                      p.next_step] for p in report.probes],
+                    PROBE_COLUMNS, wrap=("probe", "detail", "next step"), file=out)
+        print(file=out)
+    print(report.summary(), file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    profile = resolve_profile(args)
+    report = check_profile(profile, probe=args.probe, timeout=args.timeout)
+    if args.format == "json":
+        print_json(report.to_json())
+    else:
+        print_report(report)
+    return 0 if report.ok else 1
