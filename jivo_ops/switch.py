@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping
 
 from .errors import ProtocolError
 
-__all__ = ["SwitchReply", "SWITCH_FIELDS", "TELEPHONY_FIELDS", "find_switch"]
+__all__ = ["SwitchReply", "SWITCH_FIELDS", "FIELD_HELP", "TELEPHONY_FIELDS", "find_switch"]
 
 # snake_case attribute -> camelCase wire name, in the order of the docs' table.
 SWITCH_FIELDS: Mapping[str, str] = MappingProxyType({
@@ -43,6 +43,23 @@ SWITCH_FIELDS: Mapping[str, str] = MappingProxyType({
     "custom_data": "customData",
 })
 _WIRE_TO_ATTR = {wire: attr for attr, wire in SWITCH_FIELDS.items()}
+
+# wire name -> what it does, in the docs' words (for help texts and the SwitchBuilder widget).
+FIELD_HELP: Mapping[str, str] = MappingProxyType({
+    "firstMessage": "first message the operator sees (default: the client's last phrase; often the chat history)",
+    "lastMessage": "sent when the chat is closed with a close phrase",
+    "closeChatPhrases": "client commands that end the live chat and return to the bot",
+    "appendCloseChatButton": "show a button titled with the first close phrase (Jivo probably ignores it)",
+    "ignoreOffline": "transfer even if no operator is online",
+    "oneTimeMessage": "send firstMessage to the operator without transferring",
+    "destination": "operator group; only Aimychat and the Operator API use it",
+    "theme": "request subject; Aimychat only",
+    "sendMessagesToOperator": "send the client's recent messages to the operator",
+    "sendMessageHistoryAmount": "how many recent messages; only with sendMessagesToOperator",
+    "attributes": "client info shown to the operator (Aimychat, LiveTex, Operator API)",
+    "hiddenAttributes": "like attributes, hidden from the operator",
+    "customData": "extra JSON for the operator platform",
+})
 
 # Fields of the telephony channel: tolerated by JAICP, meaningless for Jivo.
 TELEPHONY_FIELDS = frozenset({"phoneNumber", "headers", "transferChannel", "continueCall", "continueRecording",

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from jivo_ops.errors import ProtocolError
-from jivo_ops.switch import SWITCH_FIELDS, TELEPHONY_FIELDS, SwitchReply, find_switch
+from jivo_ops.switch import FIELD_HELP, SWITCH_FIELDS, TELEPHONY_FIELDS, SwitchReply, find_switch
 
 JS_PREFIX = "$response.replies = $response.replies || []; $response.replies.push("
 
@@ -30,6 +30,7 @@ def test_every_documented_field_has_its_default():
     assert dict(reply.attributes) == {} and dict(reply.hidden_attributes) == {}
     assert reply.destination is None and reply.theme is None and reply.custom_data is None
     assert reply.to_json() == {"type": "switch"}
+    assert set(FIELD_HELP) == set(SWITCH_FIELDS.values())
 
 
 def test_to_json_emits_only_set_fields_in_camel_case():
