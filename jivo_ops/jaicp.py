@@ -29,7 +29,7 @@ import httpx
 from ._http import NO_RETRY, JSON_CONTENT_TYPE, RetryPolicy, asend, check_url, make_async_client, make_client, send
 from .errors import ProtocolError, UnavailableError
 from .jivo import profile_setting
-from .redaction import mask_secret, mask_url, register_secret
+from .redaction import mask_secret, mask_url, redact, register_secret
 from .switch import SwitchReply, find_switch
 
 __all__ = [
@@ -229,7 +229,7 @@ def _parse_json(response: httpx.Response, what: str) -> Any:
     try:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError):
-        snippet = response.text[:80].replace("\n", " ") if response.content else "(empty body)"
+        snippet = redact(response.text[:80].replace("\n", " ")) if response.content else "(empty body)"
         raise ProtocolError(f"{what}: {mask_url(str(response.request.url))} answered HTTP {response.status_code} "
                             f"with a body that is not JSON: {snippet!r}") from None
 
@@ -241,8 +241,6 @@ def _require_id(value: str, name: str) -> str:
 
 
 class _ChatApiBase:
-    _what = "Chat API"
-
     def __init__(self, url: str, *, timeout: float, retry: RetryPolicy):
         self.url = check_url(url, "Chat API URL").rstrip("/")
         register_secret(self.url)
@@ -251,6 +249,8 @@ class _ChatApiBase:
         self.events_url = f"{self.url}/events"
 
     def _query(self, client_id: str, text: str, data: Mapping | None) -> bytes:
+        if not isinstance(text, str):
+            raise ProtocolError(f"expected a string, got {type(text).__name__}", field="query")
         body: dict[str, Any] = {"clientId": _require_id(client_id, "clientId"), "query": text}
         if data is not None:
             body["data"] = dict(data)
