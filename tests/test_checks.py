@@ -480,3 +480,14 @@ async def test_async_probes_do_not_block_the_loop(fake):
     profile, _ = wired_profile(jaicp_host=fake.url, jivo_host=fake.url)
     results = await arun_probes(profile, timeout=5)
     assert all(r.ok for r in results)
+
+
+def test_chat_api_url_of_another_path_shape():
+    profile, _ = wired_profile()
+    report = check_profile(profile.replace(jaicp={"chat_api_url": "https://app.jaicp.com/bots/AbCdEfGh12/chat"}))
+    assert finding(report, "J403").message == "is not of the shape …/chatapi/<token>"
+
+
+def test_unparsable_urls_still_differ():
+    assert describe_difference("https://[broken/x", BASE) == "it is a different value"
+
