@@ -150,7 +150,7 @@ def test_blank_client_id_is_refused_before_sending(client_id):
 def test_bad_url_and_masked_repr():
     with pytest.raises(JivoOpsError, match="Chat API URL"):
         ChatApiClient("app.jaicp.com/chatapi/x")
-    with ChatApiClient(CHAT_URL) as chat:
+    with Handler((200, {})).chat() as chat:
         _no_secret(repr(chat))
 
 
@@ -359,14 +359,15 @@ async def test_real_async_reporter(srv):
     assert all(r.header("authorization") == f"Bearer {REPORTER_TOKEN}" for r in srv.requests)
 
 
-def test_from_profile(monkeypatch):
+def test_from_profile():
     from jivo_ops.errors import ProfileError
     from jivo_ops.profile import Profile
 
     profile = Profile().replace(jaicp={"chat_api_url": CHAT_URL, "reporter_token": REPORTER_TOKEN})
-    with ChatApiClient.from_profile(profile, timeout=3) as chat:
+    mock = httpx.Client(transport=httpx.MockTransport(Handler((200, {}))))
+    with ChatApiClient.from_profile(profile, timeout=3, client=mock) as chat:
         assert chat.url == CHAT_URL and chat.timeout == 3
-    with ReporterClient.from_profile(profile) as reporter:
+    with ReporterClient.from_profile(profile, client=mock) as reporter:
         assert reporter.base_url == REPORTER_URL and reporter.headers["Authorization"].endswith(REPORTER_TOKEN)
     with pytest.raises(ProfileError, match=r"jaicp\.chat_api_url"):
         ChatApiClient.from_profile(Profile())
