@@ -58,6 +58,10 @@ def _fmt_ts(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _s(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _fmt_num(value, digits=1) -> str:
     return "" if value is None or value != value else f"{value:.{digits}f}"
 
@@ -65,14 +69,12 @@ def _fmt_num(value, digits=1) -> str:
 def _table_rows(frame, mode):
     if mode == "transfers":
         columns = ["switched_at", "chat", "outcome", "wait_s", "closed_by", "operator", "msgs c/b/o/s"]
-        rows = [(_fmt_ts(r.switched_at), r.chat, r.outcome, _fmt_num(r.wait_s), r.closed_by or "",
-                 r.operator if isinstance(r.operator, str) else "",
+        rows = [(_fmt_ts(r.switched_at), r.chat, r.outcome, _fmt_num(r.wait_s), _s(r.closed_by), _s(r.operator),
                  f"{r.n_client}/{r.n_bot}/{r.n_operator}/{r.n_system}")
                 for r in frame.itertuples(index=False)]
         return rows, columns
     columns = ["ts", "chat", "author", "kind", "operator", "text"]
-    rows = [(_fmt_ts(r.ts), r.chat, r.author, r.kind, r.operator if isinstance(r.operator, str) else "",
-             (r.text if isinstance(r.text, str) else "").replace("\n", " "))
+    rows = [(_fmt_ts(r.ts), r.chat, r.author, r.kind, _s(r.operator), _s(r.text).replace("\n", " "))
             for r in frame.itertuples(index=False)]
     return rows, columns
 

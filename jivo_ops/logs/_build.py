@@ -48,10 +48,11 @@ class Builder:
     date_format: str | None = None
     cols: dict = field(default_factory=lambda: {f: [] for f in _FIELDS})
     row_of: list = field(default_factory=list)
+    where_of: list = field(default_factory=list)
     rejected: list = field(default_factory=list)
 
     def add(self, row: int | None, *, ts, chat, author, kind, text=None, session=None, operator=None,
-            message_id=None) -> None:
+            message_id=None, where: str | None = None) -> None:
         c = self.cols
         if isinstance(ts, datetime):  # spreadsheet cells, parsed values
             ts = ts.isoformat()
@@ -64,6 +65,7 @@ class Builder:
         c["operator"].append(None if operator is None else str(operator))
         c["message_id"].append(None if message_id is None else str(message_id))
         self.row_of.append(row)
+        self.where_of.append(where)
 
     def reject(self, row: int | None, reason: str) -> None:
         self.rejected.append((self.origin, row, reason))
@@ -86,9 +88,11 @@ class Builder:
                     why = f"unknown author {frame.at[i, 'author']!r}"
                 else:
                     why = f"unknown kind {frame.at[i, 'kind']!r}"
-                self.reject(self.row_of[i], why)
+                where = self.where_of[i]
+                self.reject(self.row_of[i], f"{where}: {why}" if where else why)
             frame = frame[~bad]
         frame["source"] = self.source
         frame["origin"] = self.origin
+        self.rejected.sort(key=lambda r: (r[1] is None, r[1] or 0))
         return Part(self.origin, self.source, conform(frame.reset_index(drop=True)),
                     rejected_frame(self.rejected))

@@ -36,7 +36,7 @@ def arrow_schema():
     import pyarrow as pa
 
     return pa.schema([("ts", pa.timestamp("us", tz="UTC"))] +
-                     [(name, pa.string()) for name in _FIELDS[1:]])
+                     [(name, pa.string()) for name in _FIELDS[1:]] + [("source", pa.string())])
 
 
 def _constant_category(value: str, n: int) -> pd.Categorical:
@@ -90,7 +90,10 @@ def load_events_jsonl(path: str | Path, *, origin: str | None = None, source: st
                                              dtype=KIND_DTYPE)
     for name in ("text", "operator"):
         cols[name] = table[name].to_pandas(types_mapper=mapper)
-    cols["source"] = _constant_category(source, n)
+    if table["source"].null_count == n:
+        cols["source"] = _constant_category(source, n)
+    else:  # a file written by export(): each row keeps the family it came from
+        cols["source"] = pc.coalesce(table["source"], pa.scalar(source)).dictionary_encode().to_pandas()
     cols["origin"] = _constant_category(origin, n)
     cols["message_id"] = table["message_id"].to_pandas(types_mapper=mapper)
     frame = pd.DataFrame(cols, copy=False)
@@ -128,7 +131,9 @@ def _from_schema_frame(frame: pd.DataFrame, *, origin: str, source: str, first_r
 
         raise SourceError("missing column", path=origin, row=first_row - 1 if first_row > 1 else None,
                           column=missing[0])
-    ts = to_utc(frame["ts"].astype(object).where(frame["ts"].notna(), None))
+    raw_ts = frame["ts"]
+    ts = to_utc(raw_ts if pd.api.types.is_datetime64_any_dtype(raw_ts.dtype)
+                else raw_ts.astype(object).where(raw_ts.notna(), None))
     bad_ts = ts.isna()
     author_ok = frame["author"].isin(AUTHORS)
     kind_ok = frame["kind"].isin(KINDS)

@@ -132,7 +132,7 @@ def combine(parts: list[Part], *, dedupe: bool = True, dedupe_window="2s") -> Lo
     removed = 0
     if dedupe and len(messages):
         messages, removed = _dedupe(messages, pd.Timedelta(dedupe_window))
-    if len(frames) > 1 or removed:
+    if not messages["ts"].is_monotonic_increasing:
         ts = messages["ts"].array.asi8
         ts = np.where(messages["ts"].isna().to_numpy(), np.iinfo(np.int64).max, ts)  # no time: last
         order = np.argsort(ts, kind="stable")  # ties keep their load order
@@ -149,7 +149,10 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
     out = pd.concat([f[list(COLUMNS)] for f in frames], ignore_index=True)
     for col in ("source", "origin"):
-        out[col] = union_categoricals([f[col].astype("category") for f in frames], ignore_order=True)
+        cats = [f[col].astype("category") if not isinstance(f[col].dtype, pd.CategoricalDtype) else f[col]
+                for f in frames]
+        cats = [pd.Categorical.from_codes(c.cat.codes, categories=[str(v) for v in c.cat.categories]) for c in cats]
+        out[col] = union_categoricals(cats, ignore_order=True)
     return conform(out)
 
 

@@ -102,7 +102,7 @@ def chat_timeline(messages: pd.DataFrame, chat: str, *, path=None, max_labels: i
     ax.set_title(f"Chat {chat}")
     ax.set_xlabel("time (UTC)")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="upper left", fontsize=7, ncol=6, bbox_to_anchor=(0, -0.18))
+    ax.legend(loc="upper left", fontsize=7, bbox_to_anchor=(1.01, 1.0))
     fig.autofmt_xdate()
     return _finish(fig, path)
 
@@ -135,7 +135,9 @@ def transfers_per_hour(transfers: pd.DataFrame, *, path=None, freq: str = "h"):
     ax = fig.add_subplot()
     if len(table):
         x = table["period"].dt.tz_convert("UTC").dt.tz_localize(None)
-        width = (pd.Timedelta(freq) if freq.lower() != "d" else pd.Timedelta("1D")) * 0.9
+        from pandas.tseries.frequencies import to_offset
+
+        width = pd.Timedelta(to_offset(freq).nanos, unit="ns") * 0.9
         bottom = np.zeros(len(table))
         for outcome in OUTCOMES:
             values = table[outcome].to_numpy()

@@ -127,33 +127,19 @@ def load_reporter_pages(data: Any, *, origin: str, tz: str = "UTC") -> Part:
 
 
 def from_reporter(client, *, client_id: str | None = None, session_id: str | None = None,
-                  filters: list | dict | None = None, bot_id: str | None = None,
-                  start_time: str | None = None, end_time: str | None = None, size: int = 100,
-                  max_pages: int = 1000) -> list[dict]:
-    """Fetch Reporter pages live with a :class:`jivo_ops.jaicp.ReporterClient` (give a client id,
-    a session id, or filters); returns the pages, which :func:`jivo_ops.logs.load` accepts."""
-    pages: list[dict] = []
-    for page_no in range(max_pages):
-        if client_id is not None:
-            kwargs = {"client_id": client_id, "page": page_no, "size": size}
-            if bot_id is not None:
-                kwargs["bot_id"] = bot_id
-            if start_time is not None:
-                kwargs["start_time"] = start_time
-            if end_time is not None:
-                kwargs["end_time"] = end_time
-            page = client.messages_by_client(**kwargs)
-        elif session_id is not None:
-            page = client.messages_by_session(session_id=session_id, page=page_no, size=size)
-        elif filters is not None:
-            page = client.messages_filter(filters, page=page_no, size=size)
-        else:
-            raise ValueError("from_reporter needs client_id, session_id or filters")
-        pages.append(page)
-        messages = page.get("messages") or []
-        paging = page.get("paging") or {}
-        total = paging.get("totalCount")
-        fetched = sum(len(p.get("messages") or []) for p in pages)
-        if not messages or len(messages) < size or (total is not None and fetched >= int(total)):
-            break
-    return pages
+                  filters: list | None = None, bot_id: str | None = None, start_time=None, end_time=None,
+                  size: int = 100) -> list[dict]:
+    """Fetch Reporter pages live with a :class:`jivo_ops.jaicp.ReporterClient` (by client id,
+    session id, or a list of filters), following every page; returns the pages, which
+    :func:`jivo_ops.logs.load` accepts (``load(from_reporter(client, client_id="c-1"))``)."""
+    if client_id is not None:
+        extra = {k: v for k, v in (("bot_id", bot_id), ("start_time", start_time), ("end_time", end_time))
+                 if v is not None}
+        pages = client.iter_messages_by_client(client_id, size=size, **extra)
+    elif session_id is not None:
+        pages = client.iter_messages_by_session(session_id, size=size)
+    elif filters is not None:
+        pages = client.iter_messages_filter(filters, size=size)
+    else:
+        raise ValueError("from_reporter needs client_id, session_id or filters")
+    return list(pages)

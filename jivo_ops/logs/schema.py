@@ -37,6 +37,7 @@ The flat ``events`` JSONL source is this schema written one JSON object per line
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Iterable, Mapping
 
 import pandas as pd
@@ -111,7 +112,7 @@ def to_utc(values, *, tz: str = "UTC", fmt: str | None = None, errors: str = "co
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         return _from_epoch(s)
     # object/strings: epoch numbers (also as digit strings) or date strings
-    obj = s.astype(object)
+    obj = s.astype(object).map(lambda v: v.isoformat() if isinstance(v, datetime) else v)
     is_number = obj.map(lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool))
                         or (isinstance(v, str) and v.strip().isdigit()))
     out = pd.Series(pd.NaT, index=s.index, dtype=TS_DTYPE)
@@ -190,7 +191,8 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         elif col == "kind":
             s = s if s.dtype == KIND_DTYPE else s.astype(KIND_DTYPE)
         elif col in ("source", "origin"):
-            s = s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype(STRING_DTYPE).astype("category")
+            s = s if isinstance(s.dtype, pd.CategoricalDtype) else pd.Series(
+                pd.Categorical(s.astype(object).where(s.notna(), None)), index=frame.index)
         else:
             s = s if s.dtype == STRING_DTYPE else s.astype(STRING_DTYPE)
         out[col] = s

@@ -44,7 +44,7 @@ def add_transfer(b: Builder, row: int, record: Any) -> None:
         author = step.get("author")
         b.add(row, ts=step["ts"], chat=chat, session=tid, author=author, kind=step.get("kind"),
               text=step.get("text"), operator=operator if author == "OPERATOR" else None,
-              message_id=f"{tid}:{i}")
+              message_id=f"{tid}:{i}", where=f"steps[{i}]")
 
 
 def load_transfer_results(records: Iterable[tuple[int, Any]], *, origin: str) -> Part:
