@@ -58,11 +58,13 @@ def check_url(url: str, what: str) -> str:
 
 
 def _log_request(request: httpx.Request) -> None:
-    log.debug("→ %s %s", request.method, mask_url(str(request.url)))
+    if log.isEnabledFor(logging.DEBUG):  # masking costs more than the request's own bookkeeping
+        log.debug("→ %s %s", request.method, mask_url(str(request.url)))
 
 
 def _log_response(response: httpx.Response) -> None:
-    log.debug("← %s %s %s", response.status_code, response.request.method, mask_url(str(response.request.url)))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("← %s %s %s", response.status_code, response.request.method, mask_url(str(response.request.url)))
 
 
 async def _alog_request(request: httpx.Request) -> None:

@@ -579,24 +579,41 @@ class _Ended(Exception):
 # Where a Chat API body says which event or scenario state produced it. JAICP scenarios handle
 # `noLivechatOperatorsOnline` / `livechatFinished` in states conventionally named after them
 # (`/NoOperatorsOnline`, `/LivechatFinished`), and the event name itself may travel in `event`.
-_SIGNAL_KEYS = frozenset({"event", "state", "nlpClass", "type"})
 NO_OPERATORS_SIGNS = ("nolivechatoperatorsonline", "nooperatorsonline")
 FINISHED_SIGNS = ("livechatfinished",)
 
 
-def _signals(value: Any, signs: Sequence[str]) -> bool:
-    """Whether an event/state/nlpClass field anywhere in `value` names one of `signs` (case-insensitive)."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if key in _SIGNAL_KEYS and isinstance(item, str):
-                folded = item.casefold()
-                if any(sign in folded for sign in signs):
-                    return True
-            elif isinstance(item, (Mapping, list, tuple)) and _signals(item, signs):
+def _signal_fields(raw: Any) -> Iterator[Any]:
+    """The event/state names of a Chat API answer or an /events item: data.event, data.nlpClass,
+    each reply's state/event, the item's own type/event (only these: a scan of the whole body would
+    also match what a client happened to type)."""
+    if not isinstance(raw, Mapping):
+        return
+    yield raw.get("event") if isinstance(raw.get("event"), str) else None
+    yield raw.get("type")
+    inner = raw.get("event")
+    holders = [raw, inner] if isinstance(inner, Mapping) else [raw]
+    for holder in holders:
+        data = holder.get("data")
+        if not isinstance(data, Mapping):
+            continue
+        yield data.get("event")
+        yield data.get("nlpClass")
+        replies = data.get("replies")
+        if isinstance(replies, list):
+            for reply in replies:
+                if isinstance(reply, Mapping):
+                    yield reply.get("state")
+                    yield reply.get("event")
+
+
+def _signals(raw: Any, signs: Sequence[str]) -> bool:
+    """Whether an event/state name of `raw` contains one of `signs` (case-insensitive)."""
+    for value in _signal_fields(raw):
+        if isinstance(value, str) and value:
+            folded = value.casefold()
+            if any(sign in folded for sign in signs):
                 return True
-        return False
-    if isinstance(value, (list, tuple)):
-        return any(_signals(item, signs) for item in value)
     return False
 
 
@@ -1016,8 +1033,11 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     pool_size = max(1, math.ceil(concurrency / per_client))
     limits = httpx.Limits(max_connections=per_client + 2, max_keepalive_connections=per_client + 2)
     http_timeout = httpx.Timeout(step_timeout + poll_window + 5.0, connect=min(step_timeout, 5.0))
-    http_clients = [make_async_client(timeout=http_timeout, limits=limits,
-                                      transport=transport_factory() if transport_factory else None)
+    # One TLS context for the whole pool: building one per client costs ~60 ms of CPU each.
+    tls = httpx.create_ssl_context() if url.startswith("https:") else False
+    http_clients = [make_async_client(timeout=http_timeout,
+                                      transport=transport_factory() if transport_factory
+                                      else httpx.AsyncHTTPTransport(verify=tls, limits=limits))
                     for _ in range(pool_size)]
     apis = [AsyncChatApiClient(url, client=c, timeout=step_timeout) for c in http_clients]
 
