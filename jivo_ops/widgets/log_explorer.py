@@ -1,0 +1,360 @@
+"""`LogExplorer`: load message logs from every source, filter them, read the per-transfer table,
+look at a chat's timeline and the wait histogram, export what you see.
+
+A thin view over `jivo_ops.logs`: `load` builds the one schema, `LogSet.transfers` /
+`filter_frame` tabulate and filter, `chat_timeline` / `wait_histogram` draw, `export` writes.
+Loading runs in a worker thread (a million rows take a few seconds); plots are shown as PNG images.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import traitlets as t
+
+from ..errors import JivoOpsError
+from ._common import FAIL_MARK, OK_MARK, BackgroundJob, StatusLine, error_text, esc, guarded
+
+__all__ = ["LogModel", "LogExplorer"]
+
+ALL = "(все)"
+TABLE_ROWS = 20
+TABLE_COLUMNS = ("chat", "switched_at", "wait_s", "operator", "outcome", "closed_by", "n_client", "n_operator",
+                 "source")
+EXPORT_FORMATS = ("csv", "parquet", "xlsx", "jsonl")
+_PLOT_LOCK = threading.Lock()
+
+
+def _figure_png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
+class LogModel(t.HasTraits):
+    """Sources, the loaded `LogSet`, filters; tables, figures and exports derived from them."""
+
+    paths = t.Unicode("")        # one file or folder per line
+    since = t.Unicode("")        # ISO 8601, or 30m / 24h / 7d
+    until = t.Unicode("")
+    chat = t.Unicode("")         # "" = every chat
+    operator = t.Unicode("")
+    outcome = t.Unicode("")
+
+    state = t.Unicode("idle")    # idle | loading | ready | failed
+    error = t.Unicode("")
+    revision = t.Int(0)
+
+    def __init__(self, *sources: Any, export_dir: str | Path = "exports", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.objects: list[Any] = []  # in-memory sources: TransferBatch, TransferResult lists, DataFrames, LogSets
+        paths = []
+        for source in sources:
+            if isinstance(source, (str, Path)):
+                paths.append(str(source))
+            else:
+                self.objects.append(source.results if hasattr(source, "results") and hasattr(source, "summary")
+                                    and not hasattr(source, "messages") else source)
+        self.paths = "\n".join(paths)
+        self.export_dir = Path(export_dir)
+        self.logs = None
+        self.job: BackgroundJob | None = None
+
+    # -- loading --------------------------------------------------------------------------------
+    def sources(self) -> list[Any]:
+        return [line.strip() for line in self.paths.splitlines() if line.strip()] + list(self.objects)
+
+    def add(self, source: Any) -> None:
+        """Add a source (a path, or an in-memory object) for the next `load()`."""
+        if isinstance(source, (str, Path)):
+            self.paths = "\n".join(filter(None, [self.paths.strip(), str(source)]))
+        else:
+            self.objects.append(source)
+
+    def load(self) -> BackgroundJob:
+        from ..logs import load
+
+        sources = self.sources()
+        if not sources:
+            raise JivoOpsError("no sources: add files or folders (one per line) or pass objects to LogExplorer(...)")
+        if self.job is not None and self.job.running:
+            raise JivoOpsError("still loading the previous sources")
+        self.state, self.error = "loading", ""
+        self.job = BackgroundJob(load, *sources, on_done=self._loaded, on_error=self._failed, name="jivo-ops-logs")
+        return self.job.start()
+
+    def _loaded(self, logs) -> None:
+        self.logs = logs
+        self.state = "ready"
+        self.revision += 1
+
+    def _failed(self, exc: BaseException) -> None:
+        self.error = error_text(exc)
+        self.state = "failed"
+        self.revision += 1
+
+    def wait(self, timeout: float = 120.0):
+        """Block until loading ends (scripts, tests, the next notebook cell); returns the LogSet."""
+        if self.job is not None and not self.job.join(timeout):
+            raise TimeoutError(f"loading did not finish within {timeout:.0f} s")
+        if self.state == "failed":
+            raise JivoOpsError(self.error)
+        return self.logs
+
+    # -- views of the data ------------------------------------------------------------------------
+    def _filters(self) -> dict[str, Any]:
+        return {"since": self.since.strip() or None, "until": self.until.strip() or None,
+                "chat": self.chat or None, "operator": self.operator or None}
+
+    def _require(self):
+        if self.logs is None:
+            raise JivoOpsError("nothing loaded yet: press «Загрузить»")
+        return self.logs
+
+    def messages(self):
+        """The messages (schema frame) that pass the time/chat/operator filters."""
+        logs = self._require()
+        f = self._filters()
+        # operator names sit on OPERATOR rows only: the operator filter picks that operator's chats
+        if f["operator"]:
+            chats = logs.messages.loc[logs.messages["operator"] == f["operator"], "chat"].dropna().unique()
+            logs = logs.filter(chat=list(chats))
+        return logs.filter(since=f["since"], until=f["until"], chat=f["chat"]).messages
+
+    def transfers(self):
+        """The per-transfer table (one row per switch) with every filter applied."""
+        from ..logs import filter_frame
+
+        logs = self._require()
+        f = self._filters()
+        return filter_frame(logs.transfers(), since=f["since"], until=f["until"], chat=f["chat"],
+                            operator=f["operator"], outcome=self.outcome or None)
+
+    def chats(self) -> list[str]:
+        if self.logs is None:
+            return []
+        transferred = self.logs.transfers()["chat"].dropna().unique().tolist()
+        return sorted(transferred or self.logs.messages["chat"].dropna().unique().tolist())
+
+    def operators(self) -> list[str]:
+        if self.logs is None:
+            return []
+        return sorted(self.logs.messages["operator"].dropna().unique().tolist())
+
+    def timeline_figure(self, chat: str | None = None):
+        from ..logs import chat_timeline
+
+        chat = chat or self.chat or next(iter(self.transfers()["chat"]), None)
+        if not chat:
+            raise JivoOpsError("no chat to draw: pick one")
+        return chat_timeline(self._require().messages, chat)
+
+    def wait_figure(self):
+        from ..logs import wait_histogram
+
+        return wait_histogram(self.transfers())
+
+    def export(self, what: str = "transfers", fmt: str = "csv", folder: str | Path | None = None) -> Path:
+        """Write the filtered `transfers` or `messages` table; returns the file's path."""
+        from ..logs import export
+
+        if what not in ("transfers", "messages"):
+            raise JivoOpsError(f"export what={what!r}: 'transfers' or 'messages'")
+        if fmt not in EXPORT_FORMATS:
+            raise JivoOpsError(f"export format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
+        frame = self.transfers() if what == "transfers" else self.messages()
+        target = Path(folder) if folder is not None else self.export_dir
+        target.mkdir(parents=True, exist_ok=True)
+        return export(frame, target / f"{what}.{fmt}")
+
+    def summary_text(self) -> str:
+        """Stable text: counts of what is loaded and what the filters keep (what a notebook checks)."""
+        if self.logs is None:
+            return f"{self.state}: {self.error}" if self.error else "nothing loaded"
+        s = self.logs.summary()
+        head = (f"{s['messages']} messages in {s['chats']} chats; {s['transfers']} transfers; "
+                f"{s['rejected']} rejected; {s['duplicates_removed']} duplicates removed")
+        try:
+            table = self.transfers()
+        except JivoOpsError as exc:
+            return f"{head}\nfilter error: {error_text(exc)}"
+        outcomes = table["outcome"].value_counts(sort=False)
+        shown = ", ".join(f"{o}={int(n)}" for o, n in outcomes.items() if n) or "none"
+        return f"{head}\nfiltered transfers: {len(table)} ({shown})"
+
+
+class LogExplorer(w.VBox):
+    """Sources → «Загрузить»; filters; the per-transfer table; timeline + wait histogram; export buttons."""
+
+    def __init__(self, *sources: Any, export_dir: str | Path = "exports", autoload: bool = True, **kwargs: Any):
+        self.model = m = LogModel(*sources, export_dir=export_dir)
+        self.last_error: BaseException | None = None
+        self._suspended = False
+        self._plot_generation = 0
+        self._plot_job: BackgroundJob | None = None
+        style = {"description_width": "8em"}
+        self.paths_input = w.Textarea(value=m.paths, rows=3, description="Источники",
+                                      placeholder="файлы или папки, по одному на строку: выгрузки Reporter (JSON/CSV/"
+                                                  "XLSX), хранилище рекордера (.sqlite), переводы (.jsonl)",
+                                      layout=w.Layout(width="98%"), style=style)
+        w.link((self.paths_input, "value"), (m, "paths"))
+        self.load_button = w.Button(description="Загрузить", button_style="primary", icon="folder-open")
+        self.load_button.on_click(self.on_load)
+        self.status = StatusLine()
+        self.since_input = w.Text(description="С", placeholder="2026-11-25T10:00 или 24h", style=style)
+        self.until_input = w.Text(description="По", placeholder="не задано", style=style)
+        self.chat_choice = w.Dropdown(options=[ALL], value=ALL, description="Чат", style=style)
+        self.operator_choice = w.Dropdown(options=[ALL], value=ALL, description="Оператор", style=style)
+        self.outcome_choice = w.Dropdown(options=[ALL, "answered", "no_operators", "unanswered", "error"], value=ALL,
+                                         description="Исход", style=style)
+        for control, name in ((self.since_input, "since"), (self.until_input, "until")):
+            w.link((control, "value"), (m, name))
+        for control, name in ((self.chat_choice, "chat"), (self.operator_choice, "operator"),
+                              (self.outcome_choice, "outcome")):
+            w.dlink((control, "value"), (m, name), transform=lambda v: "" if v == ALL else v)
+        for control in (self.since_input, self.until_input):
+            control.continuous_update = False
+        for name in ("since", "until", "chat", "operator", "outcome"):
+            m.observe(lambda _change: self.refresh(), name)
+        self.table = w.HTML()
+        self.timeline_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.wait_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.export_format = w.Dropdown(options=EXPORT_FORMATS, value="csv", description="Формат", style=style,
+                                        layout=w.Layout(width="16em"))
+        self.export_transfers_button = w.Button(description="Экспорт переводов", icon="download")
+        self.export_messages_button = w.Button(description="Экспорт сообщений", icon="download")
+        self.export_transfers_button.on_click(lambda _b: self.on_export("transfers"))
+        self.export_messages_button.on_click(lambda _b: self.on_export("messages"))
+        self.export_status = StatusLine()
+        filters = w.VBox([w.HBox([self.since_input, self.until_input]),
+                          w.HBox([self.chat_choice, self.operator_choice, self.outcome_choice])])
+        self.plots = plots = w.Tab([self.timeline_image, self.wait_image],
+                                   titles=("Хронология чата", "Ожидание оператора"))
+        plots.observe(lambda _change: self._draw_plot(self._safe_transfers()), "selected_index")
+        exports = w.HBox([self.export_format, self.export_transfers_button, self.export_messages_button])
+        title = w.HTML("<b>Журналы сообщений</b> — переводы на оператора, ожидание, исходы")
+        super().__init__([title, self.paths_input, w.HBox([self.load_button]), self.status, filters, self.table,
+                          plots, exports, self.export_status], **kwargs)
+        self.add_class("jivo-ops-log-explorer")
+        m.observe(lambda _change: self._loaded_changed(), ["state", "revision"])
+        self._loaded_changed()
+        if autoload and m.sources():
+            self.on_load()
+
+    # -- handlers -------------------------------------------------------------------------------
+    @guarded(lambda self: self.status)
+    def on_load(self, _button: Any = None) -> None:
+        self.model.load()
+        self._loaded_changed()
+
+    @guarded(lambda self: self.export_status)
+    def on_export(self, what: str) -> Path:
+        path = self.model.export(what, self.export_format.value)
+        self.export_status.show(f"{OK_MARK} {what}: {path}", "ok")
+        return path
+
+    def wait(self, timeout: float = 120.0):
+        return self.model.wait(timeout)
+
+    @property
+    def logs(self):
+        return self.model.logs
+
+    @property
+    def result(self):
+        """The filtered per-transfer DataFrame."""
+        return self.model.transfers()
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _loaded_changed(self) -> None:
+        m = self.model
+        self.load_button.disabled = m.state == "loading"
+        if m.state == "loading":
+            self.status.show("загружаю…", "busy")
+            return
+        if m.state == "failed":
+            self.status.error(m.error)
+            return
+        if m.state != "ready":
+            self.status.show("укажите источники и нажмите «Загрузить»")
+            return
+        self.status.show(f"{OK_MARK} {m.logs!r}", "ok")
+        self._suspended = True  # new options reset the dropdowns: redraw once, after
+        try:
+            self.chat_choice.options = [ALL] + m.chats()
+            self.operator_choice.options = [ALL] + m.operators()
+        finally:
+            self._suspended = False
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw the table now and the visible plot in the background (errors go to the status line)."""
+        if self.model.logs is None or self._suspended:
+            return
+        try:
+            table = self.model.transfers()
+        except Exception as exc:  # noqa: BLE001 - a bad filter value is shown, not raised into the void
+            self.last_error = exc
+            self.status.error(exc)
+            return
+        self._render_table(table)
+        if self.status.kind == "error":
+            self.status.show(f"{OK_MARK} {self.model.logs!r}", "ok")
+        self._draw_plot(table)
+
+    def _draw_plot(self, table=None) -> None:
+        """Render the selected tab's figure off the kernel thread (matplotlib takes a while); a newer
+        request makes an older one's picture obsolete."""
+        if self.model.logs is None:
+            return
+        self._plot_generation += 1
+        generation, which = self._plot_generation, self.plots.selected_index or 0
+        chat = self.model.chat or (str(table["chat"].iloc[0]) if table is not None and len(table) else None)
+
+        def draw() -> bytes | None:
+            with _PLOT_LOCK:  # pyplot (used inside a kernel) is not thread-safe
+                if generation != self._plot_generation:
+                    return None  # a newer request will draw
+                if which == 0:
+                    return _figure_png(self.model.timeline_figure(chat)) if chat else b""
+                return _figure_png(self.model.wait_figure())
+
+        def show(png: bytes | None) -> None:
+            if png is not None and generation == self._plot_generation:
+                (self.timeline_image if which == 0 else self.wait_image).value = png
+
+        def failed(exc: BaseException) -> None:
+            if generation == self._plot_generation:
+                self.last_error = exc
+                self.status.error(exc)
+
+        self._plot_job = BackgroundJob(draw, on_done=show, on_error=failed, name="jivo-ops-plot").start()
+
+    def wait_plot(self, timeout: float = 60.0) -> None:
+        """Block until the visible plot is drawn (tests and scripts)."""
+        if self._plot_job is not None and not self._plot_job.join(timeout):
+            raise TimeoutError(f"the plot was not drawn within {timeout:.0f} s")
+
+    def _safe_transfers(self):
+        try:
+            return self.model.transfers()
+        except Exception:  # noqa: BLE001 - refresh() reports filter errors
+            return None
+
+    def _render_table(self, table) -> None:
+        if not len(table):
+            self.table.value = f"<i>{FAIL_MARK} нет переводов по этим фильтрам</i>"
+            return
+        shown = table[[c for c in TABLE_COLUMNS if c in table.columns]].head(TABLE_ROWS).copy()
+        if "wait_s" in shown:
+            shown["wait_s"] = shown["wait_s"].round(3)
+        caption = f"переводы: {len(table)}" + (f" (первые {TABLE_ROWS})" if len(table) > TABLE_ROWS else "")
+        self.table.value = (f"<b>{esc(caption)}</b>"
+                            + shown.to_html(index=False, na_rep="–", classes="jivo-ops-transfers", border=0))
+
+    def __repr__(self) -> str:
+        return f"LogExplorer({self.model.summary_text().splitlines()[0]})"
