@@ -192,3 +192,16 @@ def test_status_url_from_the_profile(capsys, srv, tmp_path):
     empty = save_profile(Profile(), tmp_path / "empty.toml")
     code, out, err = run(capsys, "jivo", "send", "--profile", str(empty), "--client-id", "1", "--text", "x")
     assert code != 0 and "jivo.unique_url" in err and out == ""
+
+
+def test_verbose_logs_never_hold_the_token(capsys, caplog, srv):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    srv.script((503, "busy"), (200, ""))
+    code, _, _ = run(capsys, "-v", "-v", "jivo", "send", srv.url + PATH, "--client-id", "42", "--text", "x",
+                     "--retry-wait", "0.01")
+    assert code == 0
+    logged = caplog.text
+    assert "retry 1 of 3" in logged and srv.url.split("//")[1] in logged  # the traffic is there…
+    assert KEY not in logged and CHANNEL not in logged                   # …the token is not
