@@ -175,6 +175,20 @@ def test_bad_urls_are_one_line_errors(capsys, url):
     assert code != 0 and out == "" and err.startswith("jivo-ops: error:") and "Traceback" not in err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--retry-wait", "soon"], "expected seconds"),
+    (["--retry-wait", "-1"], "0–600"),
+    (["--retries", "5"], "0–3"),
+    (["--timeout", "0"], "more than 0"),
+])
+def test_jivo_bad_numbers_are_usage_errors(capsys, argv, message):
+    with pytest.raises(SystemExit) as info:
+        main(["jivo", "status", "https://wh.jivosite.com" + PATH, *argv])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and KEY not in err
+
+
 def test_send_requires_client_id_and_text(capsys):
     with pytest.raises(SystemExit) as info:
         main(["jivo", "send", "https://wh.jivosite.com" + PATH, "--text", "x"])

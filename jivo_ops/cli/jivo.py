@@ -27,6 +27,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _timeout(text: str) -> float:
+    value = _seconds(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a timeout must be more than 0 seconds")
+    return value
+
+
 def _retries(text: str) -> int:
     try:
         value = int(text)
@@ -42,7 +49,7 @@ def _add_retry_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wait between resends after 5xx or connection errors (default %(default)s)")
     parser.add_argument("--retries", metavar="N", type=_retries, default=RetryPolicy().retries,
                         help="resends after 5xx or connection errors, never after 4xx (default %(default)s)")
-    parser.add_argument("--timeout", metavar="SECONDS", type=_seconds, default=10.0,
+    parser.add_argument("--timeout", metavar="SECONDS", type=_timeout, default=10.0,
                         help="per-request timeout (default %(default)s)")
 
 
