@@ -59,6 +59,16 @@ _EXPORTS: dict[str, str] = {
     "CheckReport": "checks",
     "Finding": "checks",
     "ServiceProbe": "checks",
+    "Recorder": "recorder",
+    "RecorderStore": "recorder",
+    "Exchanges": "exchanges",
+    "Exchange": "exchanges",
+    "WaitTimeoutError": "exchanges",
+    "replay_exchanges": "exchanges",
+    "export_exchanges": "exchanges",
+    "import_jsonl": "exchanges",
+    "compare_payload": "exchanges",
+    "assert_payload": "exchanges",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

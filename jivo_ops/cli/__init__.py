@@ -24,6 +24,9 @@ COMMANDS = [
     "transfer",
     "probe",
     "demo",
+    "record",
+    "replay",
+    "export",
 ]
 
 

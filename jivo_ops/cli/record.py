@@ -1,0 +1,88 @@
+"""`jivo-ops record`: run the webhook recorder (optionally as a tap) until Ctrl-C.
+
+The one line that shows the webhook URL with its token is the line the user must paste into Jivo;
+every other line (the request log on stderr, the summary) shows paths with the token masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "record", help="record Jivo's webhook calls durably (optionally passing them on: tap mode)",
+        description="Serve a webhook receiver that stores every request in an SQLite file before answering. "
+                    "It prints the URL to paste into Jivo's «URL вашего сервера для Webhooks»: that line is the "
+                    "only place the secret token is ever shown (you must paste it); everything else masks it. "
+                    "Requests to any other path or token get 404 and are not recorded.")
+    p.add_argument("--listen", default="127.0.0.1:8765", metavar="HOST:PORT",
+                   help="address to bind (default 127.0.0.1:8765, loopback only; port 0 = a free one)")
+    p.add_argument("--store", required=True, metavar="FILE.sqlite",
+                   help="the store (created if missing; a restart on the same file keeps everything)")
+    p.add_argument("--token", default=os.environ.get("JIVO_OPS_RECORDER_TOKEN"), metavar="T",
+                   help="secret path token (default: $JIVO_OPS_RECORDER_TOKEN, else a random one); "
+                        "reuse it to keep the same URL across restarts")
+    p.add_argument("--forward", metavar="URL",
+                   help="tap mode: pass each request on to URL (e.g. JAICP's Internal Webhook Url), record its "
+                        "answer too, and answer the caller with the target's status and body")
+    p.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="body cap (default 1 MiB) → 413")
+    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                   help="stop after this long instead of waiting for Ctrl-C")
+    p.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import JivoOpsError
+    from ..recorder import DEFAULT_MAX_BODY, Recorder
+    from ..serving import parse_listen
+
+    try:
+        host, port = parse_listen(args.listen)
+    except ValueError as exc:
+        raise JivoOpsError(str(exc)) from None
+    recorder = Recorder(args.store, token=args.token, host=host, port=port, forward=args.forward,
+                        max_body=args.max_body or DEFAULT_MAX_BODY)
+    try:
+        recorder.start()
+    except OSError as exc:
+        raise JivoOpsError(f"cannot start the recorder: {exc}") from None
+    try:
+        exchanges = recorder.exchanges
+        start_id = exchanges.last_id()
+        # The single place the token is shown: the user has to paste this URL into Jivo.
+        print(f"Paste into Jivo «URL вашего сервера для Webhooks»: {recorder.url}")
+        if host in ("0.0.0.0", "::"):
+            print("(listening on every interface: replace the host with the address Jivo can reach)")
+        tap = f", passing each request on to {recorder.forward and _masked(recorder.forward)}" if args.forward else ""
+        print(f"recording into {args.store}{tap}; press Ctrl-C to stop", flush=True)
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        seen = start_id
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                left = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+                recorder.store.wait_for_commit(seen, left)
+                for exchange in exchanges.query(after_id=seen):
+                    seen = exchange.id
+                    if not args.quiet:
+                        print(exchange.summary(), file=sys.stderr, flush=True)
+        except KeyboardInterrupt:
+            pass
+        stored = exchanges.last_id() - start_id
+        rejected = f", {recorder.rejected} rejected (wrong token or path, not stored)" if recorder.rejected else ""
+        print(f"stopped: {stored} request(s) stored in {args.store} this run{rejected}")
+    finally:
+        recorder.stop()
+    return 0
+
+
+def _masked(url: str) -> str:
+    from ..redaction import mask_url
+
+    return mask_url(url)
