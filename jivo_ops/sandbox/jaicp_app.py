@@ -624,6 +624,8 @@ class JaicpService:
     def _parse_time(value: str | None, name: str) -> datetime | None:
         if value in (None, ""):
             return None
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be an ISO 8601 date-time string")
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -719,6 +721,12 @@ class JaicpService:
         return filters, None
 
     def _match(self, filters: list[dict], *, when: datetime, session: dict, row: dict | None) -> bool:
+        try:
+            return self._match_all(filters, when=when, session=session, row=row)
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed filter: {exc}") from None
+
+    def _match_all(self, filters: list[dict], *, when: datetime, session: dict, row: dict | None) -> bool:
         for f in filters:
             key = f["key"]
             if key in ("MESSAGE_TIME", "SESSION_START_TIME", "DATE_TIME_RANGE"):

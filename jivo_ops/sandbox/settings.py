@@ -95,6 +95,33 @@ class SandboxSettings:
         if problems:
             raise JivoOpsError("sandbox settings: " + "; ".join(problems))
 
+    def _type_problems(self) -> list[str]:
+        """Each value must have its field's type (ints pass for floats; None where the default is None)."""
+        out = []
+        for f in fields(self):
+            value, default = getattr(self, f.name), f.default if f.default is not dataclasses.MISSING else None
+            if f.name == "switch_fields":
+                ok = isinstance(value, Mapping)
+            elif f.name in ("chunked",):
+                ok = value is None or isinstance(value, bool)
+            elif f.name in ("close_after", "seed"):
+                ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
+            elif isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            elif isinstance(default, float):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            elif isinstance(default, str):
+                ok = isinstance(value, str)
+            elif isinstance(default, tuple):
+                ok = isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+            else:
+                ok = True
+            if not ok:
+                out.append(f"{f.name}={value!r} has the wrong type")
+        return out
+
     # -- derived --------------------------------------------------------------------------------
     @property
     def chunked_on(self) -> bool:
@@ -111,18 +138,20 @@ class SandboxSettings:
         if unknown:
             raise JivoOpsError(f"unknown sandbox setting(s): {', '.join(unknown)}; "
                                f"known: {', '.join(f.name for f in fields(self))}")
-        if "operator_names" in changes and changes["operator_names"] is not None:
-            changes["operator_names"] = tuple(changes["operator_names"])
-        if "scripted_replies" in changes:
-            changes["scripted_replies"] = tuple(changes["scripted_replies"])
-        if "operator_keywords" in changes:
-            changes["operator_keywords"] = tuple(changes["operator_keywords"])
-        if "switch_fields" in changes:
-            changes["switch_fields"] = dict(changes["switch_fields"] or {})
+        for name in ("operator_names", "scripted_replies", "operator_keywords"):
+            value = changes.get(name)
+            if isinstance(value, str):
+                changes[name] = (value,)
+            elif isinstance(value, (list, tuple)):
+                changes[name] = tuple(value)
+        if isinstance(changes.get("switch_fields"), Mapping):
+            changes["switch_fields"] = dict(changes["switch_fields"])
         return dataclasses.replace(self, **changes)
 
     def problems(self) -> list[str]:
-        out = []
+        out = self._type_problems()
+        if out:
+            return out
         for name in ("jaicp_error_rate", "jaicp_drop_rate", "jivo_error_rate", "jivo_drop_rate",
                      "webhook_error_rate", "webhook_drop_rate"):
             value = getattr(self, name)
@@ -132,19 +161,28 @@ class SandboxSettings:
                      "events_timeout"):
             if getattr(self, name) < 0:
                 out.append(f"{name} must be ≥ 0 seconds")
-        for name in ("operators", "webhook_retries", "forward_retries"):
-            if getattr(self, name) < 0:
-                out.append(f"{name} must be ≥ 0")
+        for name in ("think_time", "jaicp_latency", "jivo_latency", "webhook_retry_wait", "forward_retry_wait",
+                     "events_timeout", "webhook_timeout", "forward_timeout"):
+            if getattr(self, name) > 600:
+                out.append(f"{name} must be at most 600 seconds")
+        for name, most in (("operators", 1000), ("webhook_retries", 10), ("forward_retries", 10),
+                           ("reporter_page_max", 100_000)):
+            if not 0 <= getattr(self, name) <= most:
+                out.append(f"{name} must be 0–{most}")
+        if not (self.webhook_timeout > 0 and self.forward_timeout > 0):
+            out.append("timeouts must be > 0")
         choices = {"reply_mode": ("echo", "script", "silent"), "first_message": ("history", "last_phrase"),
                    "no_operators_delivery": ("sync", "events"), "close_phrase_match": ("exact", "casefold"),
                    "last_message_to": ("client", "operator")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 out.append(f"{name}={getattr(self, name)!r}: expected one of {', '.join(allowed)}")
+        if self.reporter_page_max < 1:
+            out.append("reporter_page_max must be ≥ 1")
         if self.close_after is not None and self.close_after < 1:
             out.append("close_after must be ≥ 1 (or None)")
-        if self.max_body_bytes < 1:
-            out.append("max_body_bytes must be ≥ 1")
+        if not 1 <= self.max_body_bytes <= 64 * MAX_BODY_BYTES:
+            out.append(f"max_body_bytes must be 1–{64 * MAX_BODY_BYTES}")
         if not 400 <= self.unknown_channel_status < 500:
             out.append("unknown_channel_status must be a 4xx code")
         if self.no_operator_channel_status not in (200, 400):
