@@ -1,0 +1,441 @@
+"""Recorder throughput: the durable webhook recorder vs a bare Starlette app that answers 200 without storing.
+
+Both servers run the same way, each in its own process: `jivo_ops.serving.ServerThread` (uvicorn,
+one worker, asyncio loop, the same HTTP parser — h11 unless httptools is installed, printed below)
+on 127.0.0.1. The recorder is `jivo_ops.recorder.Recorder` on a fresh SQLite store (WAL,
+synchronous=FULL, group commit); the bare app reads the body and answers `200 {"ok":true}`.
+
+Each is sent the same 20,000 realistic Jivo agent messages (~300-byte UTF-8 JSON, Cyrillic text)
+over 32 concurrent connections:
+
+* **wrk** (the figure the verdict uses). BENCHMARKS.md measured that httpx cannot generate this load
+  here: at 32 concurrent tasks httpx spends 1–4 ms of client CPU per request, so an httpx-driven
+  run measures httpx and every ratio comes out near 1. A Lua script posts each message exactly once
+  (`Content-Type: application/json; charset=utf-8`), timestamps the first request and the last
+  answer with a monotonic clock (LuaJIT ffi), then stops the thread; connections that are idle
+  after the 20,000 are filled with posts to an unrouted path (404, stored by neither server) so
+  the tail is not starved. events/s = 20,000 / that span. Rounds alternate bare/recorder; medians.
+* **httpx** (the issue's literal setup, printed for comparison): 32 concurrent async httpx
+  clients (one `httpx.AsyncClient` and one task each) share the same 20,000 messages.
+
+Zero loss: after each recorder run the server stops cleanly and the store is read: rows stored must
+equal the 2xx answers (wrk: requests − non-2xx − socket errors), and the stored bodies must be the
+sent bodies byte for byte. Server CPU per request comes from the server process's CPU times (psutil).
+
+Ends with `BENCH recorder ratio=<recorder/bare events/s under wrk> goal=>=0.5 PASS|FAIL`.
+
+    .venv/bin/python benchmarks/bench_recorder.py [--messages 20000] [--connections 32] [--rounds 3]
+                                                  [--httpx-messages 20000 | --no-httpx]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GOAL = 0.5
+TOKEN = "benchTOKEN0123456789abcdef"
+HOOK_PATH = f"/hook/{TOKEN}"
+FILLER_PATH = "/not-routed"  # 404 on both servers; never stored
+CONTENT_TYPE = "application/json; charset=utf-8"
+
+WRK_SCRIPT = r"""
+-- One POST per message of the bodies file (this thread's share), then 404 fillers until every
+-- real answer is in; times the span with a monotonic clock and stops the thread.
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk_id, bench_timespec *tp);
+]]
+local ts = ffi.new("bench_timespec")
+local function now() ffi.C.clock_gettime(1, ts); return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9 end
+
+local threads, created = {}, 0
+function setup(thread)
+  thread:set("tid", created)
+  created = created + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local file, nthreads, marker, path, filler_path = args[1], tonumber(args[2]), args[3], args[4], args[5]
+  local headers = {["Content-Type"] = "application/json; charset=utf-8"}
+  reqs, n = {}, 0
+  local line_no = 0
+  for line in io.lines(file) do
+    if line_no % nthreads == tid then
+      n = n + 1
+      reqs[n] = wrk.format("POST", path, headers, line)
+    end
+    line_no = line_no + 1
+  end
+  filler = wrk.format("POST", filler_path, headers, "{}")
+  marker_file = marker .. "." .. tid
+  sent, answered, ok, non2xx, fillers, t0, t1 = 0, 0, 0, 0, 0, -1, -1
+end
+
+function request()
+  -- wrk calls request() once on thread 0's state to verify the script, before any connection
+  -- exists: hand it a filler so no message is consumed unsent (harmless if it never happens).
+  if tid == 0 and not verified then verified = true; return filler end
+  if sent == 0 then t0 = now() end
+  if sent < n then
+    sent = sent + 1
+    return reqs[sent]
+  end
+  return filler
+end
+
+function response(status, headers, body)
+  if status == 404 then fillers = fillers + 1; return end
+  answered = answered + 1
+  if status >= 200 and status < 300 then ok = ok + 1 else non2xx = non2xx + 1 end
+  if answered == n then
+    t1 = now()
+    local f = io.open(marker_file, "w"); f:write("done"); f:close()
+    wrk.thread:stop()
+  end
+end
+
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    print(string.format("WRKTHREAD tid=%d n=%d answered=%d ok=%d non2xx=%d fillers=%d t0=%.6f t1=%.6f",
+      t:get("tid"), t:get("n"), t:get("answered"), t:get("ok"), t:get("non2xx"), t:get("fillers"),
+      t:get("t0"), t:get("t1")))
+  end
+  local e = summary.errors
+  print(string.format("WRKSUMMARY requests=%d connect=%d read=%d write=%d timeout=%d p50_us=%d p99_us=%d",
+    summary.requests, e.connect, e.read, e.write, e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+OPERATORS = ["Анна Смирнова", "Борис Иванов", "Вера Петрова", "Глеб Соколов", "Дарья Козлова", "Егор Новиков"]
+PHRASES = [
+    "Здравствуйте! Меня зовут {op}. Подскажите, пожалуйста, номер вашего заказа.",
+    "Спасибо, вижу ваш заказ. Доставка запланирована на завтра с 10:00 до 14:00.",
+    "Уточню у коллег из склада и вернусь к вам в течение пяти минут.",
+    "Да, вернуть товар можно в течение 14 дней, чек сохранять не обязательно.",
+    "Я оформила заявку на возврат, номер заявки придёт вам в СМС.",
+    "Могу ли я ещё чем-нибудь помочь? Хорошего дня!",
+]
+
+
+def make_messages(count: int, seed: int = 7) -> list[bytes]:
+    """`count` distinct Jivo agent messages (Jivo → webhook), ~300 bytes of UTF-8 JSON each, one per line."""
+    rng = random.Random(seed)
+    out = []
+    for index in range(count):
+        op = rng.choice(OPERATORS)
+        body = {
+            "sender": {"id": f"agent-{rng.randint(1, 40)}", "name": op},
+            "recipient": {"id": f"client-{uuid.UUID(int=rng.getrandbits(128)).hex[:16]}"},
+            "message": {"type": "text", "id": f"m{index:07d}-{rng.getrandbits(32):08x}",
+                        "text": rng.choice(PHRASES).format(op=op.split()[0])},
+        }
+        out.append(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    return out
+
+
+# ------------------------------------------------------------------------------ the servers (child side)
+
+
+def bare_app():
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def hook(request):
+        await request.body()
+        return Response(b'{"ok":true}', media_type="application/json")
+
+    return Starlette(routes=[Route("/hook/{token}", hook, methods=["POST"])])
+
+
+def serve(kind: str, store: str | None, ready_file: str) -> None:
+    """Child process: run one server until SIGTERM; write `port pid http-impl` to `ready_file`."""
+    import importlib.util
+
+    stop = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+    http_impl = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    if kind == "recorder":
+        from jivo_ops.recorder import Recorder
+
+        server = Recorder(store, token=TOKEN).start()
+        port, closer = server.port, server.stop
+    else:
+        from jivo_ops.serving import ServerThread
+
+        server = ServerThread(bare_app()).start()
+        port, closer = server.port, server.stop
+    Path(ready_file + ".tmp").write_text(f"{port} {os.getpid()} {http_impl}")
+    os.replace(ready_file + ".tmp", ready_file)
+    while not stop["flag"]:
+        time.sleep(0.05)
+    closer()
+
+
+@dataclass
+class Server:
+    kind: str
+    process: subprocess.Popen
+    port: int
+    http_impl: str
+    store: Path | None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        import psutil
+
+        times = psutil.Process(self.process.pid).cpu_times()
+        return times.user + times.system
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(kind: str, workdir: Path) -> Server:
+    ready = workdir / f"{kind}-{uuid.uuid4().hex[:6]}.ready"
+    store = workdir / f"store-{uuid.uuid4().hex[:6]}.sqlite" if kind == "recorder" else None
+    command = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--ready-file", str(ready)]
+    if store:
+        command += ["--store", str(store)]
+    process = subprocess.Popen(command, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        if process.poll() is not None:
+            raise SystemExit(f"{kind} server exited early with code {process.returncode}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit(f"{kind} server did not start within 60 s")
+        time.sleep(0.05)
+    port, _pid, http_impl = ready.read_text().split()
+    return Server(kind, process, int(port), http_impl, store)
+
+
+# ------------------------------------------------------------------------------------------ measuring
+
+
+@dataclass
+class Run:
+    kind: str
+    client: str
+    sent: int
+    ok: int
+    non2xx: int
+    socket_errors: int
+    seconds: float
+    server_cpu: float
+    requests_served: int
+    stored: int | None = None
+    bodies_match: bool | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+
+    @property
+    def events_per_s(self) -> float:
+        return self.ok / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.server_cpu / max(self.requests_served, 1) * 1e6
+
+    @property
+    def lossless(self) -> bool:
+        return self.stored is None or (self.stored == self.ok and bool(self.bodies_match))
+
+    def line(self) -> str:
+        latency = f", latency p50 {self.p50_ms:.1f} ms p99 {self.p99_ms:.1f} ms" if self.p50_ms is not None else ""
+        stored = "" if self.stored is None else (
+            f", stored {self.stored} rows ({'= 2xx, bodies byte for byte' if self.lossless else 'LOSS/MISMATCH'})")
+        return (f"  {self.client:5} {self.kind:8} {self.events_per_s:8.0f} events/s  {self.ok}/{self.sent} 2xx, "
+                f"non-2xx {self.non2xx}, socket errors {self.socket_errors}, {self.seconds:.2f} s, "
+                f"server CPU {self.cpu_us_per_request:.0f} µs/request{latency}{stored}")
+
+
+def check_store(server: Server, sent_bodies: list[bytes]) -> tuple[int, bool]:
+    """Rows with a 2xx status in the (now closed) store, and whether their bodies are exactly the sent ones."""
+    conn = sqlite3.connect(server.store.resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        rows = [bytes(body) for (body,) in conn.execute("SELECT body FROM requests WHERE status BETWEEN 200 AND 299")]
+    finally:
+        conn.close()
+    return len(rows), collections.Counter(rows) == collections.Counter(sent_bodies)
+
+
+def run_wrk(server: Server, bodies_file: Path, bodies: list[bytes], connections: int, threads: int,
+            workdir: Path, max_seconds: float) -> Run:
+    script = workdir / "post_messages.lua"
+    script.write_text(WRK_SCRIPT)
+    marker = workdir / f"done-{uuid.uuid4().hex[:6]}"
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(max_seconds) + 30}s",
+               "--timeout", "30s", "-s", str(script), server.url,
+               "--", str(bodies_file), str(threads), str(marker), HOOK_PATH, FILLER_PATH]
+    cpu_before = server.cpu_seconds()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + max_seconds
+    markers = [Path(f"{marker}.{tid}") for tid in range(threads)]
+    while not all(m.exists() for m in markers) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    cpu_after = server.cpu_seconds()
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # wrk's main thread sleeps the whole -d: wake it to report
+    output, _ = process.communicate(timeout=60)
+    per_thread = [dict((k, float(v)) for k, v in re.findall(r"(\w+)=(-?[\d.]+)", line))
+                  for line in output.splitlines() if line.startswith("WRKTHREAD")]
+    summary_line = next((line for line in output.splitlines() if line.startswith("WRKSUMMARY")), None)
+    if not per_thread or summary_line is None:
+        raise SystemExit(f"wrk gave no report:\n{output[-2000:]}")
+    summary = dict((k, float(v)) for k, v in re.findall(r"(\w+)=(-?[\d.]+)", summary_line))
+    ok = int(sum(t["ok"] for t in per_thread))
+    non2xx = int(sum(t["non2xx"] for t in per_thread))
+    socket_errors = int(summary["connect"] + summary["read"] + summary["write"] + summary["timeout"])
+    finished = all(t["t1"] > 0 for t in per_thread)
+    span = (max(t["t1"] for t in per_thread) - min(t["t0"] for t in per_thread)) if finished else float("inf")
+    served = int(sum(t["answered"] + t["fillers"] for t in per_thread))
+    return Run(server.kind, "wrk", len(bodies), ok, non2xx, socket_errors, span, cpu_after - cpu_before, served,
+               p50_ms=summary["p50_us"] / 1000, p99_ms=summary["p99_us"] / 1000)
+
+
+def run_httpx(server: Server, bodies: list[bytes], clients: int) -> Run:
+    import httpx
+
+    url = server.url + HOOK_PATH
+    headers = {"Content-Type": CONTENT_TYPE}
+    work = iter(bodies)
+    counts = {"ok": 0, "non2xx": 0, "errors": 0}
+
+    async def one_client() -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+            for body in work:  # the shared iterator hands each message to exactly one client
+                try:
+                    response = await client.post(url, content=body, headers=headers)
+                except httpx.HTTPError:
+                    counts["errors"] += 1
+                    continue
+                counts["ok" if 200 <= response.status_code < 300 else "non2xx"] += 1
+
+    async def main() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        return time.perf_counter() - started
+
+    cpu_before = server.cpu_seconds()
+    seconds = asyncio.run(main())
+    cpu = server.cpu_seconds() - cpu_before
+    return Run(server.kind, "httpx", len(bodies), counts["ok"], counts["non2xx"], counts["errors"], seconds, cpu,
+               len(bodies))
+
+
+def measure(kind: str, client: str, workdir: Path, bodies: list[bytes], bodies_file: Path, args) -> Run:
+    server = start_server(kind, workdir)
+    try:
+        if client == "wrk":
+            run = run_wrk(server, bodies_file, bodies, args.connections, args.threads, workdir, args.max_seconds)
+        else:
+            run = run_httpx(server, bodies, args.connections)
+    finally:
+        server.stop()
+    if server.store is not None:
+        run.stored, run.bodies_match = check_store(server, bodies)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(server.store) + suffix).unlink(missing_ok=True)
+    run.http_impl = server.http_impl  # type: ignore[attr-defined]
+    return run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--rounds", type=int, default=3, help="wrk rounds per server (alternating)")
+    parser.add_argument("--httpx-messages", type=int, default=20_000, help="messages for the httpx variant")
+    parser.add_argument("--no-httpx", action="store_true", help="skip the (slow) httpx variant")
+    parser.add_argument("--max-seconds", type=float, default=300.0, help="give up on one wrk run after this")
+    parser.add_argument("--serve", choices=("recorder", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--store", help=argparse.SUPPRESS)
+    parser.add_argument("--ready-file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.store, args.ready_file)
+        return 0
+
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: `sudo apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk`; "
+              "httpx cannot generate this load (see BENCHMARKS.md)")
+        print(f"BENCH recorder ratio=nan goal=>={GOAL} FAIL (wrk missing)")
+        return 0
+
+    bodies = make_messages(args.messages)
+    sizes = [len(b) for b in bodies]
+    print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}  messages: {len(bodies)} "
+          f"(median {statistics.median(sizes):.0f} B, UTF-8 JSON, Cyrillic)  connections: {args.connections}")
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="bench-recorder-") as tmp:
+        workdir = Path(tmp)
+        bodies_file = workdir / "messages.jsonl"
+        bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
+        for round_no in range(args.rounds):
+            order = ("bare", "recorder") if round_no % 2 == 0 else ("recorder", "bare")
+            for kind in order:
+                run = measure(kind, "wrk", workdir, bodies, bodies_file, args)
+                runs.append(run)
+                print(f"round {round_no + 1} [{run.http_impl}]" + run.line(), flush=True)  # type: ignore[attr-defined]
+        httpx_runs: list[Run] = []
+        if not args.no_httpx and args.httpx_messages > 0:
+            subset = bodies[:args.httpx_messages]
+            for kind in ("bare", "recorder"):
+                run = measure(kind, "httpx", workdir, subset, bodies_file, args)
+                httpx_runs.append(run)
+                print("httpx  " + run.line(), flush=True)
+
+    def median_of(kind: str, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in runs if r.kind == kind)
+
+    bare, rec = median_of("bare", "events_per_s"), median_of("recorder", "events_per_s")
+    lossless = all(r.lossless and r.ok == r.sent for r in runs + httpx_runs)
+    print(f"wrk   medians over {args.rounds} rounds: bare {bare:.0f} events/s "
+          f"({median_of('bare', 'cpu_us_per_request'):.0f} µs server CPU/request), recorder {rec:.0f} events/s "
+          f"({median_of('recorder', 'cpu_us_per_request'):.0f} µs server CPU/request), ratio {rec / bare:.2f}")
+    if httpx_runs:
+        hb, hr = (next(r for r in httpx_runs if r.kind == k).events_per_s for k in ("bare", "recorder"))
+        print(f"httpx (32 async clients; measures httpx, see BENCHMARKS.md): bare {hb:.0f} events/s, "
+              f"recorder {hr:.0f} events/s, ratio {hr / hb:.2f}")
+    print(f"zero loss (rows stored = 2xx, every message answered 2xx, bodies byte for byte): "
+          f"{'yes' if lossless else 'NO'}")
+    ratio = rec / bare
+    verdict = "PASS" if ratio >= GOAL and lossless else "FAIL"
+    print(f"BENCH recorder ratio={ratio:.2f} goal=>={GOAL} {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
