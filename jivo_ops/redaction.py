@@ -58,6 +58,13 @@ def mask_url(url: str) -> str:
     return f"{parts.scheme}://{host}/{mask_secret(path) or ELLIPSIS}"
 
 
+def _token_like(segment: str) -> bool:
+    """A path part that can be a token: has a digit, mixed case, or is long. Words such as
+    "chatadapter" or "jivosite" are not, and registering them would mangle hosts like wh.jivosite.com."""
+    return (any(c.isdigit() for c in segment) or (segment.lower() != segment and segment.upper() != segment)
+            or len(segment) >= 20)
+
+
 def register_secret(value: str | None) -> None:
     """Remember a secret (a token, or a whole URL holding one) so `redact` hides it anywhere."""
     if not value:
@@ -71,7 +78,7 @@ def register_secret(value: str | None) -> None:
         if parts and parts.path.strip("/"):
             _known.add(parts.path.rstrip("/"))
             for segment in parts.path.split("/"):
-                if len(segment) >= 8:
+                if len(segment) >= 8 and _token_like(segment):
                     _known.add(segment)
 
 

@@ -210,3 +210,22 @@ def test_wrapped_table_keeps_every_word_within_the_width():
         assert " ".join(fix.split()) == long_text.upper()
     # Without wrap the old behaviour stays: one line per row, the last column cut with "…".
     assert format_table(rows, ["severity", "code", "problem", "fix"], width=80).count("\n") == 3
+
+
+def test_hosts_survive_redaction_in_the_output(capsys, tmp_path):
+    """Masking hides tokens, not words of the URLs: «wh.jivosite.com» stays readable in a finding."""
+    key, ident, webhook = _token(16), _token(10), _token(32)
+    internal = f"https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/{webhook}"
+    unique = f"https://jivo.example.org/{key}/{ident}"
+    profile = Profile(jaicp=JaicpSettings(internal_webhook_url=internal, external_api_endpoint=unique,
+                                          inbound_operator="Jivo", chat_api_url="", reporter_token=_token(30)),
+                      jivo=JivoSettings(webhook_url=internal, unique_url=unique), name="foreign")
+    path = save_profile(profile, tmp_path / "foreign.toml")
+    code, out, _ = run_check(capsys, "--profile", str(path), "--format", "json")
+    assert code == 0
+    message = next(f["message"] for f in json.loads(out)["findings"] if f["code"] == "J208")
+    assert message == ("is on jivo.example.org, not on Jivo's host (wh.jivosite.com) "
+                       "(«External API Endpoint» holds the same)")
+    code, out, _ = run_check(capsys, "--profile", str(path))
+    assert "wh.jivosite.com" in out
+    assert_no_secret(out, [key, ident, webhook])
