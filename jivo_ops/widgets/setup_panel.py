@@ -1,0 +1,637 @@
+"""`SetupPanel`: the seed's four setup steps as a guided form, with the field names users see in
+JAICP and Jivo, live check findings per step (✓ / ✗ with the fix), optional probes, and
+save/load of the profile.
+
+A thin view over `jivo_ops.checks` (findings, service probes), `jivo_ops.probes` (leg probes),
+`jivo_ops.profile` (save/load) and, when the target is a running `Sandbox`, its admin API
+(`configure_step`): each step's button does what the user would do in that console's form, and
+the panel then shows what the console now holds. With a real profile the buttons are hidden and
+the panel is a checked editor of the profile.
+
+Secrets: every URL field is a password-style input with «Показать»; beside it a one-click-select
+copy of the URL, masked until revealed. The view's text repr never holds a URL.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import traitlets as t
+
+from ..checks import FIELDS, STEPS, CheckReport, check_profile, run_probes
+from ..errors import JivoOpsError
+from ..profile import Profile, load_profile, save_profile
+from ..redaction import mask_secret, mask_url
+from ..switch import SwitchReply
+from ._common import FAIL_MARK, OK_MARK, WARN_MARK, BackgroundJob, StatusLine, copyable, error_text, esc, guarded
+
+__all__ = ["SetupModel", "SetupPanel", "SecretInput"]
+
+# profile key -> model trait
+KEYS = ("jaicp.operator_channel", "jaicp.internal_webhook_url", "jivo.channel", "jivo.webhook_url", "jivo.chunked",
+        "jivo.unique_url", "jaicp.external_api_endpoint", "jaicp.inbound_channel", "jaicp.inbound_operator",
+        "jaicp.chat_api_url", "jaicp.reporter_url", "jaicp.reporter_token")
+
+
+def _trait(key: str) -> str:
+    return key.replace(".", "_")
+
+
+# Where the user clicks, per step (the seed's own words).
+WHERE = {
+    1: "JAICP: Каналы → Операторы → Подключить канал → Jivo. «External API Endpoint» оставьте пустым, "
+       "нажмите «Создать», затем «Редактировать» и скопируйте «Internal Webhook Url».",
+    2: "Jivo: Управление → Каналы связи → «Добавьте чат в свое приложение». Вставьте Internal Webhook Url в "
+       "«URL вашего сервера для Webhooks», включите «Chunked кодировка в запросах», нажмите «Добавить канал» "
+       "и скопируйте «Уникальный URL».",
+    3: "JAICP: «Редактировать» операторский канал, вставьте Уникальный URL в «External API Endpoint», "
+       "«Сохранить»; затем во входящем канале выберите этот канал в поле «Оператор» и «Сохранить».",
+    4: "Сценарий: $response.replies.push({type: \"switch\", …}). Для тестов нужен URL канала Chat API "
+       "(и токен Reporter API для журналов).",
+}
+APPLY_LABEL = {1: "Создать", 2: "Добавить канал", 3: "Сохранить", 4: "Применить switch"}
+
+
+class SetupModel(t.HasTraits):
+    """Every profile setting as a trait; `report` (the live `CheckReport`) follows every change."""
+
+    name = t.Unicode("")
+    jaicp_operator_channel = t.Unicode("Jivo")
+    jaicp_internal_webhook_url = t.Unicode("")
+    jivo_channel = t.Unicode("JAICP bot")
+    jivo_webhook_url = t.Unicode("")
+    jivo_chunked = t.Bool(True)
+    jivo_unique_url = t.Unicode("")
+    jaicp_external_api_endpoint = t.Unicode("")
+    jaicp_inbound_channel = t.Unicode("chat api")
+    jaicp_inbound_operator = t.Unicode("")
+    jaicp_chat_api_url = t.Unicode("")
+    jaicp_reporter_url = t.Unicode("")
+    jaicp_reporter_token = t.Unicode("")
+    switch_json = t.Unicode(json.dumps({"closeChatPhrases": ["/closeChat"]}, ensure_ascii=False))
+
+    report = t.Instance(CheckReport, allow_none=True)
+
+    def __init__(self, target: Any = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.sandbox = target if hasattr(target, "configure_step") else None
+        self.source: str | None = None
+        if self.sandbox is not None:
+            self.set_profile(self.sandbox.profile)
+        elif isinstance(target, Profile):
+            self.set_profile(target)
+        elif isinstance(target, (str, Path)):
+            self.set_profile(load_profile(target))
+        elif target is not None:
+            raise JivoOpsError(f"SetupPanel takes a Sandbox, a Profile or a profile path, not {type(target).__name__}")
+        self.observe(lambda _change: self.recheck(), [_trait(k) for k in KEYS])
+        self.recheck()
+
+    # -- profile <-> form -------------------------------------------------------------------------
+    @property
+    def profile(self) -> Profile:
+        data: dict[str, Any] = {"jaicp": {}, "jivo": {}}
+        for key in KEYS:
+            table, name = key.split(".")
+            data[table][name] = getattr(self, _trait(key))
+        if self.name:
+            data["name"] = self.name
+        return Profile.from_dict(data, source=self.source)
+
+    def set_profile(self, profile: Profile) -> None:
+        with self.hold_trait_notifications():
+            self.name = profile.name
+            for key in KEYS:
+                table, name = key.split(".")
+                setattr(self, _trait(key), getattr(getattr(profile, table), name))
+        self.source = profile.source
+
+    def recheck(self) -> CheckReport:
+        self.report = check_profile(self.profile)
+        return self.report
+
+    # -- doing the steps (sandbox only) -------------------------------------------------------------
+    def apply_step(self, step: int) -> dict:
+        """Do step `step` in the sandbox's «UI» with the form's values; the form then shows what it holds."""
+        if self.sandbox is None:
+            raise JivoOpsError("applying a step needs a sandbox; with real accounts do it in the JAICP/Jivo UI "
+                               "and paste the values here")
+        if step == 1:
+            shown = self.sandbox.configure_step(1, name=self.jaicp_operator_channel)
+        elif step == 2:
+            shown = self.sandbox.configure_step(2, name=self.jivo_channel, webhook_url=self.jivo_webhook_url,
+                                                chunked=self.jivo_chunked)
+        elif step == 3:
+            shown = self.sandbox.configure_step(3, external_api_endpoint=self.jaicp_external_api_endpoint,
+                                                inbound_operator=self.jaicp_inbound_operator)
+        elif step == 4:
+            shown = self.sandbox.configure_step(4, switch=self.switch_fields())
+        else:
+            raise JivoOpsError(f"there is no step {step}: the setup has steps 1–4")
+        self.set_profile(self.sandbox.profile)
+        self.recheck()
+        return shown
+
+    def switch_fields(self) -> dict:
+        """The step-4 switch reply fields (validated by `SwitchReply`), without "type"."""
+        try:
+            data = json.loads(self.switch_json or "{}")
+        except json.JSONDecodeError as exc:
+            raise JivoOpsError(f"switch JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        reply = SwitchReply.from_json({"type": "switch", **data} if isinstance(data, dict) else data)
+        fields = reply.to_json()
+        fields.pop("type")
+        return fields
+
+    def copy_value(self, source_key: str, target_key: str) -> None:
+        """What the user does with Ctrl+C / Ctrl+V between the consoles."""
+        setattr(self, _trait(target_key), getattr(self, _trait(source_key)))
+
+    # -- saving ---------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        return save_profile(self.profile, path)
+
+    def load(self, path: str | Path) -> Profile:
+        profile = load_profile(path)
+        self.set_profile(profile)
+        self.recheck()
+        return profile
+
+    def summary_text(self) -> str:
+        """Stable text: the verdict per step (what a notebook checks)."""
+        report = self.report or self.recheck()
+        lines = [report.summary()]
+        for step, title in STEPS.items():
+            found = report.for_step(step)
+            mark = FAIL_MARK if any(f.is_error for f in found) else (WARN_MARK if found else OK_MARK)
+            codes = " ".join(f.code for f in found)
+            lines.append(f"{mark} {step}. {title}" + (f": {codes}" if codes else ""))
+        return "\n".join(lines)
+
+
+class SecretInput(w.HBox):
+    """A URL or token input: dots until «Показать», and a one-click copy of it, masked until then."""
+
+    def __init__(self, label: str, placeholder: str = "", **kwargs: Any):
+        layout = w.Layout(width="30em")
+        self.label = w.HTML(f"<b>{esc(label)}</b>", layout=w.Layout(width="19em"))
+        # values commit on Enter / leaving the field: a half-typed URL is not worth checking
+        self.hidden = w.Password(placeholder=placeholder, layout=layout, continuous_update=False)
+        self.shown = w.Text(placeholder=placeholder, layout=w.Layout(width="30em", display="none"),
+                            continuous_update=False)
+        w.link((self.hidden, "value"), (self.shown, "value"))
+        self.copy = w.HTML(layout=w.Layout(max_width="28em", overflow="hidden"))
+        self.reveal = w.ToggleButton(value=False, description="Показать", icon="eye",
+                                     tooltip="показать значение целиком, чтобы скопировать",
+                                     layout=w.Layout(width="auto"))
+        self.reveal.observe(lambda _change: self._render(), "value")
+        self.hidden.observe(lambda _change: self._render(), "value")
+        super().__init__([self.label, self.hidden, self.shown, self.reveal, self.copy], **kwargs)
+        self.add_class("jivo-ops-secret")
+        self._render()
+
+    @property
+    def value(self) -> str:
+        return self.hidden.value
+
+    @value.setter
+    def value(self, text: str) -> None:
+        self.hidden.value = text
+
+    @property
+    def text(self) -> str:
+        """What the copy display shows right now."""
+        if not self.value:
+            return ""
+        if self.reveal.value:
+            return self.value
+        return mask_url(self.value) if "://" in self.value else (mask_secret(self.value) or "…")
+
+    def _render(self) -> None:
+        revealed = self.reveal.value
+        self.hidden.layout.display = "none" if revealed else None
+        self.shown.layout.display = None if revealed else "none"
+        self.copy.value = copyable(self.text) if self.value else ""
+
+    def __repr__(self) -> str:
+        return f"SecretInput({self.text!r})" if not self.reveal.value else "SecretInput(<revealed>)"
+
+
+class SetupPanel(w.VBox):
+    """The four steps; findings per step; probes; save/load. See the module docstring."""
+
+    def __init__(self, target: Any = None, *, profile_path: str | Path = "jivo-ops-profile.toml", **kwargs: Any):
+        self.model = m = SetupModel(target)
+        self.last_error: BaseException | None = None
+        self.inputs: dict[str, w.Widget] = {}
+        self.step_status: dict[int, w.HTML] = {}
+        self.apply_buttons: dict[int, w.Button] = {}
+        self.status = StatusLine()
+        self.probe_status = StatusLine()
+        self.file_status = StatusLine()
+        self.probe_job: BackgroundJob | None = None
+
+        def text(key: str, placeholder: str = "") -> w.Text:
+            control = w.Text(value=getattr(m, _trait(key)), description=FIELDS[key].label.strip("«»"),
+                             placeholder=placeholder, style={"description_width": "18em"}, continuous_update=False,
+                             layout=w.Layout(width="50em"))
+            w.link((control, "value"), (m, _trait(key)))
+            self.inputs[key] = control
+            return control
+
+        def secret(key: str, placeholder: str = "") -> SecretInput:
+            control = SecretInput(FIELDS[key].label.strip("«»"), placeholder)
+            control.value = getattr(m, _trait(key))
+            w.link((control.hidden, "value"), (m, _trait(key)))
+            self.inputs[key] = control
+            return control
+
+        def paste(label: str, source: str, target_key: str) -> w.Button:
+            button = w.Button(description=label, icon="paste", layout=w.Layout(width="auto"),
+                              tooltip=f"скопировать {FIELDS[source].label} сюда")
+            button.on_click(lambda _b: m.copy_value(source, target_key))
+            return button
+
+        chunked = w.Checkbox(value=m.jivo_chunked, description="Chunked кодировка в запросах", indent=False)
+        w.link((chunked, "value"), (m, "jivo_chunked"))
+        self.inputs["jivo.chunked"] = chunked
+        self.switch_input = w.Textarea(value=m.switch_json, rows=2, description="switch (JSON)",
+                                       style={"description_width": "18em"}, layout=w.Layout(width="50em"))
+        w.link((self.switch_input, "value"), (m, "switch_json"))
+
+        self.paste_webhook = paste("Вставить Internal Webhook Url", "jaicp.internal_webhook_url", "jivo.webhook_url")
+        self.paste_unique = paste("Вставить Уникальный URL", "jivo.unique_url", "jaicp.external_api_endpoint")
+        bodies = {
+            1: [text("jaicp.operator_channel"),
+                secret("jaicp.internal_webhook_url", "https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/…")],
+            2: [text("jivo.channel"),
+                w.HBox([secret("jivo.webhook_url", "вставьте Internal Webhook Url"), self.paste_webhook]),
+                chunked,
+                secret("jivo.unique_url", "https://wh.jivosite.com/…/…")],
+            3: [w.HBox([secret("jaicp.external_api_endpoint", "вставьте Уникальный URL"), self.paste_unique]),
+                text("jaicp.inbound_channel"),
+                text("jaicp.inbound_operator", "название операторского канала, напр. Jivo")],
+            4: [secret("jaicp.chat_api_url", "https://app.jaicp.com/chatapi/<token>"),
+                text("jaicp.reporter_url"),
+                secret("jaicp.reporter_token", "токен Reporter API (или JIVO_OPS_REPORTER_TOKEN)"),
+                self.switch_input],
+        }
+        sections = []
+        for step, title in STEPS.items():
+            header = w.HTML()
+            self.step_status[step] = header
+            parts: list[w.Widget] = [header, w.HTML(f"<div style='color:#555;font-size:90%'>{esc(WHERE[step])}</div>")]
+            parts += bodies[step]
+            if m.sandbox is not None:
+                button = w.Button(description=APPLY_LABEL[step], button_style="primary", icon="check",
+                                  tooltip=f"сделать шаг {step} в песочнице, как в интерфейсе")
+                button.on_click(lambda _b, step=step: self.on_apply(step))
+                self.apply_buttons[step] = button
+                parts.append(button)
+            box = w.VBox(parts, layout=w.Layout(border="1px solid #ddd", padding="4px 8px", margin="4px 0"))
+            box.add_class(f"jivo-ops-step-{step}")
+            sections.append(box)
+
+        self.probe_button = w.Button(description="Проверить связь", icon="plug",
+                                     tooltip="живые пробы: Jivo /status, доступность URL, Chat API /start")
+        self.jivo_leg_button = w.Button(description="Проба: плечо Jivo", icon="arrow-right")
+        self.jaicp_leg_button = w.Button(description="Проба: плечо JAICP", icon="arrow-left")
+        self.probe_button.on_click(lambda _b: self.on_probe("services"))
+        self.jivo_leg_button.on_click(lambda _b: self.on_probe("jivo"))
+        self.jaicp_leg_button.on_click(lambda _b: self.on_probe("jaicp"))
+        self.probe_output = w.HTML()
+        probes = w.VBox([w.HBox([self.probe_button, self.jivo_leg_button, self.jaicp_leg_button]),
+                         self.probe_status, self.probe_output])
+
+        self.path_input = w.Text(value=str(profile_path), description="Файл профиля",
+                                 style={"description_width": "8em"}, layout=w.Layout(width="36em"))
+        self.save_button = w.Button(description="Сохранить профиль", icon="save")
+        self.load_button = w.Button(description="Загрузить профиль", icon="folder-open")
+        self.save_button.on_click(self.on_save)
+        self.load_button.on_click(self.on_load)
+        files = w.HBox([self.path_input, self.save_button, self.load_button])
+
+        self.summary = w.HTML()
+        mode = "песочница: кнопки шагов делают то же, что формы JAICP и Jivo" if m.sandbox is not None \
+            else "профиль: заполните поля значениями из JAICP и Jivo"
+        title = w.HTML(f"<b>Jivo как операторский канал — настройка</b> <span style='color:#555'>({esc(mode)})</span>")
+        super().__init__([title, self.summary, *sections, self.status, w.HTML("<b>Пробы</b>"), probes,
+                          files, self.file_status], **kwargs)
+        self.add_class("jivo-ops-setup-panel")
+        m.observe(lambda _change: self._render(), "report")
+        self._render()
+
+    # -- handlers -------------------------------------------------------------------------------
+    @guarded(lambda self: self.status)
+    def on_apply(self, step: int) -> dict:
+        shown = self.model.apply_step(step)
+        self.status.show(f"{OK_MARK} шаг {step} «{STEPS[step]}» выполнен в песочнице", "ok")
+        return shown
+
+    @guarded(lambda self: self.probe_status)
+    def on_probe(self, which: str) -> BackgroundJob:
+        if self.probe_job is not None and self.probe_job.running:
+            raise JivoOpsError("a probe is still running")
+        profile = self.model.profile
+        labels = {"services": "пробы сервисов", "jivo": "плечо Jivo", "jaicp": "плечо JAICP"}
+        self.probe_status.show(f"{labels[which]}: выполняется…", "busy")
+        for button in (self.probe_button, self.jivo_leg_button, self.jaicp_leg_button):
+            button.disabled = True
+        self.probe_job = BackgroundJob(self._probe, which, profile, on_done=self._probed, on_error=self._probe_failed,
+                                       name="jivo-ops-probe")
+        return self.probe_job.start()
+
+    @staticmethod
+    def _probe(which: str, profile: Profile) -> tuple[str, Any]:
+        if which == "services":
+            return which, run_probes(profile, timeout=10.0)
+        from ..probes import probe_jaicp_leg, probe_jivo_leg
+
+        if which == "jivo":
+            return which, probe_jivo_leg(profile, timeout=10.0)
+        return which, probe_jaicp_leg(profile, timeout=10.0, switch_first=True)
+
+    def _probed(self, outcome: tuple[str, Any]) -> None:
+        which, value = outcome
+        if which == "services":
+            ok = all(p.ok is not False for p in value)
+            rows = "".join(
+                f"<tr><td>{OK_MARK if p.ok else ('–' if p.ok is None else FAIL_MARK)}</td><td>{esc(p.name)}</td>"
+                f"<td>{'' if p.latency_s is None else f'{p.latency_s * 1000:.0f} ms'}</td><td>{esc(p.detail)}</td>"
+                f"<td>{esc(p.next_step)}</td></tr>" for p in value)
+            self.probe_output.value = f"<table>{rows}</table>"
+            failed = sum(p.ok is False for p in value)
+            self.probe_status.show(f"{OK_MARK if ok else FAIL_MARK} пробы сервисов: {len(value) - failed} ok, "
+                                   f"{failed} failed", "ok" if ok else "error")
+        else:
+            self.probe_output.value = copyable(value.render(), block=True)
+            self.probe_status.show(f"{OK_MARK if value.ok else FAIL_MARK} плечо {which}: {value.summary}",
+                                   "ok" if value.ok else "error")
+        self._enable_probes()
+
+    def _probe_failed(self, exc: BaseException) -> None:
+        self.last_error = exc
+        self.probe_status.error(exc)
+        self._enable_probes()
+
+    def _enable_probes(self) -> None:
+        for button in (self.probe_button, self.jivo_leg_button, self.jaicp_leg_button):
+            button.disabled = False
+
+    @guarded(lambda self: self.file_status)
+    def on_save(self, _button: Any = None) -> Path:
+        path = self.model.save(self.path_input.value.strip())
+        self.file_status.show(f"{OK_MARK} сохранено: {path} (доступ только владельцу, 0600)", "ok")
+        return path
+
+    @guarded(lambda self: self.file_status)
+    def on_load(self, _button: Any = None) -> Profile:
+        profile = self.model.load(self.path_input.value.strip())
+        self.file_status.show(f"{OK_MARK} загружено: {profile.source}", "ok")
+        return profile
+
+    # -- reading --------------------------------------------------------------------------------
+    @property
+    def profile(self) -> Profile:
+        return self.model.profile
+
+    @property
+    def report(self) -> CheckReport:
+        return self.model.report
+
+    def wait_probe(self, timeout: float = 60.0) -> None:
+        if self.probe_job is not None and not self.probe_job.join(timeout):
+            raise TimeoutError(f"the probe did not finish within {timeout:.0f} s")
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _render(self) -> None:
+        revealed = self.reveal.value
+        self.hidden.layout.display = "none" if revealed else None
+        self.shown.layout.display = None if revealed else "none"
+        self.copy.value = copyable(self.text) if self.value else ""
+
+    def __repr__(self) -> str:
+        return f"SecretInput({self.text!r})" if not self.reveal.value else "SecretInput(<revealed>)"
+
+
+class SetupPanel(w.VBox):
+    """The four steps; findings per step; probes; save/load. See the module docstring."""
+
+    def __init__(self, target: Any = None, *, profile_path: str | Path = "jivo-ops-profile.toml", **kwargs: Any):
+        self.model = m = SetupModel(target)
+        self.last_error: BaseException | None = None
+        self.inputs: dict[str, w.Widget] = {}
+        self.step_status: dict[int, w.HTML] = {}
+        self.apply_buttons: dict[int, w.Button] = {}
+        self.status = StatusLine()
+        self.probe_status = StatusLine()
+        self.file_status = StatusLine()
+        self.probe_job: BackgroundJob | None = None
+
+        def text(key: str, placeholder: str = "") -> w.Text:
+            control = w.Text(value=getattr(m, _trait(key)), description=FIELDS[key].label.strip("«»"),
+                             placeholder=placeholder, style={"description_width": "18em"}, continuous_update=False,
+                             layout=w.Layout(width="50em"))
+            w.link((control, "value"), (m, _trait(key)))
+            self.inputs[key] = control
+            return control
+
+        def secret(key: str, placeholder: str = "") -> SecretInput:
+            control = SecretInput(FIELDS[key].label.strip("«»"), placeholder)
+            control.value = getattr(m, _trait(key))
+            w.link((control.hidden, "value"), (m, _trait(key)))
+            self.inputs[key] = control
+            return control
+
+        def paste(label: str, source: str, target_key: str) -> w.Button:
+            button = w.Button(description=label, icon="paste", layout=w.Layout(width="auto"),
+                              tooltip=f"скопировать {FIELDS[source].label} сюда")
+            button.on_click(lambda _b: m.copy_value(source, target_key))
+            return button
+
+        chunked = w.Checkbox(value=m.jivo_chunked, description="Chunked кодировка в запросах", indent=False)
+        w.link((chunked, "value"), (m, "jivo_chunked"))
+        self.inputs["jivo.chunked"] = chunked
+        self.switch_input = w.Textarea(value=m.switch_json, rows=2, description="switch (JSON)",
+                                       style={"description_width": "18em"}, layout=w.Layout(width="50em"))
+        w.link((self.switch_input, "value"), (m, "switch_json"))
+
+        self.paste_webhook = paste("Вставить Internal Webhook Url", "jaicp.internal_webhook_url", "jivo.webhook_url")
+        self.paste_unique = paste("Вставить Уникальный URL", "jivo.unique_url", "jaicp.external_api_endpoint")
+        bodies = {
+            1: [text("jaicp.operator_channel"),
+                secret("jaicp.internal_webhook_url", "https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/…")],
+            2: [text("jivo.channel"),
+                w.HBox([secret("jivo.webhook_url", "вставьте Internal Webhook Url"), self.paste_webhook]),
+                chunked,
+                secret("jivo.unique_url", "https://wh.jivosite.com/…/…")],
+            3: [w.HBox([secret("jaicp.external_api_endpoint", "вставьте Уникальный URL"), self.paste_unique]),
+                text("jaicp.inbound_channel"),
+                text("jaicp.inbound_operator", "название операторского канала, напр. Jivo")],
+            4: [secret("jaicp.chat_api_url", "https://app.jaicp.com/chatapi/<token>"),
+                text("jaicp.reporter_url"),
+                secret("jaicp.reporter_token", "токен Reporter API (или JIVO_OPS_REPORTER_TOKEN)"),
+                self.switch_input],
+        }
+        sections = []
+        for step, title in STEPS.items():
+            header = w.HTML()
+            self.step_status[step] = header
+            parts: list[w.Widget] = [header, w.HTML(f"<div style='color:#555;font-size:90%'>{esc(WHERE[step])}</div>")]
+            parts += bodies[step]
+            if m.sandbox is not None:
+                button = w.Button(description=APPLY_LABEL[step], button_style="primary", icon="check",
+                                  tooltip=f"сделать шаг {step} в песочнице, как в интерфейсе")
+                button.on_click(lambda _b, step=step: self.on_apply(step))
+                self.apply_buttons[step] = button
+                parts.append(button)
+            box = w.VBox(parts, layout=w.Layout(border="1px solid #ddd", padding="4px 8px", margin="4px 0"))
+            box.add_class(f"jivo-ops-step-{step}")
+            sections.append(box)
+
+        self.probe_button = w.Button(description="Проверить связь", icon="plug",
+                                     tooltip="живые пробы: Jivo /status, доступность URL, Chat API /start")
+        self.jivo_leg_button = w.Button(description="Проба: плечо Jivo", icon="arrow-right")
+        self.jaicp_leg_button = w.Button(description="Проба: плечо JAICP", icon="arrow-left")
+        self.probe_button.on_click(lambda _b: self.on_probe("services"))
+        self.jivo_leg_button.on_click(lambda _b: self.on_probe("jivo"))
+        self.jaicp_leg_button.on_click(lambda _b: self.on_probe("jaicp"))
+        self.probe_output = w.HTML()
+        probes = w.VBox([w.HBox([self.probe_button, self.jivo_leg_button, self.jaicp_leg_button]),
+                         self.probe_status, self.probe_output])
+
+        self.path_input = w.Text(value=str(profile_path), description="Файл профиля",
+                                 style={"description_width": "8em"}, layout=w.Layout(width="36em"))
+        self.save_button = w.Button(description="Сохранить профиль", icon="save")
+        self.load_button = w.Button(description="Загрузить профиль", icon="folder-open")
+        self.save_button.on_click(self.on_save)
+        self.load_button.on_click(self.on_load)
+        files = w.HBox([self.path_input, self.save_button, self.load_button])
+
+        self.summary = w.HTML()
+        mode = "песочница: кнопки шагов делают то же, что формы JAICP и Jivo" if m.sandbox is not None \
+            else "профиль: заполните поля значениями из JAICP и Jivo"
+        title = w.HTML(f"<b>Jivo как операторский канал — настройка</b> <span style='color:#555'>({esc(mode)})</span>")
+        super().__init__([title, self.summary, *sections, self.status, w.HTML("<b>Пробы</b>"), probes,
+                          files, self.file_status], **kwargs)
+        self.add_class("jivo-ops-setup-panel")
+        m.observe(lambda _change: self._render(), "report")
+        self._render()
+
+    # -- handlers -------------------------------------------------------------------------------
+    @guarded(lambda self: self.status)
+    def on_apply(self, step: int) -> dict:
+        shown = self.model.apply_step(step)
+        self.status.show(f"{OK_MARK} шаг {step} «{STEPS[step]}» выполнен в песочнице", "ok")
+        return shown
+
+    @guarded(lambda self: self.probe_status)
+    def on_probe(self, which: str) -> BackgroundJob:
+        if self.probe_job is not None and self.probe_job.running:
+            raise JivoOpsError("a probe is still running")
+        profile = self.model.profile
+        labels = {"services": "пробы сервисов", "jivo": "плечо Jivo", "jaicp": "плечо JAICP"}
+        self.probe_status.show(f"{labels[which]}: выполняется…", "busy")
+        for button in (self.probe_button, self.jivo_leg_button, self.jaicp_leg_button):
+            button.disabled = True
+        self.probe_job = BackgroundJob(self._probe, which, profile, on_done=self._probed, on_error=self._probe_failed,
+                                       name="jivo-ops-probe")
+        return self.probe_job.start()
+
+    @staticmethod
+    def _probe(which: str, profile: Profile) -> tuple[str, Any]:
+        if which == "services":
+            return which, run_probes(profile, timeout=10.0)
+        from ..probes import probe_jaicp_leg, probe_jivo_leg
+
+        if which == "jivo":
+            return which, probe_jivo_leg(profile, timeout=10.0)
+        return which, probe_jaicp_leg(profile, timeout=10.0, switch_first=True)
+
+    def _probed(self, outcome: tuple[str, Any]) -> None:
+        which, value = outcome
+        if which == "services":
+            ok = all(p.ok is not False for p in value)
+            rows = "".join(
+                f"<tr><td>{OK_MARK if p.ok else ('–' if p.ok is None else FAIL_MARK)}</td><td>{esc(p.name)}</td>"
+                f"<td>{'' if p.latency_s is None else f'{p.latency_s * 1000:.0f} ms'}</td><td>{esc(p.detail)}</td>"
+                f"<td>{esc(p.next_step)}</td></tr>" for p in value)
+            self.probe_output.value = f"<table>{rows}</table>"
+            failed = sum(p.ok is False for p in value)
+            self.probe_status.show(f"{OK_MARK if ok else FAIL_MARK} пробы сервисов: {len(value) - failed} ok, "
+                                   f"{failed} failed", "ok" if ok else "error")
+        else:
+            self.probe_output.value = copyable(value.render(), block=True)
+            self.probe_status.show(f"{OK_MARK if value.ok else FAIL_MARK} плечо {which}: {value.summary}",
+                                   "ok" if value.ok else "error")
+        self._enable_probes()
+
+    def _probe_failed(self, exc: BaseException) -> None:
+        self.last_error = exc
+        self.probe_status.error(exc)
+        self._enable_probes()
+
+    def _enable_probes(self) -> None:
+        for button in (self.probe_button, self.jivo_leg_button, self.jaicp_leg_button):
+            button.disabled = False
+
+    @guarded(lambda self: self.file_status)
+    def on_save(self, _button: Any = None) -> Path:
+        path = self.model.save(self.path_input.value.strip())
+        self.file_status.show(f"{OK_MARK} сохранено: {path} (доступ только владельцу, 0600)", "ok")
+        return path
+
+    @guarded(lambda self: self.file_status)
+    def on_load(self, _button: Any = None) -> Profile:
+        profile = self.model.load(self.path_input.value.strip())
+        self.file_status.show(f"{OK_MARK} загружено: {profile.source}", "ok")
+        return profile
+
+    # -- reading --------------------------------------------------------------------------------
+    @property
+    def profile(self) -> Profile:
+        return self.model.profile
+
+    @property
+    def report(self) -> CheckReport:
+        return self.model.report
+
+    def wait_probe(self, timeout: float = 60.0) -> None:
+        if self.probe_job is not None and not self.probe_job.join(timeout):
+            raise TimeoutError(f"the probe did not finish within {timeout:.0f} s")
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _sync_inputs(self) -> None:
+        # SecretInput copies follow the model (links update the Password; the copy display follows it)
+        for key in KEYS:
+            control = self.inputs.get(key)
+            if isinstance(control, SecretInput) and control.value != getattr(self.model, _trait(key)):
+                control.value = getattr(self.model, _trait(key))
+
+    def _render(self) -> None:
+        report = self.model.report
+        if report is None:
+            return
+        color = "#1a7f37" if report.ok else "#c62828"
+        self.summary.value = f"<span style='color:{color}'>{esc(report.summary())}</span>"
+        for step, title in STEPS.items():
+            found = report.for_step(step)
+            errors = [f for f in found if f.is_error]
+            mark = FAIL_MARK if errors else (WARN_MARK if found else OK_MARK)
+            color = "#c62828" if errors else ("#9a6700" if found else "#1a7f37")
+            items = "".join(
+                f"<li style='color:{'#c62828' if f.is_error else '#9a6700'}'>"
+                f"{FAIL_MARK if f.is_error else WARN_MARK} <code>{esc(f.code)}</code> {esc(f.field)}: {esc(f.message)}"
+                f"<br><span style='color:#333'>→ {esc(f.fix)}</span></li>" for f in found)
+            self.step_status[step].value = (f"<div class='jivo-ops-step-head' data-ok='{int(not found)}'>"
+                                            f"<b style='color:{color}'>{mark} Шаг {step}. {esc(title)}</b>"
+                                            + (f"<ul style='margin:2px 0'>{items}</ul>" if items else "")
+                                            + "</div>")
+
+    def __repr__(self) -> str:
+        report = self.model.report
+        return f"SetupPanel({report.summary() if report else 'unchecked'})"
+

@@ -1,0 +1,119 @@
+"""SetupPanel, headless, against a sandbox started unwired: walk the seed's four steps by clicking."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from jivo_ops.profile import example_profile
+from jivo_ops.sandbox import Sandbox
+from jivo_ops.transfer import run_transfer
+from jivo_ops.widgets import SetupPanel
+
+
+@pytest.fixture
+def unwired():
+    with Sandbox(configured=False) as sb:
+        yield sb
+
+
+def _step_head(panel, step):
+    return panel.step_status[step].value
+
+
+def test_walking_the_four_steps_wires_the_sandbox(unwired):
+    panel = SetupPanel(unwired)
+    assert panel.model.summary_text().splitlines()[1:] == [
+        "✓ 1. Создание канала", "✗ 2. Настройка Jivo: J201 J204",
+        "✗ 3. Подключение операторского канала: J301 J305", "✓ 4. Перевод на оператора"]
+    assert "Paste JAICP" in _step_head(panel, 2) and "✗ Шаг 2" in _step_head(panel, 2)
+    assert run_transfer(unwired, step_timeout=2).outcome != "answered"
+
+    panel.apply_buttons[1].click()                      # «Создать»: the Internal Webhook Url appears
+    assert panel.inputs["jaicp.internal_webhook_url"].value == unwired.jaicp.internal_webhook_url
+    panel.paste_webhook.click()                         # copy it into Jivo's «URL вашего сервера для Webhooks»
+    panel.inputs["jivo.chunked"].value = True           # «Chunked кодировка в запросах»
+    assert "✓ Шаг 2" in _step_head(panel, 2)
+    panel.apply_buttons[2].click()                      # «Добавить канал»
+    assert panel.status.kind == "ok" and unwired.jivo.webhook_url == unwired.jaicp.internal_webhook_url
+    panel.paste_unique.click()                          # «Уникальный URL» → «External API Endpoint»
+    panel.inputs["jaicp.inbound_operator"].value = "Jivo"
+    panel.apply_buttons[3].click()                      # «Сохранить»
+    assert panel.report.ok and panel.report.summary().endswith("all four steps look right")
+    assert all(panel.step_status[s].value.count("✓ Шаг") == 1 for s in (1, 2, 3, 4))
+    assert run_transfer(unwired, step_timeout=5).outcome == "answered"
+
+
+def test_a_url_pasted_into_the_wrong_field_is_named_with_its_fix(unwired):
+    panel = SetupPanel(unwired)
+    panel.inputs["jivo.webhook_url"].value = unwired.jivo.unique_url  # Jivo's own URL into its webhook field
+    codes = {f.code for f in panel.report.for_step(2)}
+    assert "J202" in codes
+    assert "J202" in _step_head(panel, 2) and "→" in _step_head(panel, 2)
+    panel.apply_buttons[2].click()  # the sandbox takes it, as Jivo's form would …
+    assert unwired.jivo.webhook_url == unwired.jivo.unique_url
+    assert "J202" in panel.model.summary_text()  # … and the panel still says it is wrong
+
+
+def test_urls_are_masked_until_revealed_and_never_in_the_repr(unwired):
+    panel = SetupPanel(unwired)
+    field = panel.inputs["jivo.unique_url"]
+    token = unwired.jivo.unique_url.rsplit("/", 2)[-2]
+    assert token not in field.copy.value and token not in repr(field) and token not in repr(panel)
+    assert field.copy.value and "…" in field.text
+    assert field.hidden.layout.display is None and field.shown.layout.display == "none"
+    field.reveal.value = True
+    assert field.text == unwired.jivo.unique_url and unwired.jivo.unique_url in field.copy.value
+    assert field.shown.layout.display is None and field.hidden.layout.display == "none"
+    for step in range(1, 5):
+        assert token not in panel.step_status[step].value
+    assert token not in panel.summary.value
+
+
+def test_save_and_load_profile(tmp_path, unwired):
+    path = tmp_path / "profiles" / "mine.toml"
+    panel = SetupPanel(unwired, profile_path=path)
+    panel.save_button.click()
+    assert panel.file_status.kind == "ok" and path.exists()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    other = SetupPanel(example_profile(), profile_path=path)
+    other.load_button.click()
+    assert other.profile.jivo.unique_url == unwired.jivo.unique_url and other.file_status.kind == "ok"
+    other.path_input.value = str(tmp_path / "missing.toml")
+    other.load_button.click()
+    assert other.file_status.kind == "error" and "missing.toml" in other.file_status.text
+
+
+def test_a_real_profile_is_an_editor_without_apply_buttons():
+    panel = SetupPanel(example_profile())
+    assert panel.apply_buttons == {} and panel.report.ok
+    panel.on_apply(2)
+    assert panel.status.kind == "error" and "needs a sandbox" in panel.status.text
+    panel.inputs["jivo.chunked"].value = False
+    assert "J204" in panel.model.summary_text() and "✗ Шаг 2" in _step_head(panel, 2)
+
+
+def test_probes_report_failures_in_the_widget():
+    with Sandbox(online=False) as sb:
+        panel = SetupPanel(sb)
+        panel.probe_button.click()
+        assert panel.probe_button.disabled
+        panel.wait_probe(30)
+        assert panel.probe_status.kind == "error" and "failed" in panel.probe_status.text
+        assert "Jivo status" in panel.probe_output.value and not panel.probe_button.disabled
+        panel.jaicp_leg_button.click()
+        panel.wait_probe(30)
+        assert "плечо jaicp" in panel.probe_status.text
+
+
+def test_step_four_applies_the_switch_fields(unwired):
+    panel = SetupPanel(unwired)
+    panel.switch_input.value = '{"closeChatPhrases": ["/stop"], "ignoreOffline": true}'
+    panel.apply_buttons[4].click()
+    assert panel.status.kind == "ok"
+    assert dict(unwired.settings.switch_fields) == {"closeChatPhrases": ["/stop"], "ignoreOffline": True}
+    panel.switch_input.value = '{"closeChatPhrases": "/stop"'
+    panel.apply_buttons[4].click()
+    assert panel.status.kind == "error" and "switch JSON" in panel.status.text
