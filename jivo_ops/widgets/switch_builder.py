@@ -14,7 +14,7 @@ import ipywidgets as w
 import traitlets as t
 
 from ..errors import JivoOpsError
-from ..switch import SWITCH_FIELDS, SwitchReply
+from ..switch import FIELD_HELP, SWITCH_FIELDS, SwitchReply
 from ._common import OK_MARK, WARN_MARK, copyable, esc
 
 __all__ = ["SwitchModel", "SwitchBuilder"]
@@ -152,13 +152,15 @@ class SwitchBuilder(w.VBox):
             cls = w.Textarea if area else w.Text
             extra = {"rows": rows} if area else {}
             control = cls(value=getattr(self.model, name), description=SWITCH_FIELDS[name],
-                          placeholder=placeholder, layout=full, style=style, **extra)
+                          placeholder=placeholder, layout=full, style=style,
+                          tooltip=FIELD_HELP.get(SWITCH_FIELDS[name], ""), **extra)
             w.link((self.model, name), (control, "value"))
             return control
 
         def flag(name: str, hint: str) -> w.Checkbox:
             control = w.Checkbox(value=getattr(self.model, name), description=f"{SWITCH_FIELDS[name]} — {hint}",
-                                 indent=False, layout=w.Layout(width="auto"))
+                                 indent=False, layout=w.Layout(width="auto"),
+                                 tooltip=FIELD_HELP.get(SWITCH_FIELDS[name], ""))
             w.link((self.model, name), (control, "value"))
             return control
 
