@@ -934,9 +934,16 @@ class _Conversation:
         response = await self._query("close", phrase)
         received = _now()
         replies = self._record_replies("close", response.replies, "BOT", ts=received)
-        if replies or _signals(response.raw, FINISHED_SIGNS):
+        if _signals(response.raw, FINISHED_SIGNS):
             self.in_live_chat = False
             self.closed_at, self.closed_by = received, "client"
+            return
+        if replies:
+            # The bot answered, but not as the end of a live chat: the operator may have closed it
+            # just before (that close is then waiting on /events). A short look decides who closed.
+            self.in_live_chat = False
+            if not await self._operator_closed_meanwhile("close"):
+                self.closed_at, self.closed_by = received, "client"
             return
         # The bot may answer asynchronously: its reply then arrives on /events.
         deadline = time.monotonic() + (step.timeout or self.step_timeout)
@@ -953,6 +960,18 @@ class _Conversation:
                     self.in_live_chat = False
                     self.closed_at, self.closed_by = received, "client"
                     return
+
+    async def _operator_closed_meanwhile(self, step: str) -> bool:
+        try:
+            batch, latency = await self._poll(step, time.monotonic() + POLL_GRACE + 0.3, on_timeout="error")
+        except (TimeoutError, _Ended):
+            return False
+        received = _now()
+        for event in batch.events:
+            if self._classify_event(step, event, received, latency) == "finished":
+                self._operator_closed(received)
+                return True
+        return False
 
     async def _cleanup(self) -> None:
         """Best effort: leave no live chat open behind an unanswered transfer."""
