@@ -51,8 +51,7 @@ def load_events_jsonl(path: str | Path, *, origin: str | None = None, source: st
     path = Path(path)
     origin = origin or str(path)
     try:
-        table = pj.read_json(path, read_options=pj.ReadOptions(block_size=16 << 20),
-                             parse_options=pj.ParseOptions(explicit_schema=arrow_schema(),
+        table = pj.read_json(path, parse_options=pj.ParseOptions(explicit_schema=arrow_schema(),
                                                            unexpected_field_behavior="ignore"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return _events_line_by_line(path.read_text(encoding="utf-8", errors="replace"), origin, source)

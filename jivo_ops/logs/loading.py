@@ -158,10 +158,10 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _dedupe(m: pd.DataFrame, window: pd.Timedelta) -> tuple[pd.DataFrame, int]:
     # 1) the same row twice within one source family
-    id_codes, _ = pd.factorize(m["message_id"])  # -1 where there is no id
+    id_codes, unique_ids = pd.factorize(m["message_id"])  # -1 where there is no id
     has_id = id_codes >= 0
     dup = np.zeros(len(m), dtype=bool)
-    if has_id.any():
+    if len(unique_ids) < has_id.sum():  # some id occurs twice (maybe in two families: checked next)
         key = id_codes.astype(np.int64) * 64 + m["source"].cat.codes.to_numpy().astype(np.int64)
         id_dup = pd.Series(key).duplicated(keep=False).to_numpy() & has_id
         if id_dup.any():  # an id seen twice: the same message only if the content agrees too
