@@ -50,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
                 "think_time": args.think_time, "seed": args.seed}
     if args.no_chunked:
         settings["chunked"] = False
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: binding {args.host}: the sandbox's /admin API has no authentication; "
+              "anyone who can reach this address can rewire it", file=sys.stderr)
     try:
         sb = Sandbox(host=args.host, port=args.port, **settings).start()
     except OSError as exc:

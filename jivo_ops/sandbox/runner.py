@@ -155,7 +155,10 @@ class Sandbox:
 
         if step == 1:
             v = take("name")
-            state = self.jaicp.create_operator_channel(v.get("name", self.jaicp.operator_channel))
+            name = v.get("name")
+            if name is not None and (not isinstance(name, str) or not name.strip()):
+                raise JivoOpsError("step 1: the operator channel needs a name («Название»)")
+            state = self.jaicp.create_operator_channel(name or self.jaicp.operator_channel)
             return {"operator_channel": state["name"], "internal_webhook_url": state["internalWebhookUrl"]}
         if step == 2:
             v = take("webhook_url", "chunked", "name")
