@@ -426,6 +426,8 @@ class _HookEndpoint:
                 parsed = json.loads(body)
             except ValueError as exc:  # UnicodeDecodeError is a ValueError too
                 error = f"body is not valid JSON: {exc}"
+            except RecursionError:  # e.g. 100,000 nested brackets: json.loads gives up, the request is still bad
+                error = "body is not valid JSON: nested too deeply"
         if status is None and not self.forward:
             if method != "POST":
                 status, error = 405, f"method {method} is not accepted here; Jivo posts with POST"
