@@ -25,7 +25,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -225,10 +225,12 @@ def _parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
             files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
             return [load_part(p, tz=tz, **options) for p in files]
         return [load_part(path, tz=tz, **options)]
-    if hasattr(src, "to_json") or (isinstance(src, (list, tuple)) and src and hasattr(src[0], "to_json")):
+    if not isinstance(src, (dict, list, tuple, str, bytes)) and isinstance(src, Sequence):
+        src = list(src)  # e.g. a TransferBatch: a sequence of TransferResult
+    if hasattr(src, "to_json") or (isinstance(src, list) and src and hasattr(src[0], "to_json")):
         from .transfers import load_transfer_results
 
-        items = src if isinstance(src, (list, tuple)) else [src]
+        items = src if isinstance(src, list) else [src]
         return [load_transfer_results(enumerate(items, start=1), origin="TransferResult values")]
     if isinstance(src, (dict, list, tuple)):
         return [_part_of_json(src if not isinstance(src, tuple) else list(src), origin="JSON value", tz=tz)]
