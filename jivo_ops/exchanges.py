@@ -112,7 +112,7 @@ class Exchange:
         """The body parsed as JSON, or None when it is empty or not JSON."""
         try:
             return json.loads(self.body) if self.body else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply for json
             return None
 
     @property
@@ -587,7 +587,9 @@ def to_curl(exchanges: Iterable[Exchange], *, url: str | None = None, token: str
             else:
                 prefix = f"printf %s {shlex.quote(base64.b64encode(ex.body).decode())} | base64 -d | "
                 parts += ["--data-binary", "@-"]
-        lines.append(f"# #{ex.id} {ex.received_at.isoformat(timespec='microseconds')}\n{prefix}{' '.join(parts)}")
+        note = "" if ex.replayable else " (its body was over the cap and was not kept: this line sends none)"
+        lines.append(f"# #{ex.id} {ex.received_at.isoformat(timespec='microseconds')}{note}\n"
+                     f"{prefix}{' '.join(parts)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
