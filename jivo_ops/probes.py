@@ -205,6 +205,9 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
     prof = _profile(profile)
     unique = _need(prof.jivo.unique_url, "jivo.unique_url", F_UNIQUE, prof)
     store = _store_path(recorder)
+    if store is not None and not store.exists():
+        raise JivoOpsError(f"recorder store {store} does not exist; start `jivo-ops record --store {store}` "
+                           "first and point «URL вашего сервера для Webhooks» at it")
     client_id = client_id or _new_client_id()
     text = text or f"jivo-ops probe {client_id[-6:]}: пожалуйста, ответьте на это сообщение"
     exchanges: list[ProbeExchange] = []

@@ -341,6 +341,8 @@ class TransferResult:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "TransferResult":
+        if not isinstance(data, Mapping):
+            raise ProtocolError(f"a transfer result must be a JSON object, not {type(data).__name__}")
         for key in ("transfer_id", "chat", "outcome", "started_at"):
             if key not in data:
                 raise ProtocolError("missing in a transfer result", field=key)
@@ -484,7 +486,7 @@ def read_jsonl(path: str | os.PathLike) -> list[TransferResult]:
                     continue
                 try:
                     out.append(TransferResult.from_json(json.loads(line)))
-                except (json.JSONDecodeError, ProtocolError) as exc:
+                except (ValueError, ProtocolError) as exc:  # ValueError: bad JSON or not UTF-8
                     raise ProtocolError(f"{p}: line {number}: {exc}") from None
     except FileNotFoundError:
         raise ProtocolError(f"{p}: file not found") from None
@@ -646,8 +648,14 @@ def _operator_name(value: Any) -> str | None:
     return None
 
 
+# Chat API reply types → the `kind` vocabulary of message logs; anything else is "other".
 _KINDS = {"text": "text", "image": "photo", "photo": "photo", "video": "video", "file": "document",
-          "document": "document", "audio": "audio", "switch": "switch", "buttons": "buttons"}
+          "document": "document", "audio": "audio", "switch": "switch", "buttons": "buttons",
+          "inlineButtons": "buttons", "location": "location"}
+
+
+def _kind(reply: Mapping[str, Any]) -> str:
+    return _KINDS.get(str(reply.get("type", "text")), "other")
 
 
 def _reply_text(reply: Mapping[str, Any]) -> str | None:
@@ -741,7 +749,7 @@ class _Conversation:
         for reply in replies:
             if not isinstance(reply, Mapping):
                 continue
-            kind = _KINDS.get(str(reply.get("type", "text")), str(reply.get("type", "text")))
+            kind = _kind(reply)
             self.note(step, author, kind, _reply_text(reply), ts=ts)
             kept.append(reply)
         return kept
@@ -880,7 +888,7 @@ class _Conversation:
             return "other"
         first = True
         for reply in replies:
-            kind = _KINDS.get(str(reply.get("type", "text")), str(reply.get("type", "text")))
+            kind = _kind(reply)
             self.note(step, "OPERATOR", kind, _reply_text(reply), latency=latency if first else None,
                       http=http if first else None, ts=received)
             first = False
@@ -1047,6 +1055,7 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     run_id = uuid.uuid4().hex[:8]
     prefix = chat_prefix or f"jivo-ops-{run_id}"
     concurrency = min(concurrency, clients)
+    sink = _open_sink(out) if out else None  # before anything needs closing: a bad path fails first
 
     per_client = max(1, requests_per_http_client)
     pool_size = max(1, math.ceil(concurrency / per_client))
@@ -1063,7 +1072,6 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     results: list[TransferResult | None] = [None] * clients
     semaphore = asyncio.Semaphore(concurrency)
     bar = _progress_bar(clients, the_script.name, progress)
-    sink = Path(out).expanduser().open("w", encoding="utf-8") if out else None
     counts = {o: 0 for o in OUTCOMES}
     started = time.perf_counter()
     stopping = asyncio.Event()
@@ -1140,6 +1148,15 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
         await asyncio.gather(*(c.aclose() for c in http_clients), return_exceptions=True)
     return TransferBatch(results=[r for r in results if r is not None], script=the_script.name,
                          interrupted=interrupted, elapsed_s=time.perf_counter() - started)
+
+
+def _open_sink(out: str | os.PathLike):
+    path = Path(out).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise JivoOpsError(f"{path}: cannot write the results file: {exc.strerror or exc}") from None
 
 
 def _progress_bar(total: int, name: str, enabled: bool):

@@ -298,3 +298,29 @@ def test_bad_arguments_are_clear():
 
     with pytest.raises(ProfileError, match="chat_api_url is empty"):
         run_transfers(Profile())
+
+
+def test_logs_reads_the_jsonl_into_the_same_transfers(tmp_path):
+    from jivo_ops.logs import load
+
+    out = tmp_path / "results.jsonl"
+    with Sandbox() as sb:
+        batch = run_transfers(sb, clients=3, concurrency=3, step_timeout=STEP, progress=False, out=out)
+    logs = load(out)
+    assert len(logs.rejected) == 0
+    assert len(logs.messages) == sum(len(r.steps) for r in batch)
+    table = logs.transfers().set_index("chat")
+    for r in batch:
+        row = table.loc[r.chat]
+        assert row["outcome"] == "answered" and row["operator"] == r.operator and row["closed_by"] == "client"
+        assert row["wait_s"] == pytest.approx(r.wait_s, abs=1e-3)
+
+
+def test_unwritable_results_file_is_a_clear_error(tmp_path):
+    from jivo_ops.errors import JivoOpsError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with Sandbox() as sb:
+        with pytest.raises(JivoOpsError, match="cannot write the results file"):
+            run_transfers(sb, out=blocker / "sub" / "t.jsonl", progress=False)
