@@ -158,6 +158,10 @@ def test_reporter_api_serves_the_history(sb):
         future = http.post(url + "/messages/filter", headers=auth, json={"filters": [
             {"key": "MESSAGE_TIME", "type": "DATE_TIME_RANGE", "from": "2100-01-01T00:00:00Z"}]}).json()
         assert future["paging"]["totalCount"] == 0
+        stats = http.get(url + "/stats/switched-sessions", headers=auth,
+                         params={"transferToOperatorMethod": "SWITCH"}).json()
+        assert stats["totalCount"] >= 1 and stats["stats"][0]["value"] >= 1
+        assert http.get(url + "/stats/switched-sessions", headers=auth).status_code == 400
         for bad in ({"filters": [{"key": "WHAT"}]}, {"filters": "x"}, [1]):
             assert http.post(url + "/messages/filter", headers=auth, json=bad).status_code == 400
         assert http.post(url + "/messages/filter", headers=auth, content=b"{oops").status_code == 400

@@ -17,7 +17,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable
 
 from ..redaction import mask_url
@@ -50,6 +50,7 @@ class ClientState:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     forward_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     was_livechat: bool = False
+    switches: list = field(default_factory=list)   # when the bot emitted a switch
     questions: int = 0
     first_question: str | None = None
     last_question: str | None = None
@@ -140,10 +141,13 @@ class JaicpService:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def startup(self) -> None:
+        import httpx
+
         from .._http import make_async_client
 
         self.loop = asyncio.get_running_loop()
-        self.client = make_async_client()
+        # keep connections to the other side alive under load (many chats at once)
+        self.client = make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
         self.closing = False
 
     def begin_close(self) -> None:
@@ -290,6 +294,7 @@ class JaicpService:
         replies = self._bot_says(st, [s.switch_text], "/Operator")
         switch = self._switch_reply(st)
         replies.append(switch)
+        st.switches.append(now())
         self.history.add(self.side, "switch", client_id=client_id, author="BOT", text=switch.get("firstMessage"),
                          reply=switch)
         status, extra = await self._act_on_switch(st, switch)
@@ -780,6 +785,29 @@ class JaicpService:
             return error
         return json_response({"paging": paging, "sessions": chunk, "filterSetId": None})
 
+    async def _switched_sessions(self, request):
+        """Sessions whose bot emitted a switch, per day (``transferToOperatorMethod=SWITCH``)."""
+        if (denied := self._reporter_auth(request)) is not None:
+            return denied
+        q = request.query_params
+        method = q.get("transferToOperatorMethod", "")
+        if method not in ("SWITCH", "TEXT"):
+            return error_dto(400, "reporter.request.method", "transferToOperatorMethod is required: SWITCH or TEXT")
+        try:
+            first = date.fromisoformat(q["dateFrom"]) if q.get("dateFrom") else None
+            last = date.fromisoformat(q["dateTo"]) if q.get("dateTo") else None
+        except ValueError:
+            return error_dto(400, "reporter.request.date", "dateFrom and dateTo must be dates like 2026-11-25")
+        per_day: dict[date, int] = {}
+        if method == "SWITCH":
+            for st in list(self.clients.values()):
+                if st.switches:
+                    day = st.switches[0].date()
+                    if (first is None or day >= first) and (last is None or day <= last):
+                        per_day[day] = per_day.get(day, 0) + 1
+        stats = [{"ts": day.isoformat(), "value": n} for day, n in sorted(per_day.items())]
+        return json_response({"stats": stats, "totalCount": sum(per_day.values())})
+
     # -- admin (the JAICP console's forms) ---------------------------------------------------------
     async def _admin_body(self, request) -> tuple[dict | None, Any]:
         try:
@@ -874,6 +902,7 @@ class JaicpService:
             Route("/api/v1/reporter/messages/by-session", self._by_session, methods=["GET"]),
             Route("/api/v1/reporter/messages/filter", self._messages_filter, methods=["POST"]),
             Route("/api/v1/reporter/sessions/filter", self._sessions_filter, methods=["POST"]),
+            Route("/api/v1/reporter/stats/switched-sessions", self._switched_sessions, methods=["GET"]),
             Route("/admin/state", self._admin_state, methods=["GET"]),
             Route("/admin/operator-channel", self._admin_operator_channel, methods=["POST"]),
             Route("/admin/inbound-channel", self._admin_inbound, methods=["POST"]),

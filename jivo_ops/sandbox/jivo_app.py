@@ -161,10 +161,13 @@ class JivoService:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def startup(self) -> None:
+        import httpx
+
         from .._http import make_async_client
 
         self.loop = asyncio.get_running_loop()
-        self.client = make_async_client()
+        # keep connections to the other side alive under load (many chats at once)
+        self.client = make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
 
     async def shutdown(self) -> None:
         for task in list(self._tasks):
