@@ -57,9 +57,15 @@ __all__ = [
     "parse_time",
     "is_loopback",
     "EXPORT_FORMATS",
+    "shown",
 ]
 
 EXPORT_FORMATS = ("curl", "har", "jsonl")
+
+
+def shown(text: object) -> str:
+    """`redact(text)`, keeping the "{token}" placeholder of stored paths as it is (it hides nothing)."""
+    return redact(str(text).replace(MASKED_TOKEN, "<token>")).replace("<token>", MASKED_TOKEN)
 
 
 class WaitTimeoutError(JivoOpsError, TimeoutError):
@@ -397,7 +403,7 @@ class Exchanges:
         shown = "; ".join(ex.summary() for ex in considered[-10:])
         more = f" (last 10 of {len(considered)})" if len(considered) > 10 else ""
         arrived = f"{len(considered)} other request(s) arrived{more}: {shown}" if considered else "nothing arrived"
-        raise WaitTimeoutError(redact(f"no request for {wanted} in {self.path.name} within {timeout:g} s; "
+        raise WaitTimeoutError(shown(f"no request for {wanted} in {self.path.name} within {timeout:g} s; "
                                       f"{arrived}"), considered)
 
     # -- replays stored beside the originals
@@ -485,7 +491,7 @@ class ReplayReport:
 
         head = (f"dry run: nothing sent to {self.target} (not a loopback address; confirm with yes=True / --yes)"
                 if self.dry_run else f"replayed {len(self.results)} request(s) to {self.target}")
-        return redact(head + "\n" + format_table(self.rows(), self.COLUMNS))
+        return shown(head + "\n" + format_table(self.rows(), self.COLUMNS))
 
 
 def _replay_headers(exchange: Exchange) -> list[tuple[str, str]]:
@@ -761,7 +767,7 @@ class PayloadDiff:
             return "payloads match" + (f" (ignoring {', '.join(self.ignored)})" if self.ignored else "")
         head = f"{len(self.differences)} difference(s) from the golden payload"
         head += f" (ignoring {', '.join(self.ignored)})" if self.ignored else ""
-        return redact(head + ":\n" + "\n".join(f"  {d}" for d in self.differences))
+        return shown(head + ":\n" + "\n".join(f"  {d}" for d in self.differences))
 
     def assert_equal(self) -> None:
         if self.differences:
