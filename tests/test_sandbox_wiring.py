@@ -185,6 +185,19 @@ def test_unconfigured_start_fails_like_the_real_thing_then_the_four_steps_fix_it
         assert texts(ask(sb, "c-ok", "/стоп").json()["data"]["replies"]) == [sb.settings.livechat_finished_text]
 
 
+def test_swapped_urls_open_a_live_chat_whose_messages_go_nowhere():
+    with Sandbox(forward_retry_wait=0.0) as sb:
+        sb.configure_step(3, external_api_endpoint=sb.profile.jaicp.internal_webhook_url)
+        r = ask(sb, "c-swap", "оператор")
+        assert r.json()["data"]["livechatStatus"] == {"enabled": True}
+        assert sb.history.entries("status_check_failed", client_id="c-swap")
+        gone = sb.history.wait_for(lambda e: e.kind == "dropped" and e.client_id == "c-swap")
+        assert gone.detail["status"] == 400 and gone.detail["attempts"] == 1  # a 4xx is never resent
+        sb.set(offline_when_status_fails=True)
+        r = ask(sb, "c-swap2", "оператор")
+        assert r.json()["data"]["replies"][-1]["text"] == sb.settings.no_operators_text
+
+
 def test_jivo_5xx_makes_jaicp_resend_then_drop():
     with Sandbox(jivo_error_rate=1.0, forward_retries=2, forward_retry_wait=0.0, status_check=False) as sb:
         ask(sb, "c-5xx", "оператор")

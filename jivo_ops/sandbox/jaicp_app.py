@@ -322,6 +322,10 @@ class JaicpService:
             return 200, []
         if not switch.get("ignoreOffline") and s.status_check and self.external_api_endpoint.strip():
             online, why = await self._operators_online()
+            if online is None:
+                self.history.add(self.side, "status_check_failed", client_id=st.client_id, author="SYSTEM",
+                                 text="Jivo /status check failed", reason=why)
+                online = not s.offline_when_status_fails
             if not online:
                 self.history.add(self.side, "no_operators", client_id=st.client_id, author="SYSTEM",
                                  text=EVENT_NO_OPERATORS, reason=why)
@@ -343,15 +347,16 @@ class JaicpService:
         self.spawn(self._forward_many(st, [(first, "firstMessage")] + [(t, "history") for t in backlog]))
         return 200, []
 
-    async def _operators_online(self) -> tuple[bool, str]:
+    async def _operators_online(self) -> tuple[bool | None, str]:
+        """Jivo's «Уникальный URL»/status: True/False, or None when it cannot tell (with the reason)."""
         url = self.external_api_endpoint.strip().rstrip("/") + "/status"
         try:
             response = await self.client.get(url, timeout=self.settings().forward_timeout)
-        except Exception as exc:  # any transport failure means "cannot tell": no live chat
-            return False, f"status check failed: {type(exc).__name__}"
+        except Exception as exc:  # noqa: BLE001 - any transport failure means "cannot tell"
+            return None, f"GET {mask_url(url)} failed: {type(exc).__name__}"
         body = response.text.strip()
-        if response.status_code != 200:
-            return False, f"status check answered HTTP {response.status_code}"
+        if response.status_code != 200 or body not in ("0", "1"):
+            return None, f"GET {mask_url(url)} answered HTTP {response.status_code} {body[:40]!r}"
         return body == "1", f"status {body!r}"
 
     def _finish_livechat(self, st: ClientState, *, closed_by: str, phrase: str | None = None) -> list[dict]:

@@ -72,6 +72,7 @@ class SandboxSettings:
     close_phrase_match: str = "exact"               # [guess] "exact" | "casefold"
     last_message_to: str = "client"                 # [doc disagrees] where `lastMessage` goes: "client" | "operator"
     status_check: bool = True                       # [guess] ask Jivo's /status before opening a live chat
+    offline_when_status_fails: bool = False         # [guess] a failed /status check counts as "nobody online"
     relay_outside_livechat: bool = True             # [guess] relay agent messages to clients not in a live chat
     forward_retries: int = 3                        # JAICP → Jivo resends (Jivo's docs: up to 3, 3–60 s apart)
     forward_retry_wait: float = 3.0
