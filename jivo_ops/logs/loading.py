@@ -11,7 +11,8 @@ Reporter pages, ``ts`` + ``author`` → events, ``recipient``/``sender`` → Jiv
 De-duplication, on stable keys:
 
 1. the same row twice from one source family (overlapping Reporter pages, a file given twice):
-   same ``source`` and ``message_id`` (or, without an id, the same ts, chat, author, kind, text);
+   the same ``source``, ``message_id``, ``ts``, ``chat``, ``author``, ``kind`` and ``text`` (an
+   id seen twice at different times is two deliveries, e.g. a webhook retried by Jivo);
 2. the same message seen by two source families (the recorder and the Reporter both log an
    operator's answer): same chat, author, kind and text within ``dedupe_window`` of each other;
    the row of the richer source is kept (reporter > export > transfers > recorder > jivo > events).
@@ -157,20 +158,14 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _dedupe(m: pd.DataFrame, window: pd.Timedelta) -> tuple[pd.DataFrame, int]:
-    # 1) the same row twice within one source family
-    id_codes, unique_ids = pd.factorize(m["message_id"])  # -1 where there is no id
-    has_id = id_codes >= 0
+    # 1) the same row twice within one source family. Every key includes ts, so only rows sharing
+    #    a timestamp can be duplicates: hashing int64 times first spares hashing a million strings.
     dup = np.zeros(len(m), dtype=bool)
-    if len(unique_ids) < has_id.sum():  # some id occurs twice (maybe in two families: checked next)
-        key = id_codes.astype(np.int64) * 64 + m["source"].cat.codes.to_numpy().astype(np.int64)
-        id_dup = pd.Series(key).duplicated(keep=False).to_numpy() & has_id
-        if id_dup.any():  # an id seen twice: the same message only if the content agrees too
-            rows = np.flatnonzero(id_dup)
-            sub = m.iloc[rows]
-            dup[rows] = sub.duplicated(["source", "message_id", "ts", "chat", "author", "kind", "text"]).to_numpy()
-    if (~has_id).any():
-        rows = np.flatnonzero(~has_id)
-        dup[rows] = m.iloc[rows].duplicated(["source", "ts", "chat", "author", "kind", "text"]).to_numpy()
+    shared_ts = pd.Series(m["ts"].array.asi8).duplicated(keep=False).to_numpy()
+    if shared_ts.any():
+        rows = np.flatnonzero(shared_ts)
+        dup[rows] = m.iloc[rows].duplicated(["source", "message_id", "ts", "chat", "author", "kind",
+                                             "text"]).to_numpy()
     # 2) the same message from two source families, close in time
     if m["source"].nunique() > 1:
         dup |= _cross_source_duplicates(m, window, dup)
