@@ -67,6 +67,7 @@ _EXPORTS: dict[str, str] = {
     "replay_exchanges": "exchanges",
     "export_exchanges": "exchanges",
     "import_jsonl": "exchanges",
+    "RecorderPanel": "widgets.recorder_panel",
     "compare_payload": "exchanges",
     "assert_payload": "exchanges",
 }

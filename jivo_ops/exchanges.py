@@ -400,9 +400,9 @@ class Exchanges:
                 self._live.wait_for_commit(seen, min(left, 1.0))
             else:
                 time.sleep(min(poll, left))
-        shown = "; ".join(ex.summary() for ex in considered[-10:])
+        listed = "; ".join(ex.summary() for ex in considered[-10:])
         more = f" (last 10 of {len(considered)})" if len(considered) > 10 else ""
-        arrived = f"{len(considered)} other request(s) arrived{more}: {shown}" if considered else "nothing arrived"
+        arrived = f"{len(considered)} other request(s) arrived{more}: {listed}" if considered else "nothing arrived"
         raise WaitTimeoutError(shown(f"no request for {wanted} in {self.path.name} within {timeout:g} s; "
                                       f"{arrived}"), considered)
 

@@ -40,6 +40,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import JivoOpsError
+    from ..exchanges import shown
     from ..recorder import DEFAULT_MAX_BODY, Recorder
     from ..serving import parse_listen
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 for exchange in exchanges.query(after_id=seen):
                     seen = exchange.id
                     if not args.quiet:
-                        print(exchange.summary(), file=sys.stderr, flush=True)
+                        print(shown(exchange.summary()), file=sys.stderr, flush=True)
         except KeyboardInterrupt:
             pass
         stored = exchanges.last_id() - start_id
