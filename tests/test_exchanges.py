@@ -420,3 +420,33 @@ def test_export_and_replay_commands(filled, receiver, tmp_path, capsys):
     assert "nothing to replay" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "none.sqlite"), "--format", "jsonl"]) == 2
     assert "no such recorder store" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------- sandbox
+
+
+def test_sandbox_traffic_through_the_tap_replays_byte_for_byte_to_a_second_sandbox(tmp_path):
+    """The tap between the sandbox's Jivo and JAICP records operator messages (chunked and not), JAICP
+    still gets them, and replaying them to another sandbox delivers the same bytes and framing."""
+    from jivo_ops.jaicp import ChatApiClient
+    from jivo_ops.sandbox import Sandbox
+
+    with Sandbox() as first, Sandbox() as second:
+        with Recorder(tmp_path / "tap.sqlite", forward=first.profile.jaicp.internal_webhook_url) as rec, \
+                ChatApiClient(first.profile.jaicp.chat_api_url) as chat:
+            for chunked in (True, False):
+                first.configure_step(2, webhook_url=rec.url, chunked=chunked)
+                client_id = f"tap-{'chunked' if chunked else 'length'}"
+                assert chat.send_query(client_id, "Позовите оператора").switch is not None
+                hit = rec.exchanges.wait_for(client_id, timeout=15)
+                assert hit.chunked is chunked and hit.status == 200 and hit.forward.status == 200
+                assert_payload(hit, {"recipient": {"id": client_id}, "message": {"type": "text", "text": ""}},
+                               ignore=["message.id", "message.text", "sender.*"])
+            relayed = first.history.entries("operator_relayed")
+            assert {e.client_id for e in relayed} == {"tap-chunked", "tap-length"}  # JAICP got them through the tap
+            recorded = rec.exchanges.all()
+            report = rec.exchanges.replay(second.profile.jaicp.internal_webhook_url, recorded)
+        assert len(report.results) == 2 and all(r.sent and r.error is None for r in report.results)
+        arrived = second.history.entries("webhook_received")
+        assert [e.detail["body"].encode() for e in arrived] == [ex.body for ex in recorded]
+        assert [e.detail["chunked"] for e in arrived] == [True, False]
