@@ -217,7 +217,9 @@ def _parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            # SQLite's sidecar files (a live recorder store's WAL) are part of the store, not sources
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                           and not p.name.endswith(("-wal", "-shm", "-journal")))
             return [load_part(p, tz=tz, **options) for p in files]
         return [load_part(path, tz=tz, **options)]
     if not isinstance(src, (dict, list, tuple, str, bytes)) and isinstance(src, Sequence):

@@ -40,6 +40,7 @@ class RecorderModel(t.HasTraits):
 
     def __init__(self, source: Any, *, limit: int = 500, **kwargs: Any):
         super().__init__(**kwargs)
+        self.owns_exchanges = not isinstance(source, Exchanges)  # then close() must close its reader
         self.exchanges = source if isinstance(source, Exchanges) else Exchanges(source)
         self.limit = limit
         try:
@@ -292,6 +293,9 @@ class RecorderPanel(w.VBox):
             stop.set()
         if poller is not None:
             poller.join(5)
+        model = getattr(self, "model", None)
+        if model is not None and model.owns_exchanges:  # an open reader keeps the store's WAL files alive
+            model.exchanges.close()
         super().close()
 
     def __repr__(self) -> str:
