@@ -15,7 +15,7 @@ def post(sb_or_url, client_id: str, **fields):
     return httpx.post(url, json={"clientId": client_id, **fields}, timeout=TIMEOUT)
 
 
-def poll(sb, client_id: str, ts: int | None = None, timeout: float = 3.0) -> list[dict]:
+def poll(sb, client_id: str, ts: int | None = None, timeout: float = 5.0) -> list[dict]:
     params = {"clientId": client_id, "timeout": timeout}
     if ts is not None:
         params["ts"] = ts

@@ -16,7 +16,7 @@ def ask(sb, client_id: str, text: str) -> httpx.Response:
     return httpx.post(sb.profile.jaicp.chat_api_url, json={"clientId": client_id, "query": text}, timeout=TIMEOUT)
 
 
-def events(sb, client_id: str, ts=None, timeout: float = 3.0) -> list[dict]:
+def events(sb, client_id: str, ts=None, timeout: float = 5.0) -> list[dict]:
     params = {"clientId": client_id, "timeout": timeout, **({"ts": ts} if ts is not None else {})}
     r = httpx.get(sb.profile.jaicp.chat_api_url + "/events", params=params, timeout=timeout + TIMEOUT)
     assert r.status_code == 200

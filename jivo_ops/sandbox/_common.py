@@ -185,7 +185,7 @@ class History:
     def dropped(self) -> list[HistoryEntry]:
         return self.entries("dropped")
 
-    def wait_for(self, predicate: Callable[[HistoryEntry], bool] | str, timeout: float = 5.0) -> HistoryEntry:
+    def wait_for(self, predicate: Callable[[HistoryEntry], bool] | str, timeout: float = 10.0) -> HistoryEntry:
         """The first entry matching `predicate` (or of that kind), waiting up to `timeout` seconds."""
         test = (lambda e: e.kind == predicate) if isinstance(predicate, str) else predicate
         deadline = time.monotonic() + timeout
