@@ -73,11 +73,28 @@ def test_cli_messages_table_fits_the_terminal(capsys, monkeypatch):
     code, out, err = run(capsys, FIX / "reporter_by_client.json", "--chat", "c-1")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["ts", "chat", "author", "kind", "operator", "text"]
+    assert lines[0].split() == ["ts", "chat", "author", "kind", "text"]  # operator dropped to make room
     assert len(lines) == 2 + 9
     assert all(len(line) <= 70 for line in lines)
-    assert "Анна Смирнова" in out and "…" in out
+    assert "Здравствуйте, я Анна" in out and "…" in out
     assert "2 rows rejected" in err and "row 5: missing field 'timestamp'" in err
+    monkeypatch.setenv("COLUMNS", "100")
+    _, out, _ = run(capsys, FIX / "reporter_by_client.json", "--chat", "c-1")
+    assert out.splitlines()[0].split() == ["ts", "chat", "author", "kind", "operator", "text"]
+    assert "Анна Смирнова" in out and all(len(line) <= 100 for line in out.splitlines())
+
+
+def test_cli_transfers_table_fits_a_narrow_terminal(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    _, wide, _ = run(capsys, FIX, "--transfers", "--tz", "Europe/Moscow")
+    assert wide.splitlines()[0].split() == ["switched_at", "chat", "outcome", "wait_s", "closed_by", "msgs",
+                                            "c/b/o/s", "operator"]
+    assert "1/1/1/1" in wide and "Анна Смирнова" in wide
+    monkeypatch.setenv("COLUMNS", "60")
+    _, narrow, _ = run(capsys, FIX, "--transfers", "--tz", "Europe/Moscow")
+    lines = narrow.splitlines()
+    assert lines[0].split() == ["switched_at", "chat", "outcome", "wait_s", "operator"]
+    assert len(lines) == 2 + 6 and all(len(line) <= 60 for line in lines)
 
 
 def test_cli_transfers_csv_and_json(capsys):

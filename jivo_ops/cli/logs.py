@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -67,15 +68,32 @@ def _fmt_num(value, digits=1) -> str:
 
 
 def _table_rows(frame, mode):
+    """(rows, columns, the columns to drop first when the terminal is narrow); the last column is
+    the one format_table shortens."""
     if mode == "transfers":
-        columns = ["switched_at", "chat", "outcome", "wait_s", "closed_by", "operator", "msgs c/b/o/s"]
-        rows = [(_fmt_ts(r.switched_at), r.chat, r.outcome, _fmt_num(r.wait_s), _s(r.closed_by), _s(r.operator),
-                 f"{r.n_client}/{r.n_bot}/{r.n_operator}/{r.n_system}")
+        columns = ["switched_at", "chat", "outcome", "wait_s", "closed_by", "msgs c/b/o/s", "operator"]
+        rows = [(_fmt_ts(r.switched_at), r.chat, r.outcome, _fmt_num(r.wait_s), _s(r.closed_by),
+                 f"{r.n_client}/{r.n_bot}/{r.n_operator}/{r.n_system}", _s(r.operator))
                 for r in frame.itertuples(index=False)]
-        return rows, columns
+        return rows, columns, ["msgs c/b/o/s", "closed_by"]
     columns = ["ts", "chat", "author", "kind", "operator", "text"]
     rows = [(_fmt_ts(r.ts), r.chat, r.author, r.kind, _s(r.operator), _s(r.text).replace("\n", " "))
             for r in frame.itertuples(index=False)]
+    return rows, columns, ["operator", "kind"]
+
+
+def _fit(rows, columns, droppable, width, last_min=12):
+    """Drop the least needed columns until the others leave the last one `last_min` characters."""
+    rows = [list(r) for r in rows]
+    columns = list(columns)
+    for name in droppable:
+        widths = [max([len(str(c))] + [len(str(r[i])) for r in rows]) for i, c in enumerate(columns)]
+        if sum(widths[:-1]) + 2 * (len(columns) - 1) + last_min <= width:
+            break
+        i = columns.index(name)
+        columns.pop(i)
+        for r in rows:
+            r.pop(i)
     return rows, columns
 
 
@@ -107,10 +125,12 @@ def _render(frame, mode, fmt, summary=None) -> str:
     if fmt == "json":
         return json.dumps(json.loads(frame.to_json(orient="records", date_format="iso", date_unit="us",
                                                    force_ascii=False)), ensure_ascii=False, indent=2)
-    rows, columns = _table_rows(frame, mode)
+    rows, columns, droppable = _table_rows(frame, mode)
     if not rows:
         return "(no " + ("transfers" if mode == "transfers" else "messages") + ")"
-    return format_table(rows, columns)
+    width = shutil.get_terminal_size((120, 24)).columns
+    rows, columns = _fit(rows, columns, droppable, width)
+    return format_table(rows, columns, width=width)
 
 
 def run(args: argparse.Namespace) -> int:
