@@ -101,6 +101,35 @@ def test_auto_follow_off_keeps_the_selection_and_picking_shows_it(recorder):
         panel.close()
 
 
+def test_binary_and_tap_requests_are_shown_faithfully(tmp_path):
+    from jivo_ops.exchanges import Exchanges
+
+    binary = bytes(range(200))
+    with ServerThread(plain_ok_app()) as target, \
+            Recorder(tmp_path / "tap.sqlite", token=TOKEN, forward=target.url + "/webhook/abcdefgh123") as rec:
+        httpx.post(rec.url, content=binary, headers={"Content-Type": "application/octet-stream"})
+    panel = RecorderPanel(Exchanges(rec.store_path), poll_interval=0)
+    try:
+        assert "binary body, 200 bytes" in panel.parsed.value and "00 01 02 03" in panel.parsed.value
+        assert "&lt;200 bytes of binary data&gt;" in panel.raw.value
+        assert "forwarded to" in panel.raw.value and "abcdefgh123" not in panel.raw.value
+        assert "took it" in panel.raw.value
+    finally:
+        panel.close()
+
+
+def plain_ok_app():
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def ok(request):
+        await request.body()
+        return PlainTextResponse("took it")
+
+    return Starlette(routes=[Route("/{p:path}", ok, methods=["POST"])])
+
+
 def test_replay_button_sends_the_selected_request_and_reports(recorder, receiver):
     httpx.post(recorder.url, content=body("c-9", "повтор"), headers={"Content-Type": "application/json"})
     panel = RecorderPanel(recorder, poll_interval=0, replay_to=receiver.url + "/webhook/jivosite/tok987654321")
