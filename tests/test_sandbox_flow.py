@@ -89,3 +89,25 @@ def test_context_manager_profile_shapes_and_stop():
         url = p.jaicp.chat_api_url
     with pytest.raises(httpx.TransportError):
         httpx.post(url, json={"clientId": "x", "query": "hi"}, timeout=2)
+
+
+def test_switch_fields_change_what_the_platform_does():
+    fields = {"closeChatPhrases": ["/Стоп"], "lastMessage": "Спасибо за обращение!",
+              "sendMessagesToOperator": True, "sendMessageHistoryAmount": 2}
+    with Sandbox(switch_fields=fields, first_message="last_phrase", close_phrase_match="casefold") as sb:
+        for text in ("раз", "два", "три"):
+            post(sb, "sf", query=text)
+        switch = post(sb, "sf", query="оператор").json()["data"]["replies"][1]
+        assert switch["firstMessage"] == "оператор" and switch["lastMessage"] == "Спасибо за обращение!"
+        sb.history.wait_for(lambda e: e.kind == "jivo_received" and e.client_id == "sf" and e.text == "три")
+        forwarded = [e.text for e in sb.history.entries("jivo_received", client_id="sf")]
+        assert forwarded[:3] == ["оператор", "два", "три"]  # firstMessage, then the last 2 earlier messages
+        r = post(sb, "sf", query="/стоп")
+        assert texts(r.json()["data"]["replies"]) == ["Спасибо за обращение!", sb.settings.livechat_finished_text]
+
+        sb.set(switch_fields={"oneTimeMessage": True, "firstMessage": "Клиент просил перезвонить"})
+        r = post(sb, "once", query="оператор")
+        assert r.json()["data"]["livechatStatus"] == {"enabled": False}
+        got = sb.history.wait_for(lambda e: e.kind == "jivo_received" and e.client_id == "once")
+        assert got.text == "Клиент просил перезвонить"
+        assert not sb.history.entries("livechat_opened", client_id="once")
