@@ -53,6 +53,11 @@ def test_python_admin_methods_and_their_errors():
         assert httpx.get(sb.profile.jivo.unique_url + "/status", timeout=5).text == "0"
         assert sb.configure_step(1, name="Jivo поддержка")["operator_channel"] == "Jivo поддержка"
         assert sb.profile.jaicp.inbound_operator == "Jivo поддержка"  # the link follows the rename
+        shown = sb._repr_html_() + repr(sb) + sb.timeline()
+        for secret in (sb.profile.jivo.unique_url, sb.profile.jaicp.reporter_token, sb.jaicp.chat_token,
+                       sb.jaicp.webhook_token, sb.jivo.channel_key):
+            assert secret not in shown
+        assert "0/1 operators online" in shown
     with pytest.raises(JivoOpsError, match="not running"):
         sb.profile
     with pytest.raises(JivoOpsError, match="jaicp_error_rate"):

@@ -217,6 +217,21 @@ class Sandbox:
     def operators(self) -> list[dict]:
         return [op.as_json() for op in self.jivo.operators]
 
+    def timeline(self, client_id: str | None = None) -> str:
+        """What happened, one line per event (tokens masked), for one client or all."""
+        return self.history.timeline(client_id)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        if not self.running:
+            return "<p>Sandbox (stopped)</p>"
+        online = sum(op.online for op in self.jivo.operators)
+        head = (f"<p><b>Sandbox</b>: JAICP {html.escape(self.jaicp_url)}, Jivo {html.escape(self.jivo_url)}; "
+                f"{online}/{len(self.jivo.operators)} operators online; "
+                f"{len(self.history)} history entries, {len(self.history.dropped)} dropped</p>")
+        return head + self.profile._repr_html_()
+
     def __repr__(self) -> str:
         if not self.running:
             return "<Sandbox stopped>"
