@@ -18,7 +18,8 @@ JIVO_OPS = Path(sys.executable).with_name("jivo-ops")
 
 
 def run_cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    command = [str(JIVO_OPS)] if JIVO_OPS.exists() else [sys.executable, "-m", "jivo_ops.cli"]
+    command = [str(JIVO_OPS)] if JIVO_OPS.exists() else [
+        sys.executable, "-c", "import sys; from jivo_ops.cli import main; sys.exit(main())"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIVO_OPS_")}
     return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout, env=env)
 

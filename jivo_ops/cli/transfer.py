@@ -9,6 +9,7 @@ p95) and exits 0 only when every transfer is `answered` (1 otherwise, 130 when i
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import sys
@@ -18,13 +19,27 @@ from ._output import add_profile_argument, print_table, resolve_profile
 
 __all__ = ["register", "run", "profile_or_sandbox"]
 
+SCRIPT_HELP = """\
+a --script file (JSON shown; TOML: name = "…" and [[steps]] tables with the same keys):
+  {"name": "polite", "steps": [
+     {"action": "say", "text": "Добрый день"},         a client message (to the bot, or in a live chat to the operator)
+     {"action": "switch", "text": "Позовите оператора"},  expect a `switch` reply
+     {"action": "wait_operator", "timeout": 20},      the operator's next message on /events
+     {"action": "pause", "seconds": 2},               think time
+     {"action": "event", "name": "myEvent", "data": {}},  a Chat API event
+     {"action": "close"}]}                            the close phrase (default: the switch's first
+                                                      closeChatPhrases entry, else /closeChat); expect the bot back
+  short form: {"say": "Добрый день"}, {"switch": null}, "wait_operator", {"close": null}
+"""
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "transfer", help="send scripted test transfers through the bot and report the outcomes",
         description="Drive the bot over its Chat API like N clients asking for an operator; print the outcomes "
                     "(answered, no_operators, no_switch, unanswered, error) and the waiting times. "
-                    "Exit 0 only when every transfer was answered.")
+                    "Exit 0 only when every transfer was answered.",
+        epilog=SCRIPT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_profile_argument(parser, sandbox=True)
     parser.add_argument("--clients", type=int, default=1, metavar="N", help="simulated clients (default 1)")
     parser.add_argument("--concurrency", type=int, default=10, metavar="C",
