@@ -76,12 +76,15 @@ def test_cli_messages_table_fits_the_terminal(capsys, monkeypatch):
     assert lines[0].split() == ["ts", "chat", "author", "kind", "text"]  # operator dropped to make room
     assert len(lines) == 2 + 9
     assert all(len(line) <= 70 for line in lines)
-    assert "Здравствуйте, я Анна" in out and "…" in out
+    assert "Здравствуйте, я Анна" in out
     assert "2 rows rejected" in err and "row 5: missing field 'timestamp'" in err
     monkeypatch.setenv("COLUMNS", "100")
     _, out, _ = run(capsys, FIX / "reporter_by_client.json", "--chat", "c-1")
     assert out.splitlines()[0].split() == ["ts", "chat", "author", "kind", "operator", "text"]
     assert "Анна Смирнова" in out and all(len(line) <= 100 for line in out.splitlines())
+    monkeypatch.setenv("COLUMNS", "56")
+    _, out, _ = run(capsys, FIX / "reporter_by_client.json", "--chat", "c-1")
+    assert "Здравствуйте! Чем …" in out and all(len(line) <= 56 for line in out.splitlines())
 
 
 def test_cli_transfers_table_fits_a_narrow_terminal(capsys, monkeypatch):
