@@ -95,7 +95,7 @@ def test_cp1251_semicolon_export_with_russian_header_in_moscow_time():
         ("2026-11-25T10:00:42.250000+00:00", "c-3", "OPERATOR", "text", "Добрый день! Иван на связи", "Иван Петров"),
         ("2026-11-25T10:05:00+00:00", "c-3", "SYSTEM", "event", "livechatFinished", None),
     ]
-    assert reasons(logs) == [("export_cp1251.csv", 5, "column 'ts': cannot read timestamp '25.11.2026 13:06' "
+    assert reasons(logs) == [("export_cp1251.csv", 5, "column 'Дата': cannot read timestamp '25.11.2026 13:06' "
                                                       "as %Y-%m-%d %H:%M:%S.%f")]
     assert set(logs.messages["source"]) == {"export"}
 
@@ -115,6 +115,13 @@ def test_export_with_an_explicit_delimiter_and_date_format(tmp_path):
     path.write_text("timestamp\tclientId\tquestion\n25/11/2026 10:00\tc-8\tПривет\n", encoding="utf-8")
     logs = load(path, delimiter="\t", date_format="dd/MM/yyyy HH:mm")
     assert rows(logs.messages) == [("2026-11-25T10:00:00+00:00", "c-8", "CLIENT", "text", "Привет", None)]
+
+
+def test_export_with_columns_named_by_the_caller(tmp_path):
+    path = tmp_path / "custom.csv"
+    path.write_text("when,who,said\n2026-11-25 10:00:00.000,c-9,Добрый день\n", encoding="utf-8")
+    logs = load(path, columns=["timestamp", "clientId", "question"], header=True)
+    assert rows(logs.messages) == [("2026-11-25T10:00:00+00:00", "c-9", "CLIENT", "text", "Добрый день", None)]
 
 
 def test_export_missing_a_column_names_file_row_and_column(tmp_path):
@@ -141,7 +148,7 @@ def test_xlsx_export_written_with_openpyxl(tmp_path):
         ("2026-11-25T13:00:00.125000+00:00", "c-4", "CLIENT", "text", "Позовите оператора", None),
         ("2026-11-25T13:00:30+00:00", "c-4", "OPERATOR", "text", "Мария на связи", "Мария Кузнецова"),
     ]
-    assert reasons(logs) == [("export.xlsx", 4, "column 'ts': cannot read timestamp 'когда-то' "
+    assert reasons(logs) == [("export.xlsx", 4, "column 'Timestamp': cannot read timestamp 'когда-то' "
                                                 "as %Y-%m-%d %H:%M:%S.%f")]
 
 

@@ -46,6 +46,7 @@ class Builder:
     source: str
     tz: str = "UTC"
     date_format: str | None = None
+    ts_column: str = "ts"  # how the file names its time column, for error messages
     cols: dict = field(default_factory=lambda: {f: [] for f in _FIELDS})
     row_of: list = field(default_factory=list)
     where_of: list = field(default_factory=list)
@@ -80,7 +81,7 @@ class Builder:
         if bad.any():
             for i in bad[bad].index:
                 if bad_ts[i]:
-                    why = f"column 'ts': cannot read timestamp {raw_ts[i]!r}" + (
+                    why = f"column {self.ts_column!r}: cannot read timestamp {raw_ts[i]!r}" + (
                         f" as {self.date_format}" if self.date_format else "")
                 elif frame.at[i, "chat"] is None:
                     why = "no chat (client id)"

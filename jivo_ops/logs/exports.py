@@ -85,19 +85,23 @@ def _rows_to_part(rows, *, origin: str, header: bool | None, columns: Sequence[s
     if first is None:
         return b.build()
     first_no, first_cells = first
-    mapping = None
-    if columns is not None:
+    mapping, has_header = None, False
+    if columns is not None:  # the caller names the columns; a header row, if said to exist, is skipped
         mapping = {name: i for i, name in enumerate(columns) if name}
+        has_header = bool(header)
     elif header is not False:
         mapping = _header_map(first_cells)
+        has_header = mapping is not None
         if mapping is None and header:
             raise SourceError("the header names no known column (e.g. timestamp, clientId, question, answer)",
                               path=origin, row=first_no)
     if mapping is None:
         mapping = {name: i for i, name in enumerate(HEADERLESS_COLUMNS)}
-        rows = _chain(first, rows)
-    elif columns is not None:
-        rows = _chain(first, rows)
+    if not has_header:
+        rows = _chain(first, rows)  # the first row is data
+    # rejections name the time column as the file does (e.g. «Дата»)
+    b.ts_column = str(first_cells[mapping["timestamp"]]).strip() \
+        if has_header and columns is None and "timestamp" in mapping else "timestamp"
     for required in ("timestamp", "clientId"):
         if required not in mapping:
             raise SourceError("missing column (needed to place each message in time and chat)",
