@@ -572,6 +572,19 @@ def _target_url(ex: Exchange, url: str | None, token: str | None, reveal: bool) 
     return ex.url(token=token if reveal else None)
 
 
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+def _shown_header(name: str, value: str, reveal: bool) -> str:
+    """A recorded header value as curl/HAR exports show it: credentials masked unless `reveal`."""
+    if reveal:
+        return value
+    if name.lower() in _CREDENTIAL_HEADERS:
+        scheme, _, rest = value.partition(" ")
+        return f"{scheme} …" if rest else "…"
+    return redact(value)
+
+
 def to_curl(exchanges: Iterable[Exchange], *, url: str | None = None, token: str | None = None,
             reveal: bool = False) -> str:
     """One shell command per request that re-sends it with curl, byte for byte.
@@ -582,7 +595,7 @@ def to_curl(exchanges: Iterable[Exchange], *, url: str | None = None, token: str
     for ex in exchanges:
         parts = ["curl", "-sS", "-X", ex.method, shlex.quote(_target_url(ex, url, token, reveal))]
         for name, value in forwardable_headers(ex.headers):
-            parts += ["-H", shlex.quote(f"{name}: {value}")]
+            parts += ["-H", shlex.quote(f"{name}: {_shown_header(name, value, reveal)}")]
         if ex.chunked:
             parts += ["-H", shlex.quote("Transfer-Encoding: chunked")]
         parts += ["-H", shlex.quote("Expect:")]
@@ -634,7 +647,7 @@ def to_har(exchanges: Iterable[Exchange], *, url: str | None = None, token: str 
             "time": wait,
             "request": {
                 "method": ex.method, "url": full, "httpVersion": "HTTP/1.1", "cookies": [],
-                "headers": [{"name": k, "value": v} for k, v in ex.headers],
+                "headers": [{"name": k, "value": _shown_header(k, v, reveal)} for k, v in ex.headers],
                 "queryString": [{"name": k, "value": v} for k, v in parse_qsl(ex.query, keep_blank_values=True)],
                 "headersSize": -1, "bodySize": len(ex.body),
                 **({"postData": post} if ex.body or ex.method not in ("GET", "HEAD") else {}),

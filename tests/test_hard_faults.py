@@ -13,7 +13,6 @@ import socket
 import threading
 import time
 
-import httpx
 import pytest
 
 from jivo_ops._http import RetryPolicy
