@@ -285,6 +285,8 @@ class Step:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Step":
+        if not isinstance(data, Mapping):
+            raise ProtocolError(f"a transfer step must be a JSON object, not {type(data).__name__}", field="steps[]")
         for key in ("ts", "step", "author", "kind"):
             if key not in data:
                 raise ProtocolError("missing in a transfer step", field=f"steps[].{key}")
@@ -346,6 +348,10 @@ class TransferResult:
         for key in ("transfer_id", "chat", "outcome", "started_at"):
             if key not in data:
                 raise ProtocolError("missing in a transfer result", field=key)
+        if not isinstance(data.get("steps") or [], list):
+            raise ProtocolError("must be a list of steps", field="steps")
+        if data["started_at"] is None:
+            raise ProtocolError("missing in a transfer result", field="started_at")
         if data["outcome"] not in OUTCOMES:
             raise ProtocolError(f"unknown outcome {data['outcome']!r}; expected one of {OUTCOMES}", field="outcome")
         return cls(
