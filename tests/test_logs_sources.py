@@ -324,6 +324,26 @@ def test_recorder_and_reporter_report_the_same_operator_message_once(tmp_path):
     assert len(twice.messages) == 9 and twice.duplicates_removed == 9 and len(twice.rejected) == 4
 
 
+def test_a_folder_with_a_live_store_and_a_file_that_is_no_log(tmp_path):
+    make_store(tmp_path / "hooks.sqlite", [
+        ("2026-11-25T10:00:15.700000+00:00", "POST", agent("c-1", "Здравствуйте", "Анна"), 200)])
+    con = sqlite3.connect(tmp_path / "hooks.sqlite")  # held open: the -wal and -shm files stay
+    con.execute("INSERT INTO meta VALUES ('x', 'y')")
+    con.commit()
+    (tmp_path / "exchanges.har").write_text('{"log": {"version": "1.2", "entries": []}}', encoding="utf-8")
+    (tmp_path / "transfers.jsonl").write_bytes((FIX / "transfers.jsonl").read_bytes())
+    try:
+        assert (tmp_path / "hooks.sqlite-wal").exists()
+        logs = load(tmp_path)
+    finally:
+        con.close()
+    assert set(logs.messages["source"]) == {"recorder", "transfers"}
+    assert len(logs.messages) == 1 + 11
+    skipped = logs.rejected[logs.rejected["row"].isna()]
+    assert len(skipped) == 1 and skipped.iloc[0]["origin"].endswith("exchanges.har")
+    assert skipped.iloc[0]["reason"].startswith("skipped: ") and "cannot tell what kind of log" in skipped.iloc[0]["reason"]
+
+
 def test_empty_files_give_empty_results(tmp_path):
     for name in ("empty.jsonl", "empty.csv", "empty.json"):
         (tmp_path / name).write_bytes(b"")

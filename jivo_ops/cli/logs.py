@@ -26,7 +26,10 @@ _EXPORT_SUFFIXES = {".csv", ".parquet", ".xlsx", ".jsonl", ".json"}
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "logs", help="load message logs (Reporter pages/exports, recorder store, transfer JSONL, Jivo dumps)",
-        description=__doc__.split("\n\n")[0].split(": ", 1)[-1] if __doc__ else None)
+        description="Load message logs from any source into one table: JAICP Reporter pages (JSON) and "
+                    "CSV/XLSX exports, a recorder store, transfer results (JSONL), raw Jivo bodies, events "
+                    "JSONL; a folder means every file in it. Lists the messages, or with --transfers one row "
+                    "per switch, or with --summary the headline figures.")
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="files or directories of logs")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--summary", action="store_true", help="headline figures instead of the messages")

@@ -217,10 +217,7 @@ def _parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
         if path.is_dir():
-            # SQLite's sidecar files (a live recorder store's WAL) are part of the store, not sources
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                           and not p.name.endswith(("-wal", "-shm", "-journal")))
-            return [load_part(p, tz=tz, **options) for p in files]
+            return _parts_of_directory(path, tz=tz, options=options)
         return [load_part(path, tz=tz, **options)]
     if not isinstance(src, (dict, list, tuple, str, bytes)) and isinstance(src, Sequence):
         src = list(src)  # e.g. a TransferBatch: a sequence of TransferResult
@@ -233,6 +230,27 @@ def _parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
         return [_part_of_json(src if not isinstance(src, tuple) else list(src), origin="JSON value", tz=tz)]
     raise SourceError(f"cannot load a {type(src).__name__}: give a path, parsed JSON, TransferResult values "
                       "or a DataFrame")
+
+
+# SQLite's sidecar files (a live recorder store's WAL) are part of the store, not sources
+_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def _parts_of_directory(path: Path, *, tz: str, options: dict) -> list[Part]:
+    """Every file under a folder; one that is no log (a HAR, a README) becomes a rejected row
+    naming it, so the rest still loads and nothing goes unmentioned."""
+    from .schema import rejected_frame
+
+    parts = []
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                   and not p.name.endswith(_SIDECARS))
+    for file in files:
+        try:
+            parts.append(load_part(file, tz=tz, **options))
+        except SourceError as exc:
+            parts.append(Part(str(file), "events", empty_messages(),
+                              rejected_frame([(str(file), None, f"skipped: {exc}")])))
+    return parts
 
 
 def load_part(path: str | Path, *, tz: str = "UTC", kind: str | None = None, **options: Any) -> Part:
