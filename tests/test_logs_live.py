@@ -61,3 +61,15 @@ def test_a_store_written_by_the_recorder(tmp_path):
         ("client-42", "OPERATOR", "text", "Здравствуйте! Чем помочь?", "Пётр")] * 2
     assert logs.duplicates_removed == 0  # the same id twice but at different times: two deliveries
     assert len(logs.rejected) == 1 and "not UTF-8 JSON" in logs.rejected.loc[0, "reason"]
+
+
+def test_offline_operators_show_as_no_operators_in_both_sources():
+    with Sandbox(operators=2, online=False) as sb:
+        batch = run_transfers(sb, clients=2, concurrency=2, step_timeout=5.0, progress=False)
+        with ReporterClient(sb.profile.jaicp.reporter_url, sb.profile.jaicp.reporter_token) as reporter:
+            pages = [p for r in batch for p in from_reporter(reporter, client_id=r.chat)]
+    assert [r.outcome for r in batch] == ["no_operators"] * 2
+    for logs in (load(batch), load(pages)):
+        t = logs.transfers()
+        assert sorted(t["chat"]) == sorted(r.chat for r in batch)
+        assert set(t["outcome"]) == {"no_operators"} and t["wait_s"].isna().all()

@@ -164,3 +164,15 @@ def test_summary(logs):
     assert s["outcomes"] == {"answered": 4, "no_operators": 1, "unanswered": 0, "error": 1}
     assert s["median_wait_s"] == pytest.approx((5.5 + 20.0) / 2)
     assert s["rejected"] == 9 and s["duplicates_removed"] == 2
+
+
+def test_an_event_logged_at_the_switch_instant_belongs_to_it():
+    # JAICP may log noLivechatOperatorsOnline in the same turn as the switch, even before it
+    t0 = "2026-11-25T10:00:00.955Z"
+    events = [
+        {"ts": t0, "chat": "z", "author": "SYSTEM", "kind": "event", "text": "noLivechatOperatorsOnline"},
+        {"ts": t0, "chat": "z", "author": "CLIENT", "kind": "text", "text": "Позовите оператора"},
+        {"ts": t0, "chat": "z", "author": "BOT", "kind": "switch"},
+    ]
+    t = transfers_table(load(events).messages)
+    assert list(t["outcome"]) == ["no_operators"] and (t["n_system"] == 1).all() and (t["n_client"] == 0).all()

@@ -5,6 +5,7 @@
 within it:
 
 - ``first_operator_at`` — the first OPERATOR message; ``wait_s`` = that − ``switched_at``;
+  (events logged at the very instant of the switch count as after it: they are its consequence)
 - ``closed_at``/``closed_by`` — the earlier of a CLIENT message equal to a close phrase
   (``closed_by='client'``; default phrases ``("/closeChat",)``) and a ``livechatFinished`` event
   (``'operator'``: the live chat ended without the client asking); NA when neither happened;
@@ -80,7 +81,11 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     ts_all = m["ts"].array.asi8
     idx = np.flatnonzero(has_switch[chat_codes] & (ts_all != _NAT))
     codes, ts = chat_codes[idx], ts_all[idx]
-    order = np.lexsort((ts, codes))  # stable: same-ts rows keep their load order
+    # An event logged at the same instant as a switch is its consequence (JAICP logs
+    # noLivechatOperatorsOnline in the same turn, sometimes before the question): events sort after
+    # the other rows of their instant; otherwise same-ts rows keep their load order (stable sort).
+    event_last = (m["kind"] == "event").to_numpy(dtype=bool, na_value=False)[idx]
+    order = np.lexsort((event_last, ts, codes))
     idx, codes, ts = idx[order], codes[order], ts[order]
     sw = is_switch_all[idx]
 
