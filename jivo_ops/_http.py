@@ -25,6 +25,10 @@ log = logging.getLogger("jivo_ops.http")
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "jivo-ops/0.1"
+# Idle pooled connections are dropped well before a server's keep-alive timeout (uvicorn: 5 s, the
+# same as httpx's default expiry): otherwise a request can meet a connection the server is closing
+# and fail with a spurious ReadError under load (seen in tests/test_hard_load.py).
+KEEPALIVE_EXPIRY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ def make_client(*, timeout: float | httpx.Timeout | None = None, transport: http
         transport=transport,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         event_hooks={"request": [_log_request], "response": [_log_response]},
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S),
     )
 
 
@@ -96,7 +101,8 @@ def make_async_client(*, timeout: float | httpx.Timeout | None = None,
         transport=transport,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         event_hooks={"request": [_alog_request], "response": [_alog_response]},
-        limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20,
+                                      keepalive_expiry=KEEPALIVE_EXPIRY_S),
     )
 
 
