@@ -114,6 +114,9 @@ def load(*sources: Any, tz: str = "UTC", dedupe: bool = True, dedupe_window: str
     ``options`` go to the CSV/XLSX readers: ``header``, ``delimiter``, ``encoding``,
     ``date_format`` (Java style, default ``yyyy-MM-dd HH:mm:ss.SSS``), ``columns``, ``sheet``.
     """
+    unknown = set(options) - {"header", "delimiter", "encoding", "date_format", "columns", "sheet", "kind"}
+    if unknown:
+        raise TypeError(f"load() got unexpected option(s) {', '.join(sorted(unknown))}")
     parts: list[Part] = []
     for src in sources:
         parts.extend(_parts_of(src, tz=tz, options=options))
