@@ -71,29 +71,28 @@ class Sandbox:
 
     # -- running ----------------------------------------------------------------------------------
     def start(self) -> "Sandbox":
-        from ..serving import ServerThread
+        from ._servers import LoopServers, bind
 
         if self._servers:
             return self
-        jaicp = ServerThread(self.jaicp.app(), self.host, self.requested_port)
-        jaicp.start()
-        self._servers.append(jaicp)
+        jaicp_socket = bind(self.host, self.requested_port)
         try:
             jivo_port = self.requested_jivo_port
             if jivo_port is None:
                 jivo_port = self.requested_port + 1 if self.requested_port else 0
-            jivo = ServerThread(self.jivo.app(), self.host, jivo_port)
             try:
-                jivo.start()
+                jivo_socket = bind(self.host, jivo_port)
             except OSError:
                 if self.requested_jivo_port is not None:
                     raise
-                jivo = ServerThread(self.jivo.app(), self.host, 0).start()
-            self._servers.append(jivo)
+                jivo_socket = bind(self.host, 0)
         except BaseException:
-            self.stop()
+            jaicp_socket.close()
             raise
-        self.jaicp.base_url, self.jivo.base_url = jaicp.url, jivo.url
+        servers = LoopServers([(self.jaicp.app(), jaicp_socket), (self.jivo.app(), jivo_socket)]).start()
+        self._servers = [servers]
+        jaicp_url, jivo_url = servers.urls
+        self.jaicp.base_url, self.jivo.base_url = jaicp_url, jivo_url
         for secret in (self.jaicp.chat_token, self.jaicp.webhook_token, self.jaicp.reporter_token,
                        self.jivo.unique_url, self.jaicp.chat_api_url, self.jaicp.internal_webhook_url):
             register_secret(secret)
@@ -101,7 +100,7 @@ class Sandbox:
             self.wire()
         else:
             self.jivo.chunked = self._settings.chunked_on
-        self.history.add("sandbox", "started", text=f"JAICP on {jaicp.url}, Jivo on {jivo.url}",
+        self.history.add("sandbox", "started", text=f"JAICP on {jaicp_url}, Jivo on {jivo_url}",
                          configured=self._settings.configured)
         return self
 
