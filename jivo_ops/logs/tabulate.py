@@ -85,7 +85,10 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     # noLivechatOperatorsOnline in the same turn, sometimes before the question): events sort after
     # the other rows of their instant; otherwise same-ts rows keep their load order (stable sort).
     event_last = (m["kind"] == "event").to_numpy(dtype=bool, na_value=False)[idx]
-    order = np.lexsort((event_last, ts, codes))
+    # two stable sorts instead of one lexsort: loaded frames are already in time order, which
+    # timsort passes through in linear time; then a stable sort by chat keeps that order inside each chat
+    by_time = np.argsort(ts * 2 + event_last, kind="stable")
+    order = by_time[np.argsort(codes[by_time], kind="stable")]
     idx, codes, ts = idx[order], codes[order], ts[order]
     sw = is_switch_all[idx]
 
@@ -156,8 +159,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         "n_client": counts[:, 0], "n_bot": counts[:, 1], "n_operator": counts[:, 2], "n_system": counts[:, 3],
         "source": m["source"].array.take(switch_rows),
     })
-    order = np.lexsort((out["transfer_no"].to_numpy(), out["chat"].to_numpy(dtype=object, na_value=""),
-                        switched)) if n_tr < 200_000 else np.argsort(switched, kind="stable")
+    order = np.lexsort((out["transfer_no"].to_numpy(), codes[sw_pos], switched))  # by time, then chat
     return out.iloc[order].reset_index(drop=True)
 
 
