@@ -227,8 +227,9 @@ MALFORMED_CHUNKED = {
 
 def raw_exchange(url: str, head_extra: bytes, payload: bytes, *, half_close: bool) -> bytes:
     parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(b"POST " + parts.path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        # Connection: close, so an answered request ends the read instead of idling in keep-alive
+        sock.sendall(b"POST " + parts.path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                      b"Content-Type: application/json\r\n" + head_extra + b"\r\n" + payload)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
