@@ -133,7 +133,7 @@ def test_cli_out_exports_and_plot(capsys, tmp_path):
     assert_png(tmp_path / "w.png")
     assert "saved the waits picture" in err and "wrote 6 rows" in err
     rejected = list(csv.DictReader((tmp_path / "rejected.csv").open(encoding="utf-8")))
-    assert len(rejected) == 9 and set(rejected[0]) == {"origin", "row", "reason"}
+    assert len(rejected) == 9 and set(rejected[0]) == {"file", "row", "reason"}
 
     code, _, err = run(capsys, FIX, "--chat", "c-1", "--plot", tmp_path / "tl.png")
     assert code == 0 and "saved the timeline picture" in err

@@ -34,7 +34,9 @@ def rows(frame: pd.DataFrame, cols=("ts", "chat", "author", "kind", "text", "ope
 
 
 def reasons(logs) -> list[tuple]:
-    return [(Path(o).name, r, why) for o, r, why in logs.rejected.itertuples(index=False)]
+    assert list(logs.rejected.columns) == ["file", "row", "reason", "origin"]
+    assert (logs.rejected["file"] == logs.rejected["origin"]).all()
+    return [(Path(f).name, r, why) for f, r, why in logs.rejected[["file", "row", "reason"]].itertuples(index=False)]
 
 
 def assert_schema(frame: pd.DataFrame) -> None:
@@ -340,7 +342,7 @@ def test_a_folder_with_a_live_store_and_a_file_that_is_no_log(tmp_path):
     assert set(logs.messages["source"]) == {"recorder", "transfers"}
     assert len(logs.messages) == 1 + 11
     skipped = logs.rejected[logs.rejected["row"].isna()]
-    assert len(skipped) == 1 and skipped.iloc[0]["origin"].endswith("exchanges.har")
+    assert len(skipped) == 1 and skipped.iloc[0]["file"].endswith("exchanges.har")
     assert skipped.iloc[0]["reason"].startswith("skipped: ") and "cannot tell what kind of log" in skipped.iloc[0]["reason"]
 
 

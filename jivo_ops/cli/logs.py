@@ -47,7 +47,7 @@ def register(subparsers) -> None:
                    help="save a picture: the chat's timeline with --chat, the wait histogram with "
                         "--transfers, else transfers per hour")
     p.add_argument("--plot-kind", choices=["timeline", "waits", "hourly"], help="which picture --plot draws")
-    p.add_argument("--rejected", metavar="FILE", help="write the rejected rows (origin, row, reason) as CSV")
+    p.add_argument("--rejected", metavar="FILE", help="write the rejected rows (file, row, reason) as CSV")
     p.add_argument("--tz", default="UTC", help="zone of naive export timestamps (default UTC)")
     p.add_argument("--delimiter", help="CSV export delimiter (default: sniffed)")
     p.add_argument("--encoding", help="CSV export encoding (default: UTF-8, else cp1251)")
@@ -151,10 +151,10 @@ def run(args: argparse.Namespace) -> int:
     if len(logs.rejected):
         first = logs.rejected.iloc[0]
         hint = "" if args.rejected else "; --rejected FILE lists them all"
-        print(redact(f"jivo-ops: {len(logs.rejected)} rows rejected (first: {first['origin']} row "
+        print(redact(f"jivo-ops: {len(logs.rejected)} rows rejected (first: {first['file']} row "
                      f"{first['row']}: {first['reason']}){hint}"), file=sys.stderr)
         if args.rejected:
-            logs.rejected.to_csv(args.rejected, index=False)
+            logs.rejected[["file", "row", "reason"]].to_csv(args.rejected, index=False)
     if logs.duplicates_removed:
         print(f"jivo-ops: {logs.duplicates_removed} duplicate messages removed", file=sys.stderr)
 

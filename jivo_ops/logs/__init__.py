@@ -3,7 +3,7 @@
 >>> logs = load("reporter-pages.json", "export.csv", "recorder.sqlite", "transfers.jsonl")
 >>> logs                       # <LogSet 1,234 messages in 56 chats (...); 2 rejected; 7 duplicates removed>
 >>> logs.messages              # the schema (see jivo_ops.logs.schema)
->>> logs.rejected              # origin, row, reason — nothing is dropped silently
+>>> logs.rejected              # file, row, reason — nothing is dropped silently
 >>> t = logs.transfers(since="24h", outcome="unanswered")
 >>> wait_histogram(logs.transfers()).savefig("waits.png")
 

@@ -44,7 +44,7 @@ _CSV_EXT = {".csv", ".tsv", ".txt"}
 
 @dataclass
 class LogSet:
-    """Loaded logs: ``messages`` (the schema), ``rejected`` (origin, row, reason), how many
+    """Loaded logs: ``messages`` (the schema), ``rejected`` (file, row, reason), how many
     duplicates were removed, and one line per source (``sources``: origin, source, messages,
     rejected)."""
 

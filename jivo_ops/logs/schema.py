@@ -27,8 +27,10 @@ column        dtype                        meaning
                                            recorder request id, transfer id + step index)
 ============  ===========================  =====================================================
 
-A *rejected* frame lists what could not be loaded, never silently dropped:
-``origin`` (file), ``row`` (1-based line/row, list index, or recorder request id), ``reason``.
+A *rejected* frame lists what could not be loaded, never silently dropped: ``file`` (the file,
+or a label for in-memory values), ``row`` (1-based line/row, position in a JSON list, or the
+recorder's request id; NA for a whole file), ``reason``; and ``origin`` (= ``file``, the name the
+messages frame uses).
 
 The flat ``events`` JSONL source is this schema written one JSON object per line
 (``ts`` as ISO 8601 with offset); :func:`jivo_ops.logs.export` writes it for ``.jsonl`` files.
@@ -72,7 +74,7 @@ KIND_DTYPE = pd.CategoricalDtype(list(KINDS))
 
 COLUMNS = ("ts", "chat", "session", "author", "kind", "text", "operator", "source", "origin", "message_id")
 STRING_COLUMNS = ("chat", "session", "text", "operator", "message_id")
-REJECTED_COLUMNS = ("origin", "row", "reason")
+REJECTED_COLUMNS = ("file", "row", "reason", "origin")
 
 
 def empty_messages() -> pd.DataFrame:
@@ -80,19 +82,17 @@ def empty_messages() -> pd.DataFrame:
 
 
 def empty_rejected() -> pd.DataFrame:
-    return pd.DataFrame({"origin": pd.Series([], dtype=STRING_DTYPE),
-                         "row": pd.Series([], dtype="Int64"),
-                         "reason": pd.Series([], dtype=STRING_DTYPE)})
+    return rejected_frame([])
 
 
 def rejected_frame(rows: Iterable[tuple[str, int | None, str]]) -> pd.DataFrame:
+    """(origin, row, reason) triples as the rejected table; ``file`` and ``origin`` hold the same
+    name (``origin`` matches the messages' column of that name, ``file`` says what it is)."""
     rows = list(rows)
-    if not rows:
-        return empty_rejected()
-    origin, row, reason = zip(*rows)
-    return pd.DataFrame({"origin": pd.array(origin, dtype=STRING_DTYPE),
-                         "row": pd.array(row, dtype="Int64"),
-                         "reason": pd.array(reason, dtype=STRING_DTYPE)})
+    origin, row, reason = zip(*rows) if rows else ((), (), ())
+    names = pd.array(origin, dtype=STRING_DTYPE)
+    return pd.DataFrame({"file": names, "row": pd.array(row, dtype="Int64"),
+                         "reason": pd.array(reason, dtype=STRING_DTYPE), "origin": names.copy()})
 
 
 def to_utc(values, *, tz: str = "UTC", fmt: str | None = None, errors: str = "coerce") -> pd.Series:
