@@ -494,10 +494,6 @@ class ReplayReport:
         return shown(head + "\n" + format_table(self.rows(), self.COLUMNS))
 
 
-def _replay_headers(exchange: Exchange) -> list[tuple[str, str]]:
-    return forwardable_headers(exchange.headers)
-
-
 def replay_exchanges(exchanges: Iterable[Exchange], to: str, *, store: str | os.PathLike | None = None,
                      yes: bool = False, dry_run: bool | None = None, timeout: float = 10.0) -> ReplayReport:
     """Re-send `exchanges` to `to` byte for byte (method, body, content type, chunked framing when it came
@@ -535,7 +531,7 @@ def replay_exchanges(exchanges: Iterable[Exchange], to: str, *, store: str | os.
             started = time.perf_counter()
             status, body, headers, error = None, b"", (), None
             try:
-                response = client.request(ex.method, ex.url(to), content=content, headers=_replay_headers(ex))
+                response = client.request(ex.method, ex.url(to), content=content, headers=forwardable_headers(ex.headers))
                 status, body = response.status_code, response.content
                 headers = tuple(response.headers.multi_items())
             except httpx.HTTPError as exc:

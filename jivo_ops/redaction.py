@@ -76,10 +76,10 @@ def register_secret(value: str | None) -> None:
         _known.add(value)
         parts = urlsplit(value) if "://" in value else None
         if parts and parts.path.strip("/"):
-            _known.add(parts.path.rstrip("/"))
-            for segment in parts.path.split("/"):
-                if len(segment) >= 8 and _token_like(segment):
-                    _known.add(segment)
+            tokens = [segment for segment in parts.path.split("/") if len(segment) >= 8 and _token_like(segment)]
+            if tokens:  # a path with no token-like part (e.g. "/hook") hides nothing: masking it mangles text
+                _known.add(parts.path.rstrip("/"))
+            _known.update(tokens)
 
 
 def redact(text: object) -> str:

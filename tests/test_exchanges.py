@@ -10,14 +10,13 @@ import sqlite3
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from jivo_ops.errors import JivoOpsError, RecorderError
 from jivo_ops.exchanges import (
-    Exchange, Exchanges, WaitTimeoutError, assert_payload, compare_payload, export_exchanges, import_jsonl,
+    Exchanges, WaitTimeoutError, assert_payload, compare_payload, export_exchanges, import_jsonl,
     read_jsonl, to_curl, to_har,
 )
 from jivo_ops.recorder import Recorder, RecorderStore
