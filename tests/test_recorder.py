@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import datetime
 
 import httpx
@@ -279,11 +281,11 @@ def test_repr_and_masked_url_never_show_the_token(recorder):
     assert recorder.masked_url.startswith("http://127.0.0.1:")
 
 
-def test_record_command_prints_the_url_once_and_logs_masked(tmp_path):
+def test_record_command_prints_the_url_once_logs_masked_and_stops_on_ctrl_c(tmp_path):
     store = tmp_path / "cli.sqlite"
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from jivo_ops.cli import main; sys.exit(main(sys.argv[1:]))",
-         "record", "--listen", "127.0.0.1:0", "--store", str(store), "--token", TOKEN, "--duration", "6"],
+         "record", "--listen", "127.0.0.1:0", "--store", str(store), "--token", TOKEN, "--duration", "60"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()
@@ -291,6 +293,8 @@ def test_record_command_prints_the_url_once_and_logs_masked(tmp_path):
         url = first.rsplit(" ", 1)[1].strip()
         assert url.startswith("http://127.0.0.1:") and url.endswith(f"/hook/{TOKEN}")
         assert httpx.post(url, content=AGENT_BODY, timeout=10).status_code == 200
+        time.sleep(0.3)  # let it log the request before Ctrl-C
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop with a summary
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
