@@ -25,6 +25,15 @@ from ._common import (BodyTooLarge, FaultMiddleware, History, alnum, deliver, er
                       json_response, now, parse_json, read_body, reporter_time)
 from .settings import SandboxSettings
 
+def _new_client():
+    import httpx
+
+    from .._http import make_async_client
+
+    # keep connections to the other side alive under load (many chats at once)
+    return make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+
+
 __all__ = ["JaicpService", "WEBHOOK_PREFIX"]
 
 WEBHOOK_PREFIX = "/chatadapter/chatapi/webhook/jivosite/"
@@ -77,6 +86,7 @@ class JaicpService:
         self.clients: dict[str, ClientState] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.client = None
+        self._client_task: asyncio.Future | None = None
         self.closing = False
         self._tasks: set[asyncio.Task] = set()
 
@@ -141,13 +151,8 @@ class JaicpService:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def startup(self) -> None:
-        import httpx
-
-        from .._http import make_async_client
-
         self.loop = asyncio.get_running_loop()
-        # keep connections to the other side alive under load (many chats at once)
-        self.client = make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+        self._client_task = asyncio.ensure_future(asyncio.to_thread(_new_client))  # SSL setup off the start path
         self.closing = False
 
     def begin_close(self) -> None:
@@ -168,9 +173,20 @@ class JaicpService:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.client is not None:
-            await self.client.aclose()
+        task, self._client_task = self._client_task, None
+        if task is not None:
+            try:
+                await (await task).aclose()
+            except Exception:  # noqa: BLE001 - the client never came up: nothing to close
+                pass
+        self.client = None
         self.loop = None
+
+    async def http(self):
+        """The client toward the other side (built in the background at startup)."""
+        if self.client is None:
+            self.client = await self._client_task
+        return self.client
 
     # -- clients, events, logs ----------------------------------------------------------------------
     def _state(self, client_id: str) -> tuple[ClientState, bool]:
@@ -351,7 +367,7 @@ class JaicpService:
         """Jivo's «Уникальный URL»/status: True/False, or None when it cannot tell (with the reason)."""
         url = self.external_api_endpoint.strip().rstrip("/") + "/status"
         try:
-            response = await self.client.get(url, timeout=self.settings().forward_timeout)
+            response = await (await self.http()).get(url, timeout=self.settings().forward_timeout)
         except Exception as exc:  # noqa: BLE001 - any transport failure means "cannot tell"
             return None, f"GET {mask_url(url)} failed: {type(exc).__name__}"
         body = response.text.strip()
@@ -399,7 +415,7 @@ class JaicpService:
                                  what=what, attempt=attempt, status=status, url=mask_url(url),
                                  **({"reason": reason} if status is None or status >= 300 else {}))
 
-            result = await deliver(self.client, url, raw, chunked=False, retries=s.forward_retries,
+            result = await deliver(await self.http(), url, raw, chunked=False, retries=s.forward_retries,
                                    wait=s.forward_retry_wait, timeout=s.forward_timeout, on_attempt=on_attempt)
             if not result.ok:
                 self.history.add(self.side, "dropped", client_id=st.client_id, author="CLIENT", text=text,
@@ -541,7 +557,7 @@ class JaicpService:
         st = self.clients[fields["client_id"]]
         if url:
             raw = json.dumps([body], ensure_ascii=False).encode("utf-8")
-            await deliver(self.client, url, raw, chunked=False, retries=0, wait=0, timeout=10,
+            await deliver(await self.http(), url, raw, chunked=False, retries=0, wait=0, timeout=10,
                           on_attempt=lambda a, code, why: self.history.add(
                               self.side, "async_webhook", client_id=st.client_id, status=code, url=mask_url(url)))
         elif status == 200:

@@ -20,6 +20,15 @@ from ._common import (BodyTooLarge, FaultMiddleware, History, alnum, deliver, js
                       read_body)
 from .settings import MESSAGE_TYPES, SandboxSettings
 
+def _new_client():
+    import httpx
+
+    from .._http import make_async_client
+
+    # keep connections to the other side alive under load (many chats at once)
+    return make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+
+
 __all__ = ["JivoService", "Operator", "validate_client_message"]
 
 
@@ -91,6 +100,7 @@ class JivoService:
         self.chats: dict[str, JivoChat] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.client = None
+        self._client_task: asyncio.Future | None = None
         self._tasks: set[asyncio.Task] = set()
         self._next_operator = 0
 
@@ -161,22 +171,28 @@ class JivoService:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def startup(self) -> None:
-        import httpx
-
-        from .._http import make_async_client
-
         self.loop = asyncio.get_running_loop()
-        # keep connections to the other side alive under load (many chats at once)
-        self.client = make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+        self._client_task = asyncio.ensure_future(asyncio.to_thread(_new_client))  # SSL setup off the start path
 
     async def shutdown(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.client is not None:
-            await self.client.aclose()
+        task, self._client_task = self._client_task, None
+        if task is not None:
+            try:
+                await (await task).aclose()
+            except Exception:  # noqa: BLE001 - the client never came up: nothing to close
+                pass
+        self.client = None
         self.loop = None
+
+    async def http(self):
+        """The client toward the other side (built in the background at startup)."""
+        if self.client is None:
+            self.client = await self._client_task
+        return self.client
 
     # -- operators --------------------------------------------------------------------------------
     def _pick_operator(self) -> Operator | None:
@@ -277,7 +293,7 @@ class JivoService:
                              status=status, chunked=chunked, url=mask_url(url), type=kind,
                              **({"reason": reason} if status is None or status >= 300 else {}))
 
-        result = await deliver(self.client, url, raw, chunked=chunked, retries=s.webhook_retries,
+        result = await deliver(await self.http(), url, raw, chunked=chunked, retries=s.webhook_retries,
                                wait=s.webhook_retry_wait, timeout=s.webhook_timeout, on_attempt=on_attempt)
         if not result.ok:
             self.history.add(self.side, "dropped", client_id=chat.client_id, author="OPERATOR", text=text,
