@@ -166,8 +166,11 @@ def _sqlite_header_problem(path: Path) -> str | None:
     page_size = struct.unpack(">H", header[16:18])[0]
     page_size = 65536 if page_size == 1 else page_size
     pages = struct.unpack(">I", header[28:32])[0]
-    # The page count is trusted only when written by a library that keeps it (same change counter).
-    if header[24:28] == header[92:96] and pages and size < pages * page_size:
+    # The page count is trusted only when written by a library that keeps it (same change counter), and
+    # only with no live WAL beside the file: a checkpoint may write the new header before the last pages.
+    wal = path.with_name(path.name + "-wal")
+    live = wal.exists() and wal.stat().st_size > 0
+    if not live and header[24:28] == header[92:96] and pages and size < pages * page_size:
         return f"truncated: {size} bytes on disk, its header says {pages * page_size}"
     if page_size and size % page_size:
         return f"truncated: {size} bytes is not a whole number of {page_size}-byte pages"
@@ -186,7 +189,8 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
         raise RecorderError(
             f"{path}: recorder store schema version {version!r} "
             f"{'is older than' if older else 'is not'} the one this jivo_ops reads ({SCHEMA_VERSION}); "
-            "export it with the jivo_ops that wrote it (`jivo-ops export --format jsonl`) and import it here")
+            "export it with the jivo_ops that wrote it (`jivo-ops export --format jsonl`) and load that file "
+            "here with jivo_ops.exchanges.import_jsonl")
     columns = {row[1] for row in conn.execute("PRAGMA table_info(requests)")}
     missing = [c for c in REQUEST_COLUMNS if c not in columns]
     if missing:
