@@ -151,12 +151,14 @@ def run(args: argparse.Namespace) -> int:
     if len(logs.rejected):
         first = logs.rejected.iloc[0]
         hint = "" if args.rejected else "; --rejected FILE lists them all"
-        print(redact(f"jivo-ops: {len(logs.rejected)} rows rejected (first: {first['file']} row "
+        n = len(logs.rejected)
+        print(redact(f"jivo-ops: {n} row{'s' if n != 1 else ''} rejected (first: {first['file']} row "
                      f"{first['row']}: {first['reason']}){hint}"), file=sys.stderr)
         if args.rejected:
             logs.rejected[["file", "row", "reason"]].to_csv(args.rejected, index=False)
     if logs.duplicates_removed:
-        print(f"jivo-ops: {logs.duplicates_removed} duplicate messages removed", file=sys.stderr)
+        n = logs.duplicates_removed
+        print(f"jivo-ops: {n} duplicate message{'s' if n != 1 else ''} removed", file=sys.stderr)
 
     mode = "summary" if args.summary else "transfers" if args.transfers else "messages"
     if args.outcome and mode != "transfers":
