@@ -794,7 +794,7 @@ def _pattern(path: str) -> re.Pattern:
 
 def _load_payload(value: Any, what: str) -> Any:
     if isinstance(value, Exchange):
-        if value.json is None and not value.is_json:
+        if not value.is_json:
             raise JivoOpsError(f"{what}: request #{value.id} has no JSON body ({len(value.body)} bytes)")
         return value.json
     if isinstance(value, Path):
