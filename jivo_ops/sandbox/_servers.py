@@ -39,8 +39,10 @@ class LoopServers:
         import uvicorn  # heavy: only when a server is really started
 
         self._sockets = [sock for _, sock in apps]
+        # keep-alive longer than httpx's 5 s pool expiry: the client closes idle connections first, so
+        # it never reuses one the server is closing at that very moment ("disconnected without a response")
         self._servers = [uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
-                                                       timeout_graceful_shutdown=2))
+                                                       timeout_graceful_shutdown=2, timeout_keep_alive=30))
                          for app, _ in apps]
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
