@@ -216,6 +216,16 @@ def test_dropped_connections_are_real_resets_and_the_server_survives():
         assert ask(sb, "c-drop", "привет").status_code == 200
 
 
+def test_jivo_dropping_connections_makes_jaicp_resend_then_drop():
+    with Sandbox(jivo_drop_rate=1.0, forward_retries=1, forward_retry_wait=0.0) as sb:
+        ask(sb, "c-jdrop", "оператор")
+        assert sb.history.entries("status_check_failed", client_id="c-jdrop")
+        gone = sb.history.wait_for(lambda e: e.kind == "dropped" and e.client_id == "c-jdrop")
+        attempts = sb.history.entries("forward", client_id="c-jdrop")
+        assert [a.detail["status"] for a in attempts] == [None, None]
+        assert "RemoteProtocolError" in attempts[0].detail["reason"] and gone.detail["attempts"] == 2
+
+
 def test_failing_webhook_is_retried_by_jivo_as_set():
     with Sandbox(webhook_error_rate=1.0, webhook_retries=1, webhook_retry_wait=0.0) as sb:
         assert sb.operator_say("c-wh", "алло") is False
