@@ -38,13 +38,17 @@ def tried(kind: str, n: int = 1) -> None:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def print_counts():
+def print_counts(request):
+    """Print how many cases were tried, past pytest's output capture (the terminal reporter)."""
     yield
-    import sys
-
-    total = sum(TRIED.values())
-    sys.__stdout__.write(f"\n[hard bad input] {total} cases tried: "
-                         + ", ".join(f"{k} {v}" for k, v in sorted(TRIED.items())) + "\n")
+    line = (f"[hard bad input] {sum(TRIED.values())} cases tried: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(TRIED.items())))
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            print("\n" + line)
+    else:
+        print(line)
 
 
 @pytest.fixture(scope="module")
