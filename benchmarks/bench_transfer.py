@@ -9,7 +9,7 @@ so it does not share the GIL with the measured client), N transfers at concurren
           also records every step, masks payloads and decides outcomes.
 
 Both use the same client layout (several httpx clients, few requests in flight each). Rounds
-alternate; the medians are compared. Ends with `BENCH transfer ratio=<runner/bare> goal=<=1.2 PASS|FAIL`.
+alternate (ABBA), each run on a fresh sandbox; the medians are compared. Ends with `BENCH transfer ratio=<runner/bare> goal=<=1.2 PASS|FAIL`.
 
     .venv/bin/python benchmarks/bench_transfer.py [--transfers 1000] [--concurrency 50] [--rounds 3]
 """
@@ -35,12 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jivo_ops.profile import load_profile  # noqa: E402
-from jivo_ops.transfer import REQUESTS_PER_HTTP_CLIENT, arun_transfers  # noqa: E402
+from jivo_ops.transfer import KEEPALIVE_EXPIRY_S, REQUESTS_PER_HTTP_CLIENT, arun_transfers  # noqa: E402
 
 GOAL = 1.2
 
 
 def start_sandbox(workdir: Path) -> tuple[subprocess.Popen, Path]:
+    workdir.mkdir(parents=True, exist_ok=True)
     profile_path = workdir / "sandbox-profile.toml"
     exe = Path(sys.executable).with_name("jivo-ops")
     command = [str(exe)] if exe.exists() else [sys.executable, "-c",
@@ -65,7 +66,7 @@ def start_sandbox(workdir: Path) -> tuple[subprocess.Popen, Path]:
 
 def make_pool(concurrency: int) -> list[httpx.AsyncClient]:
     per = REQUESTS_PER_HTTP_CLIENT
-    limits = httpx.Limits(max_connections=per + 2, max_keepalive_connections=per + 2)
+    limits = httpx.Limits(max_connections=per + 2, max_keepalive_connections=per + 2, keepalive_expiry=KEEPALIVE_EXPIRY_S)
     return [httpx.AsyncClient(timeout=httpx.Timeout(30.0), limits=limits) for _ in range(math.ceil(concurrency / per))]
 
 
@@ -131,38 +132,40 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
+    times: dict[str, list[float]] = {"bare": [], "runner": []}
+    cpu: dict[str, list[float]] = {"bare": [], "runner": []}
     with tempfile.TemporaryDirectory(prefix="bench-transfer-") as tmp:
-        process, profile_path = start_sandbox(Path(tmp))
-        try:
-            profile = load_profile(profile_path, env=False)
-            url = profile.jaicp.chat_api_url
-            asyncio.run(bare(url, 50, 10, "warm"))       # warm both paths up (imports, connections)
-            asyncio.run(runner(profile, 50, 10))
-            times: dict[str, list[float]] = {"bare": [], "runner": []}
-            cpu: dict[str, list[float]] = {"bare": [], "runner": []}
-            for round_no in range(args.rounds):
-                # ABBA order: neither side always runs on a sandbox that has served more.
-                order = ("bare", "runner") if round_no % 2 == 0 else ("runner", "bare")
-                for side in order:
+        for round_no in range(args.rounds):
+            # ABBA order, and a fresh sandbox for every run: neither side meets a sandbox that has served more.
+            order = ("bare", "runner") if round_no % 2 == 0 else ("runner", "bare")
+            for side in order:
+                process, profile_path = start_sandbox(Path(tmp) / f"{round_no}-{side}")
+                try:
+                    profile = load_profile(profile_path, env=False)
+                    url = profile.jaicp.chat_api_url
+                    if side == "bare":   # warm up (imports, connections), then measure
+                        asyncio.run(bare(url, 20, 10, f"w{round_no}"))
+                    else:
+                        asyncio.run(runner(profile, 20, 10))
                     cpu_started = time.process_time()
                     if side == "bare":
                         t, ok = asyncio.run(bare(url, args.transfers, args.concurrency, f"r{round_no}"))
                     else:
                         t, ok = asyncio.run(runner(profile, args.transfers, args.concurrency))
                     used = time.process_time() - cpu_started
-                    times[side].append(t)
-                    cpu[side].append(used)
-                    print(f"round {round_no + 1}: {side:<6} {t:7.2f} s wall, {used:6.2f} s client CPU, "
-                          f"{ok}/{args.transfers} answered", flush=True)
-                    if side == "runner" and ok != args.transfers:
-                        print(f"BENCH transfer ratio=nan goal=<={GOAL} FAIL (runner answered {ok}/{args.transfers})")
-                        return 1
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+                finally:
+                    process.terminate()
+                    try:
+                        process.wait(10)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                times[side].append(t)
+                cpu[side].append(used)
+                print(f"round {round_no + 1}: {side:<6} {t:7.2f} s wall, {used:6.2f} s client CPU, "
+                      f"{ok}/{args.transfers} answered", flush=True)
+                if side == "runner" and ok != args.transfers:
+                    print(f"BENCH transfer ratio=nan goal=<={GOAL} FAIL (runner answered {ok}/{args.transfers})")
+                    return 1
     b, r = statistics.median(times["bare"]), statistics.median(times["runner"])
     cb, cr = statistics.median(cpu["bare"]), statistics.median(cpu["runner"])
     ratio = r / b

@@ -71,10 +71,12 @@ ACTIONS = ("say", "switch", "wait_operator", "close", "event", "pause")
 DEFAULT_CLOSE_PHRASE = "/closeChat"
 NO_OPERATORS = "noLivechatOperatorsOnline"
 LIVECHAT_FINISHED = "livechatFinished"
-# Long polls are cut into windows this long so a stop request or a deadline is noticed in time.
-POLL_WINDOW_S = 5.0
+# Longest single /events long poll; a step's deadline cuts it shorter. Kept under the usual server hold
+# (the sandbox's is 25 s) so a quiet poll ends on our side, not as a dropped connection.
+POLL_WINDOW_S = 20.0
 # Few requests in flight per httpx client beat one crowded client (see BENCHMARKS.md).
 REQUESTS_PER_HTTP_CLIENT = 8
+KEEPALIVE_EXPIRY_S = 2.0
 
 
 class ScriptError(JivoOpsError):
@@ -1065,7 +1067,10 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
 
     per_client = max(1, requests_per_http_client)
     pool_size = max(1, math.ceil(concurrency / per_client))
-    limits = httpx.Limits(max_connections=per_client + 2, max_keepalive_connections=per_client + 2)
+    # Idle connections are dropped before a server's keep-alive timeout (uvicorn: 5 s) can close
+    # them under a request in flight, which would surface as a spurious ReadError.
+    limits = httpx.Limits(max_connections=per_client + 2, max_keepalive_connections=per_client + 2,
+                          keepalive_expiry=KEEPALIVE_EXPIRY_S)
     http_timeout = httpx.Timeout(step_timeout + poll_window + 5.0, connect=min(step_timeout, 5.0))
     # One TLS context for the whole pool: building one per client costs ~60 ms of CPU each.
     tls = httpx.create_ssl_context() if url.startswith("https:") else False

@@ -282,7 +282,8 @@ def test_jsonl_matches_the_transfer_results_contract(tmp_path):
                         and "token" in step["http"]["response"]:
                     assert step["http"]["response"]["token"].startswith("…")
     back = read_jsonl(out)
-    assert [r.transfer_id for r in back] == sorted(r.transfer_id for r in batch)
+    # written as each transfer finishes: completion order, every transfer once
+    assert sorted(r.transfer_id for r in back) == sorted(r.transfer_id for r in batch)
     assert isinstance(back[0].started_at, datetime) and back[0].started_at.tzinfo is not None
     assert {r.outcome for r in back} == {"answered"}
 
