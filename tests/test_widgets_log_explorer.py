@@ -32,6 +32,7 @@ def test_load_from_paths_shows_summary_table_and_plots(transfer_files, tmp_path)
     assert explorer.operator_choice.options[1:] and all(explorer.operator_choice.options[1:])
     explorer.wait_plot(60)
     assert bytes(explorer.timeline_image.value).startswith(b"\x89PNG")
+    assert explorer.result["chat"].iloc[0] in explorer.plot_caption.value  # the caption names the chat drawn
     explorer.plots.selected_index = 1
     explorer.wait_plot(60)
     assert bytes(explorer.wait_image.value).startswith(b"\x89PNG")

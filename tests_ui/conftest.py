@@ -166,7 +166,8 @@ def browser_type_launch_args():
 
 @pytest.fixture(scope="session")
 def browser_context_args():
-    return {"viewport": {"width": 1400, "height": 1000}, "locale": "en-US"}
+    # tall enough for a whole widget in one element screenshot (the notebook scrolls inside the page)
+    return {"viewport": {"width": 1400, "height": 1900}, "locale": "en-US"}
 
 
 @pytest.fixture(scope="session")

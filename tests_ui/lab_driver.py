@@ -11,6 +11,7 @@ import re
 import time
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Page, WebSocket
 
 __all__ = ["NotebookSession"]
@@ -21,7 +22,7 @@ CELL_ERROR = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stde
 class NotebookSession:
     def __init__(self, page: Page, base_url: str, name: str, artifacts: Path):
         self.page, self.base_url, self.name, self.artifacts = page, base_url, name, artifacts
-        self._frames: list[str] = []
+        self._ready_sockets: set[str] = set()
         self._shots = 0
         page.on("websocket", self._watch)
 
@@ -33,18 +34,35 @@ class NotebookSession:
         def keep(frame) -> None:
             text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
             if "kernel_info_reply" in text:
-                self._frames.append("kernel_info_reply")
+                self._ready_sockets.add(ws.url)
 
         ws.on("framereceived", keep)
 
+    def _kernel_id(self) -> str | None:
+        """The id of the kernel of this notebook's session (other tabs may have kernels too)."""
+        try:
+            sessions = httpx.get(f"{self.base_url}/api/sessions", timeout=5.0).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        for session in sessions:
+            if session.get("path") == self.name and session.get("kernel"):
+                return session["kernel"]["id"]
+        return None
+
     def open(self, timeout: float = 90.0) -> "NotebookSession":
-        self.page.goto(f"{self.base_url}/lab/tree/{self.name}", timeout=timeout * 1000)
+        """Open the notebook in a workspace of its own (no tabs restored from other tests) and wait
+        until *its* kernel's channel websocket has answered kernel_info."""
+        stem = Path(self.name).stem.strip("_") or "nb"
+        self.page.goto(f"{self.base_url}/lab/workspaces/{stem}/tree/{self.name}?reset", timeout=timeout * 1000)
         self.page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=timeout * 1000)
         deadline = time.monotonic() + timeout
-        while "kernel_info_reply" not in self._frames:
+        while True:
+            kernel = self._kernel_id()
+            if kernel and any(kernel in url for url in self._ready_sockets):
+                break
             if time.monotonic() > deadline:
                 self.screenshot("kernel-timeout")
-                raise AssertionError(f"{self.name}: no kernel_info_reply on the kernel websocket in {timeout:.0f} s")
+                raise AssertionError(f"{self.name}: no kernel_info_reply on its kernel websocket in {timeout:.0f} s")
             self.page.wait_for_timeout(200)
         return self
 
@@ -66,7 +84,8 @@ class NotebookSession:
         return [t for t in texts if "Error" in t or "Traceback" in t]
 
     def wait_all_executed(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         while True:
             prompts = self.prompts()
             done = prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts)
@@ -80,6 +99,9 @@ class NotebookSession:
             if time.monotonic() > deadline:
                 self.screenshot("timeout")
                 raise AssertionError(f"{self.name}: cells not all executed in {timeout:.0f} s; prompts: {prompts}")
+            if time.monotonic() > started + 60 and all(p == "[ ]:" for p in prompts):
+                self.screenshot("not-started")
+                raise AssertionError(f"{self.name}: Run All Cells reached no cell in 60 s (kernel not connected?)")
             self.page.wait_for_timeout(500)
         errors = self.errors()
         assert not errors, f"{self.name}: a cell failed:\n{errors[0][-2000:]}"

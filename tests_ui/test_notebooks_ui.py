@@ -35,3 +35,76 @@ def test_widget_stack_smoke(fresh_lab, page, artifacts):
     button.click()
     nb.wait_text(nb.widget(".widget-label"), "pong from the kernel", timeout=20)
     nb.screenshot("clicked")
+
+
+def _run(lab, page, artifacts, name: str, timeout: float = 300) -> NotebookSession:
+    nb = NotebookSession(page, lab.url, name, artifacts).open()
+    nb.run_all(timeout=timeout)
+    return nb
+
+
+def test_00_quickstart(fresh_lab, page, artifacts):
+    nb = _run(fresh_lab, page, artifacts, "00_quickstart.ipynb")
+    outputs = page.locator(".jp-OutputArea-output")
+    nb.wait_text(outputs.filter(has_text="outcome:").first, r"outcome: answered", timeout=10)
+    bar = nb.widget(".widget-hbox:has(.widget-hprogress)")  # tqdm's progress bar, a real widget
+    nb.wait_text(bar, r"10/10", timeout=30)
+    nb.screenshot("batch", page.locator(".jp-Cell:has(.widget-hprogress)").first)
+
+
+def test_01_configure_integration(fresh_lab, page, artifacts):
+    nb = _run(fresh_lab, page, artifacts, "01_configure_integration.ipynb")
+    panel = nb.widget(".jivo-ops-setup-panel")
+    heads = panel.locator(".jivo-ops-step-head")
+    assert heads.count() == 4
+    for i in range(4):  # the walk in the notebook left every step green
+        nb.wait_text(heads.nth(i), r"^✓ Шаг", timeout=30)
+    nb.screenshot("setup-panel", panel)
+    # reveal the «Уникальный URL» (the second secret of step 2): the full URL appears, ready to copy
+    unique = panel.locator(".jivo-ops-step-2 .jivo-ops-secret").nth(1)
+    assert "…" in unique.inner_text()
+    unique.get_by_role("button", name="Показать").click()
+    nb.wait_text(unique, r"http://127\.0\.0\.1:\d+/[A-Za-z0-9]{16}/[A-Za-z0-9]{10}", timeout=20)
+    # live probes from the button, in the background
+    panel.get_by_role("button", name="Проверить связь").click()
+    status = panel.locator(".widget-html").filter(has_text="пробы сервисов").first
+    nb.wait_text(status, r"✓ пробы сервисов: 6 ok, 0 failed", timeout=60)
+    nb.screenshot("probed", panel)
+
+
+def test_02_send_test_transfers(fresh_lab, page, artifacts):
+    nb = _run(fresh_lab, page, artifacts, "02_send_test_transfers.ipynb")
+    builder = nb.widget(".jivo-ops-switch-builder")
+    json_pane = builder.locator("pre").first
+    assert "ignoreOffline" not in json_pane.inner_text()
+    builder.locator(".widget-checkbox").filter(has_text="ignoreOffline").locator("input").click()
+    nb.wait_text(json_pane, r'"ignoreOffline": true', timeout=20)
+    nb.screenshot("switch-builder", builder)
+
+    console = nb.widget(".jivo-ops-transfer-console")
+    nb.wait_text(console, r"20/20 transfers: answered=20", timeout=30)
+    clients = console.locator(".widget-inline-hbox").filter(has_text="Клиентов").locator("input")
+    clients.fill("3")
+    clients.press("Enter")
+    console.get_by_role("button", name="Запустить").click()
+    nb.wait_text(console, r"✓ 3/3 transfers: answered=3", timeout=90)
+    assert console.locator("table.jivo-ops-live tr").count() == 4  # header + 3 finished transfers
+    nb.screenshot("transfer-console", console)
+
+
+def test_03_message_logs(fresh_lab, page, artifacts):
+    nb = _run(fresh_lab, page, artifacts, "03_message_logs.ipynb")
+    requests = nb.widget(".widget-select select")  # RecorderPanel's list of recorded requests
+    deadline = 30_000
+    page.wait_for_function("el => el.options.length >= 8", arg=requests.element_handle(), timeout=deadline)
+    nb.screenshot("recorder-panel", page.locator(".jp-OutputArea-output:has(.widget-select)").first)
+
+    explorer = nb.widget(".jivo-ops-log-explorer")
+    nb.wait_text(explorer, r"переводы: 12", timeout=60)
+    explorer.locator(".widget-dropdown").filter(has_text="Исход").locator("select").select_option("no_operators")
+    nb.wait_text(explorer, r"переводы: 2\b", timeout=30)
+    # the timeline is redrawn (in the background) for the first chat left by the filter
+    nb.wait_text(explorer.locator(".jivo-ops-plot-caption"), r"хронология чата jivo-ops-", timeout=90)
+    image = explorer.locator(".widget-image").first
+    page.wait_for_function("img => img.naturalWidth > 100", arg=image.element_handle(), timeout=60_000)
+    nb.screenshot("log-explorer", explorer)

@@ -49,8 +49,10 @@ class LogModel(t.HasTraits):
     error = t.Unicode("")
     revision = t.Int(0)
 
-    def __init__(self, *sources: Any, export_dir: str | Path = "exports", **kwargs: Any):
+    def __init__(self, *sources: Any, export_dir: str | Path = "exports", load_options: dict | None = None,
+                 **kwargs: Any):
         super().__init__(**kwargs)
+        self.load_options = dict(load_options or {})  # for `jivo_ops.logs.load`: tz, delimiter, encoding, …
         self.objects: list[Any] = []  # in-memory sources: TransferBatch, TransferResult lists, DataFrames, LogSets
         paths = []
         for source in sources:
@@ -84,7 +86,8 @@ class LogModel(t.HasTraits):
         if self.job is not None and self.job.running:
             raise JivoOpsError("still loading the previous sources")
         self.state, self.error = "loading", ""
-        self.job = BackgroundJob(load, *sources, on_done=self._loaded, on_error=self._failed, name="jivo-ops-logs")
+        self.job = BackgroundJob(load, *sources, on_done=self._loaded, on_error=self._failed, name="jivo-ops-logs",
+                                 **self.load_options)
         return self.job.start()
 
     def _loaded(self, logs) -> None:
@@ -190,8 +193,9 @@ class LogModel(t.HasTraits):
 class LogExplorer(w.VBox):
     """Sources → «Загрузить»; filters; the per-transfer table; timeline + wait histogram; export buttons."""
 
-    def __init__(self, *sources: Any, export_dir: str | Path = "exports", autoload: bool = True, **kwargs: Any):
-        self.model = m = LogModel(*sources, export_dir=export_dir)
+    def __init__(self, *sources: Any, export_dir: str | Path = "exports", autoload: bool = True,
+                 load_options: dict | None = None, **kwargs: Any):
+        self.model = m = LogModel(*sources, export_dir=export_dir, load_options=load_options)
         self.last_error: BaseException | None = None
         self._suspended = False
         self._plot_generation = 0
@@ -202,7 +206,7 @@ class LogExplorer(w.VBox):
                                                   "XLSX), хранилище рекордера (.sqlite), переводы (.jsonl)",
                                       layout=w.Layout(width="98%"), style=style)
         w.link((self.paths_input, "value"), (m, "paths"))
-        self.load_button = w.Button(description="Загрузить", button_style="primary", icon="folder-open")
+        self.load_button = w.Button(description="Загрузить", button_style="primary", icon="folder-open", layout=w.Layout(width="auto"))
         self.load_button.on_click(self.on_load)
         self.status = StatusLine()
         self.since_input = w.Text(description="С", placeholder="2026-11-25T10:00 или 24h", style=style)
@@ -221,12 +225,13 @@ class LogExplorer(w.VBox):
         for name in ("since", "until", "chat", "operator", "outcome"):
             m.observe(lambda _change: self.refresh(), name)
         self.table = w.HTML()
+        self.plot_caption = w.HTML()
         self.timeline_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.wait_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.export_format = w.Dropdown(options=EXPORT_FORMATS, value="csv", description="Формат", style=style,
                                         layout=w.Layout(width="16em"))
-        self.export_transfers_button = w.Button(description="Экспорт переводов", icon="download")
-        self.export_messages_button = w.Button(description="Экспорт сообщений", icon="download")
+        self.export_transfers_button = w.Button(description="Экспорт переводов", icon="download", layout=w.Layout(width="auto"))
+        self.export_messages_button = w.Button(description="Экспорт сообщений", icon="download", layout=w.Layout(width="auto"))
         self.export_transfers_button.on_click(lambda _b: self.on_export("transfers"))
         self.export_messages_button.on_click(lambda _b: self.on_export("messages"))
         self.export_status = StatusLine()
@@ -238,7 +243,7 @@ class LogExplorer(w.VBox):
         exports = w.HBox([self.export_format, self.export_transfers_button, self.export_messages_button])
         title = w.HTML("<b>Журналы сообщений</b> — переводы на оператора, ожидание, исходы")
         super().__init__([title, self.paths_input, w.HBox([self.load_button]), self.status, filters, self.table,
-                          plots, exports, self.export_status], **kwargs)
+                          self.plot_caption, plots, exports, self.export_status], **kwargs)
         self.add_class("jivo-ops-log-explorer")
         m.observe(lambda _change: self._loaded_changed(), ["state", "revision"])
         self._loaded_changed()
@@ -326,6 +331,9 @@ class LogExplorer(w.VBox):
         def show(png: bytes | None) -> None:
             if png is not None and generation == self._plot_generation:
                 (self.timeline_image if which == 0 else self.wait_image).value = png
+                shown = (f"хронология чата <code>{esc(chat)}</code>" if which == 0 and chat
+                         else "ожидание оператора по выбранным переводам" if which == 1 else "нет чата для хронологии")
+                self.plot_caption.value = f"<span class='jivo-ops-plot-caption'>График: {shown}</span>"
 
         def failed(exc: BaseException) -> None:
             if generation == self._plot_generation:

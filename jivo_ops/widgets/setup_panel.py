@@ -176,14 +176,14 @@ class SecretInput(w.HBox):
     """A URL or token input: dots until «Показать», and a one-click copy of it, masked until then."""
 
     def __init__(self, label: str, placeholder: str = "", **kwargs: Any):
-        layout = w.Layout(width="30em")
-        self.label = w.HTML(f"<b>{esc(label)}</b>", layout=w.Layout(width="19em"))
+        layout = w.Layout(width="26em")
+        self.label = w.HTML(f"<b>{esc(label)}</b>", layout=w.Layout(width="17em"))
         # values commit on Enter / leaving the field: a half-typed URL is not worth checking
         self.hidden = w.Password(placeholder=placeholder, layout=layout, continuous_update=False)
-        self.shown = w.Text(placeholder=placeholder, layout=w.Layout(width="30em", display="none"),
+        self.shown = w.Text(placeholder=placeholder, layout=w.Layout(width="26em", display="none"),
                             continuous_update=False)
         w.link((self.hidden, "value"), (self.shown, "value"))
-        self.copy = w.HTML(layout=w.Layout(max_width="28em", overflow="hidden"))
+        self.copy = w.HTML(layout=w.Layout(max_width="34em", overflow="hidden"))
         self.reveal = w.ToggleButton(value=False, description="Показать", icon="eye",
                                      tooltip="показать значение целиком, чтобы скопировать",
                                      layout=w.Layout(width="auto"))
@@ -250,7 +250,7 @@ class SetupPanel(w.VBox):
             return control
 
         def paste(label: str, source: str, target_key: str) -> w.Button:
-            button = w.Button(description=label, icon="paste", layout=w.Layout(width="auto"),
+            button = w.Button(description=label, icon="paste", layout=w.Layout(width="auto", flex="0 0 auto"),
                               tooltip=f"скопировать {FIELDS[source].label} сюда")
             button.on_click(lambda _b: m.copy_value(source, target_key))
             return button
@@ -287,7 +287,8 @@ class SetupPanel(w.VBox):
             parts += bodies[step]
             if m.sandbox is not None:
                 button = w.Button(description=APPLY_LABEL[step], button_style="primary", icon="check",
-                                  tooltip=f"сделать шаг {step} в песочнице, как в интерфейсе")
+                                  tooltip=f"сделать шаг {step} в песочнице, как в интерфейсе",
+                                  layout=w.Layout(width="auto", align_self="flex-start"))
                 button.on_click(lambda _b, step=step: self.on_apply(step))
                 self.apply_buttons[step] = button
                 parts.append(button)
@@ -295,10 +296,10 @@ class SetupPanel(w.VBox):
             box.add_class(f"jivo-ops-step-{step}")
             sections.append(box)
 
-        self.probe_button = w.Button(description="Проверить связь", icon="plug",
+        self.probe_button = w.Button(description="Проверить связь", icon="plug", layout=w.Layout(width="auto"),
                                      tooltip="живые пробы: Jivo /status, доступность URL, Chat API /start")
-        self.jivo_leg_button = w.Button(description="Проба: плечо Jivo", icon="arrow-right")
-        self.jaicp_leg_button = w.Button(description="Проба: плечо JAICP", icon="arrow-left")
+        self.jivo_leg_button = w.Button(description="Проба: плечо Jivo", icon="arrow-right", layout=w.Layout(width="auto"))
+        self.jaicp_leg_button = w.Button(description="Проба: плечо JAICP", icon="arrow-left", layout=w.Layout(width="auto"))
         self.probe_button.on_click(lambda _b: self.on_probe("services"))
         self.jivo_leg_button.on_click(lambda _b: self.on_probe("jivo"))
         self.jaicp_leg_button.on_click(lambda _b: self.on_probe("jaicp"))
@@ -308,8 +309,8 @@ class SetupPanel(w.VBox):
 
         self.path_input = w.Text(value=str(profile_path), description="Файл профиля",
                                  style={"description_width": "8em"}, layout=w.Layout(width="36em"))
-        self.save_button = w.Button(description="Сохранить профиль", icon="save")
-        self.load_button = w.Button(description="Загрузить профиль", icon="folder-open")
+        self.save_button = w.Button(description="Сохранить профиль", icon="save", layout=w.Layout(width="auto"))
+        self.load_button = w.Button(description="Загрузить профиль", icon="folder-open", layout=w.Layout(width="auto"))
         self.save_button.on_click(self.on_save)
         self.load_button.on_click(self.on_load)
         files = w.HBox([self.path_input, self.save_button, self.load_button])
@@ -407,210 +408,6 @@ class SetupPanel(w.VBox):
             raise TimeoutError(f"the probe did not finish within {timeout:.0f} s")
 
     # -- drawing --------------------------------------------------------------------------------
-    def _render(self) -> None:
-        revealed = self.reveal.value
-        self.hidden.layout.display = "none" if revealed else None
-        self.shown.layout.display = None if revealed else "none"
-        self.copy.value = copyable(self.text) if self.value else ""
-
-    def __repr__(self) -> str:
-        return f"SecretInput({self.text!r})" if not self.reveal.value else "SecretInput(<revealed>)"
-
-
-class SetupPanel(w.VBox):
-    """The four steps; findings per step; probes; save/load. See the module docstring."""
-
-    def __init__(self, target: Any = None, *, profile_path: str | Path = "jivo-ops-profile.toml", **kwargs: Any):
-        self.model = m = SetupModel(target)
-        self.last_error: BaseException | None = None
-        self.inputs: dict[str, w.Widget] = {}
-        self.step_status: dict[int, w.HTML] = {}
-        self.apply_buttons: dict[int, w.Button] = {}
-        self.status = StatusLine()
-        self.probe_status = StatusLine()
-        self.file_status = StatusLine()
-        self.probe_job: BackgroundJob | None = None
-
-        def text(key: str, placeholder: str = "") -> w.Text:
-            control = w.Text(value=getattr(m, _trait(key)), description=FIELDS[key].label.strip("«»"),
-                             placeholder=placeholder, style={"description_width": "18em"}, continuous_update=False,
-                             layout=w.Layout(width="50em"))
-            w.link((control, "value"), (m, _trait(key)))
-            self.inputs[key] = control
-            return control
-
-        def secret(key: str, placeholder: str = "") -> SecretInput:
-            control = SecretInput(FIELDS[key].label.strip("«»"), placeholder)
-            control.value = getattr(m, _trait(key))
-            w.link((control.hidden, "value"), (m, _trait(key)))
-            self.inputs[key] = control
-            return control
-
-        def paste(label: str, source: str, target_key: str) -> w.Button:
-            button = w.Button(description=label, icon="paste", layout=w.Layout(width="auto"),
-                              tooltip=f"скопировать {FIELDS[source].label} сюда")
-            button.on_click(lambda _b: m.copy_value(source, target_key))
-            return button
-
-        chunked = w.Checkbox(value=m.jivo_chunked, description="Chunked кодировка в запросах", indent=False)
-        w.link((chunked, "value"), (m, "jivo_chunked"))
-        self.inputs["jivo.chunked"] = chunked
-        self.switch_input = w.Textarea(value=m.switch_json, rows=2, description="switch (JSON)",
-                                       style={"description_width": "18em"}, layout=w.Layout(width="50em"))
-        w.link((self.switch_input, "value"), (m, "switch_json"))
-
-        self.paste_webhook = paste("Вставить Internal Webhook Url", "jaicp.internal_webhook_url", "jivo.webhook_url")
-        self.paste_unique = paste("Вставить Уникальный URL", "jivo.unique_url", "jaicp.external_api_endpoint")
-        bodies = {
-            1: [text("jaicp.operator_channel"),
-                secret("jaicp.internal_webhook_url", "https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/…")],
-            2: [text("jivo.channel"),
-                w.HBox([secret("jivo.webhook_url", "вставьте Internal Webhook Url"), self.paste_webhook]),
-                chunked,
-                secret("jivo.unique_url", "https://wh.jivosite.com/…/…")],
-            3: [w.HBox([secret("jaicp.external_api_endpoint", "вставьте Уникальный URL"), self.paste_unique]),
-                text("jaicp.inbound_channel"),
-                text("jaicp.inbound_operator", "название операторского канала, напр. Jivo")],
-            4: [secret("jaicp.chat_api_url", "https://app.jaicp.com/chatapi/<token>"),
-                text("jaicp.reporter_url"),
-                secret("jaicp.reporter_token", "токен Reporter API (или JIVO_OPS_REPORTER_TOKEN)"),
-                self.switch_input],
-        }
-        sections = []
-        for step, title in STEPS.items():
-            header = w.HTML()
-            self.step_status[step] = header
-            parts: list[w.Widget] = [header, w.HTML(f"<div style='color:#555;font-size:90%'>{esc(WHERE[step])}</div>")]
-            parts += bodies[step]
-            if m.sandbox is not None:
-                button = w.Button(description=APPLY_LABEL[step], button_style="primary", icon="check",
-                                  tooltip=f"сделать шаг {step} в песочнице, как в интерфейсе")
-                button.on_click(lambda _b, step=step: self.on_apply(step))
-                self.apply_buttons[step] = button
-                parts.append(button)
-            box = w.VBox(parts, layout=w.Layout(border="1px solid #ddd", padding="4px 8px", margin="4px 0"))
-            box.add_class(f"jivo-ops-step-{step}")
-            sections.append(box)
-
-        self.probe_button = w.Button(description="Проверить связь", icon="plug",
-                                     tooltip="живые пробы: Jivo /status, доступность URL, Chat API /start")
-        self.jivo_leg_button = w.Button(description="Проба: плечо Jivo", icon="arrow-right")
-        self.jaicp_leg_button = w.Button(description="Проба: плечо JAICP", icon="arrow-left")
-        self.probe_button.on_click(lambda _b: self.on_probe("services"))
-        self.jivo_leg_button.on_click(lambda _b: self.on_probe("jivo"))
-        self.jaicp_leg_button.on_click(lambda _b: self.on_probe("jaicp"))
-        self.probe_output = w.HTML()
-        probes = w.VBox([w.HBox([self.probe_button, self.jivo_leg_button, self.jaicp_leg_button]),
-                         self.probe_status, self.probe_output])
-
-        self.path_input = w.Text(value=str(profile_path), description="Файл профиля",
-                                 style={"description_width": "8em"}, layout=w.Layout(width="36em"))
-        self.save_button = w.Button(description="Сохранить профиль", icon="save")
-        self.load_button = w.Button(description="Загрузить профиль", icon="folder-open")
-        self.save_button.on_click(self.on_save)
-        self.load_button.on_click(self.on_load)
-        files = w.HBox([self.path_input, self.save_button, self.load_button])
-
-        self.summary = w.HTML()
-        mode = "песочница: кнопки шагов делают то же, что формы JAICP и Jivo" if m.sandbox is not None \
-            else "профиль: заполните поля значениями из JAICP и Jivo"
-        title = w.HTML(f"<b>Jivo как операторский канал — настройка</b> <span style='color:#555'>({esc(mode)})</span>")
-        super().__init__([title, self.summary, *sections, self.status, w.HTML("<b>Пробы</b>"), probes,
-                          files, self.file_status], **kwargs)
-        self.add_class("jivo-ops-setup-panel")
-        m.observe(lambda _change: self._render(), "report")
-        self._render()
-
-    # -- handlers -------------------------------------------------------------------------------
-    @guarded(lambda self: self.status)
-    def on_apply(self, step: int) -> dict:
-        shown = self.model.apply_step(step)
-        self.status.show(f"{OK_MARK} шаг {step} «{STEPS[step]}» выполнен в песочнице", "ok")
-        return shown
-
-    @guarded(lambda self: self.probe_status)
-    def on_probe(self, which: str) -> BackgroundJob:
-        if self.probe_job is not None and self.probe_job.running:
-            raise JivoOpsError("a probe is still running")
-        profile = self.model.profile
-        labels = {"services": "пробы сервисов", "jivo": "плечо Jivo", "jaicp": "плечо JAICP"}
-        self.probe_status.show(f"{labels[which]}: выполняется…", "busy")
-        for button in (self.probe_button, self.jivo_leg_button, self.jaicp_leg_button):
-            button.disabled = True
-        self.probe_job = BackgroundJob(self._probe, which, profile, on_done=self._probed, on_error=self._probe_failed,
-                                       name="jivo-ops-probe")
-        return self.probe_job.start()
-
-    @staticmethod
-    def _probe(which: str, profile: Profile) -> tuple[str, Any]:
-        if which == "services":
-            return which, run_probes(profile, timeout=10.0)
-        from ..probes import probe_jaicp_leg, probe_jivo_leg
-
-        if which == "jivo":
-            return which, probe_jivo_leg(profile, timeout=10.0)
-        return which, probe_jaicp_leg(profile, timeout=10.0, switch_first=True)
-
-    def _probed(self, outcome: tuple[str, Any]) -> None:
-        which, value = outcome
-        if which == "services":
-            ok = all(p.ok is not False for p in value)
-            rows = "".join(
-                f"<tr><td>{OK_MARK if p.ok else ('–' if p.ok is None else FAIL_MARK)}</td><td>{esc(p.name)}</td>"
-                f"<td>{'' if p.latency_s is None else f'{p.latency_s * 1000:.0f} ms'}</td><td>{esc(p.detail)}</td>"
-                f"<td>{esc(p.next_step)}</td></tr>" for p in value)
-            self.probe_output.value = f"<table>{rows}</table>"
-            failed = sum(p.ok is False for p in value)
-            self.probe_status.show(f"{OK_MARK if ok else FAIL_MARK} пробы сервисов: {len(value) - failed} ok, "
-                                   f"{failed} failed", "ok" if ok else "error")
-        else:
-            self.probe_output.value = copyable(value.render(), block=True)
-            self.probe_status.show(f"{OK_MARK if value.ok else FAIL_MARK} плечо {which}: {value.summary}",
-                                   "ok" if value.ok else "error")
-        self._enable_probes()
-
-    def _probe_failed(self, exc: BaseException) -> None:
-        self.last_error = exc
-        self.probe_status.error(exc)
-        self._enable_probes()
-
-    def _enable_probes(self) -> None:
-        for button in (self.probe_button, self.jivo_leg_button, self.jaicp_leg_button):
-            button.disabled = False
-
-    @guarded(lambda self: self.file_status)
-    def on_save(self, _button: Any = None) -> Path:
-        path = self.model.save(self.path_input.value.strip())
-        self.file_status.show(f"{OK_MARK} сохранено: {path} (доступ только владельцу, 0600)", "ok")
-        return path
-
-    @guarded(lambda self: self.file_status)
-    def on_load(self, _button: Any = None) -> Profile:
-        profile = self.model.load(self.path_input.value.strip())
-        self.file_status.show(f"{OK_MARK} загружено: {profile.source}", "ok")
-        return profile
-
-    # -- reading --------------------------------------------------------------------------------
-    @property
-    def profile(self) -> Profile:
-        return self.model.profile
-
-    @property
-    def report(self) -> CheckReport:
-        return self.model.report
-
-    def wait_probe(self, timeout: float = 60.0) -> None:
-        if self.probe_job is not None and not self.probe_job.join(timeout):
-            raise TimeoutError(f"the probe did not finish within {timeout:.0f} s")
-
-    # -- drawing --------------------------------------------------------------------------------
-    def _sync_inputs(self) -> None:
-        # SecretInput copies follow the model (links update the Password; the copy display follows it)
-        for key in KEYS:
-            control = self.inputs.get(key)
-            if isinstance(control, SecretInput) and control.value != getattr(self.model, _trait(key)):
-                control.value = getattr(self.model, _trait(key))
-
     def _render(self) -> None:
         report = self.model.report
         if report is None:

@@ -177,8 +177,8 @@ class TransferConsole(w.VBox):
                      (self.clients_input, "clients"), (self.concurrency_input, "concurrency"),
                      (self.timeout_input, "step_timeout")):
             w.link((a, "value"), (m, b))
-        self.run_button = w.Button(description="Запустить", button_style="primary", icon="play")
-        self.stop_button = w.Button(description="Стоп", button_style="danger", icon="stop", disabled=True)
+        self.run_button = w.Button(description="Запустить", button_style="primary", icon="play", layout=w.Layout(width="auto"))
+        self.stop_button = w.Button(description="Стоп", button_style="danger", icon="stop", disabled=True, layout=w.Layout(width="auto"))
         self.run_button.on_click(self.on_run)
         self.stop_button.on_click(self.on_stop)
         self.progress = w.IntProgress(value=0, min=0, max=1, description="0/0", style={"description_width": "6em"},
