@@ -68,6 +68,10 @@ _EXPORTS: dict[str, str] = {
     "export_exchanges": "exchanges",
     "import_jsonl": "exchanges",
     "RecorderPanel": "widgets.recorder_panel",
+    "SetupPanel": "widgets.setup_panel",
+    "SwitchBuilder": "widgets.switch_builder",
+    "TransferConsole": "widgets.transfer_console",
+    "LogExplorer": "widgets.log_explorer",
     "compare_payload": "exchanges",
     "assert_payload": "exchanges",
 }
