@@ -30,9 +30,12 @@ class ServerThread:
     """`with ServerThread(app) as srv: srv.url` — uvicorn serving `app` until the block ends."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning",
-                 limit_concurrency: int | None = None):
+                 limit_concurrency: int | None = None, keep_alive: float = 30.0):
         self.app, self.host, self.requested_port = app, host, port
         self.log_level, self.limit_concurrency = log_level, limit_concurrency
+        # Above httpx's 5 s pool expiry: with equal timeouts a client may reuse a connection the
+        # server is closing at that instant ("Server disconnected without sending a response").
+        self.keep_alive = keep_alive
         self._server = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -61,7 +64,8 @@ class ServerThread:
         self._socket = sock
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level=self.log_level, lifespan="on", access_log=False,
-                                limit_concurrency=self.limit_concurrency, timeout_graceful_shutdown=2)
+                                limit_concurrency=self.limit_concurrency, timeout_graceful_shutdown=2,
+                                timeout_keep_alive=int(self.keep_alive))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name=f"uvicorn:{self.port}", daemon=True)
