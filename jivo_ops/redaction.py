@@ -72,14 +72,22 @@ def register_secret(value: str | None) -> None:
     value = value.strip()
     if len(value) < 6:
         return
+    if "://" not in value:
+        if len(value) >= 8 and _token_like(value):
+            with _lock:
+                _known.add(value)
+        return
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return
+    tokens = [segment for segment in parts.path.split("/") if len(segment) >= 8 and _token_like(segment)]
+    if not tokens:  # "https:", "https://host" or "/hook" hide nothing: masking them would mangle text
+        return
     with _lock:
         _known.add(value)
-        parts = urlsplit(value) if "://" in value else None
-        if parts and parts.path.strip("/"):
-            tokens = [segment for segment in parts.path.split("/") if len(segment) >= 8 and _token_like(segment)]
-            if tokens:  # a path with no token-like part (e.g. "/hook") hides nothing: masking it mangles text
-                _known.add(parts.path.rstrip("/"))
-            _known.update(tokens)
+        _known.add(parts.path.rstrip("/"))
+        _known.update(tokens)
 
 
 def redact(text: object) -> str:
