@@ -11,7 +11,7 @@ so it does not share the GIL with the measured client), N transfers at concurren
 Both use the same client layout (several httpx clients, few requests in flight each). Rounds
 alternate (ABBA), each run on a fresh sandbox; the verdict is the median of the per-round ratios. Ends with `BENCH transfer ratio=<runner/bare> goal=<=1.2 PASS|FAIL`.
 
-    .venv/bin/python benchmarks/bench_transfer.py [--transfers 1000] [--concurrency 50] [--rounds 3]
+    .venv/bin/python benchmarks/bench_transfer.py [--transfers 1000] [--concurrency 50] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transfers", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     times: dict[str, list[float]] = {"bare": [], "runner": []}
