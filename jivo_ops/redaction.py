@@ -55,7 +55,17 @@ def mask_url(url: str) -> str:
         host = f"{host}:{parts.port}"
     if not path:
         return f"{parts.scheme}://{host}"
-    return f"{parts.scheme}://{host}/{mask_secret(path) or ELLIPSIS}"
+    # Plain words after the last token ("/status", "/events") are endpoints, not secrets: keep them
+    # readable so `…EiD7/status` still says which call failed.
+    segments = path.split("/")
+    suffix: list[str] = []
+    while len(segments) > 2 and segments[-1] in _ENDPOINT_WORDS:
+        suffix.insert(0, segments.pop())
+    masked = mask_secret("/".join(segments)) or ELLIPSIS
+    return f"{parts.scheme}://{host}/{masked}" + "".join("/" + word for word in suffix)
+
+
+_ENDPOINT_WORDS = frozenset({"status", "events", "async"})
 
 
 def _token_like(segment: str) -> bool:
