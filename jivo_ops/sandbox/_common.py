@@ -17,7 +17,8 @@ from typing import Any, AsyncIterator, Callable, Iterable
 from ..redaction import mask_url, redact
 
 __all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "Delivery", "deliver",
-           "alnum", "hex_token", "now", "iso", "reporter_time", "plain", "json_response", "error_dto"]
+           "SimulatedService", "alnum", "hex_token", "now", "iso", "reporter_time", "plain", "json_response",
+           "error_dto"]
 
 _ALNUM = string.ascii_letters + string.digits
 WIRE_ENCODING = "utf-8"
@@ -322,3 +323,123 @@ async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int,
         if attempt > policy.retries:
             return Delivery(False, status, attempt, reason or f"HTTP {status}")
         await asyncio.sleep(policy.wait)
+
+
+# -- the part of a simulated service that does not depend on which one it is ----------------------
+
+def _new_client():
+    import httpx
+
+    from .._http import make_async_client
+
+    # keep connections to the other side alive under load (many chats at once)
+    return make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+
+
+class SimulatedService:
+    """What the simulated JAICP and Jivo run the same way: tasks on the server's loop, the client
+    toward the other side, the admin API's body and settings form, and the ASGI app with its
+    lifespan and fault injection.
+
+    A subclass sets `side`, `settings`, `history`, `apply_settings` and says how its admin API
+    refuses (`_admin_error`).
+    """
+
+    side: str
+    settings: Callable[[], Any]
+    history: History
+    apply_settings: Callable[[dict], Any] | None
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.client = None
+        self._client_task: asyncio.Future | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- running on the server's loop -----------------------------------------------------------
+    def spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def run_coroutine(self, coro, timeout: float = 30.0):
+        """Run `coro` on this server's loop from another thread and wait for its result."""
+        if self.loop is None:
+            coro.close()
+            raise RuntimeError("the sandbox is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    async def startup(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._client_task = asyncio.ensure_future(asyncio.to_thread(_new_client))  # SSL setup off the start path
+
+    async def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        task, self._client_task = self._client_task, None
+        if task is not None:
+            try:
+                await (await task).aclose()
+            except Exception:  # noqa: BLE001 - the client never came up: nothing to close
+                pass
+        self.client = None
+        self.loop = None
+
+    async def http(self):
+        """The client toward the other side (built in the background at startup)."""
+        if self.client is None:
+            self.client = await self._client_task
+        return self.client
+
+    # -- admin (the console's forms) ------------------------------------------------------------
+    def _admin_error(self, status: int, code: str, message: str):
+        """The service's own way to refuse an admin request (`code`: JAICP-style error id)."""
+        raise NotImplementedError
+
+    async def _admin_body(self, request) -> tuple[dict | None, Any]:
+        try:
+            raw = await read_body(request, 64 * 1024)
+        except BodyTooLarge:
+            return None, self._admin_error(413, "admin.request.too_large", "admin body too large")
+        if not raw.strip():
+            return {}, None
+        data, problem = parse_json(raw)
+        if problem or not isinstance(data, dict):
+            return None, self._admin_error(400, "admin.request.invalid", problem or "expected a JSON object")
+        return data, None
+
+    async def _admin_settings(self, request):
+        data, error = await self._admin_body(request)
+        if error:
+            return error
+        if self.apply_settings is None:
+            return self._admin_error(405, "admin.settings.read_only", "settings are read-only here")
+        from ..errors import JivoOpsError
+
+        try:
+            self.apply_settings(data)
+        except (JivoOpsError, TypeError, ValueError) as exc:
+            return self._admin_error(400, "admin.settings.invalid", str(exc))
+        return json_response({"ok": True})
+
+    # -- the ASGI face --------------------------------------------------------------------------
+    def _asgi(self, routes: list, rates: Callable[[str], tuple[float, float, float]]):
+        """Starlette over `routes`, starting and stopping this service, behind fault injection."""
+        from contextlib import asynccontextmanager
+
+        from starlette.applications import Starlette
+
+        @asynccontextmanager
+        async def lifespan(app):
+            await self.startup()
+            try:
+                yield
+            finally:
+                await self.shutdown()
+
+        app = Starlette(routes=routes, lifespan=lifespan)
+        return FaultMiddleware(app, side=self.side, history=self.history, rates=rates,
+                               seed=lambda: self.settings().seed)

@@ -21,18 +21,9 @@ from datetime import date, datetime
 from typing import Any, Callable
 
 from ..redaction import mask_url
-from ._common import (BodyTooLarge, FaultMiddleware, History, alnum, deliver, error_dto, hex_token, iso,
+from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, error_dto, hex_token, iso,
                       json_response, now, parse_json, read_body, reporter_time)
 from .settings import SandboxSettings
-
-def _new_client():
-    import httpx
-
-    from .._http import make_async_client
-
-    # keep connections to the other side alive under load (many chats at once)
-    return make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
-
 
 __all__ = ["JaicpService", "WEBHOOK_PREFIX"]
 
@@ -65,13 +56,14 @@ class ClientState:
     last_question: str | None = None
 
 
-class JaicpService:
+class JaicpService(SimulatedService):
     """State and behaviour of the simulated JAICP; `app()` is its ASGI face."""
 
     side = "jaicp"
 
     def __init__(self, settings: Callable[[], SandboxSettings], history: History,
                  apply_settings: Callable[[dict], SandboxSettings] | None = None):
+        super().__init__()
         self.settings, self.history, self.apply_settings = settings, history, apply_settings
         self.base_url = ""
         self.chat_token = f"{alnum(8)}:{hex_token(40)}"
@@ -84,11 +76,7 @@ class JaicpService:
         self.external_api_endpoint = ""
         self.reporter_token = alnum(40)
         self.clients: dict[str, ClientState] = {}
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.client = None
-        self._client_task: asyncio.Future | None = None
         self.closing = False
-        self._tasks: set[asyncio.Task] = set()
 
     # -- wiring ---------------------------------------------------------------------------------
     @property
@@ -138,21 +126,8 @@ class JaicpService:
         return bool(self.inbound_operator) and self.inbound_operator == self.operator_channel
 
     # -- running on the server's loop -----------------------------------------------------------
-    def spawn(self, coro) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    def run_coroutine(self, coro, timeout: float = 30.0):
-        if self.loop is None:
-            coro.close()
-            raise RuntimeError("the sandbox is not running")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
     async def startup(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self._client_task = asyncio.ensure_future(asyncio.to_thread(_new_client))  # SSL setup off the start path
+        await super().startup()
         self.closing = False
 
     def begin_close(self) -> None:
@@ -169,24 +144,7 @@ class JaicpService:
 
     async def shutdown(self) -> None:
         self.closing = True
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        task, self._client_task = self._client_task, None
-        if task is not None:
-            try:
-                await (await task).aclose()
-            except Exception:  # noqa: BLE001 - the client never came up: nothing to close
-                pass
-        self.client = None
-        self.loop = None
-
-    async def http(self):
-        """The client toward the other side (built in the background at startup)."""
-        if self.client is None:
-            self.client = await self._client_task
-        return self.client
+        await super().shutdown()
 
     # -- clients, events, logs ----------------------------------------------------------------------
     def _state(self, client_id: str) -> tuple[ClientState, bool]:
@@ -830,17 +788,8 @@ class JaicpService:
         return json_response({"stats": stats, "totalCount": sum(per_day.values())})
 
     # -- admin (the JAICP console's forms) ---------------------------------------------------------
-    async def _admin_body(self, request) -> tuple[dict | None, Any]:
-        try:
-            raw = await read_body(request, 64 * 1024)
-        except BodyTooLarge:
-            return None, error_dto(413, "admin.request.too_large", "admin body too large")
-        if not raw.strip():
-            return {}, None
-        data, problem = parse_json(raw)
-        if problem or not isinstance(data, dict):
-            return None, error_dto(400, "admin.request.invalid", problem or "expected a JSON object")
-        return data, None
+    def _admin_error(self, status: int, code: str, message: str):
+        return error_dto(status, code, message)
 
     async def _admin_state(self, request):
         return json_response({"operatorChannel": self.operator_channel_state(), "inboundChannel": self.inbound_state(),
@@ -885,33 +834,8 @@ class JaicpService:
         self.apply_settings({"switch_fields": switch})
         return json_response({"switch": dict(self.settings().switch_fields)})
 
-    async def _admin_settings(self, request):
-        data, error = await self._admin_body(request)
-        if error:
-            return error
-        if self.apply_settings is None:
-            return error_dto(405, "admin.settings.read_only", "settings are read-only here")
-        from ..errors import JivoOpsError
-
-        try:
-            self.apply_settings(data)
-        except (JivoOpsError, TypeError, ValueError) as exc:
-            return error_dto(400, "admin.settings.invalid", str(exc))
-        return json_response({"ok": True})
-
     def app(self):
-        from contextlib import asynccontextmanager
-
-        from starlette.applications import Starlette
         from starlette.routing import Route
-
-        @asynccontextmanager
-        async def lifespan(app):
-            await self.startup()
-            try:
-                yield
-            finally:
-                await self.shutdown()
 
         routes = [
             Route("/chatapi/{token}", self._chat_api, methods=["GET", "POST"]),
@@ -930,7 +854,6 @@ class JaicpService:
             Route("/admin/scenario", self._admin_scenario, methods=["POST"]),
             Route("/admin/settings", self._admin_settings, methods=["POST"]),
         ]
-        app = Starlette(routes=routes, lifespan=lifespan)
 
         def rates(path: str) -> tuple[float, float, float]:
             s = self.settings()
@@ -939,8 +862,7 @@ class JaicpService:
                         min(1.0, s.jaicp_drop_rate + s.webhook_drop_rate))
             return s.jaicp_latency, s.jaicp_error_rate, s.jaicp_drop_rate
 
-        return FaultMiddleware(app, side=self.side, history=self.history, rates=rates,
-                               seed=lambda: self.settings().seed)
+        return self._asgi(routes, rates)
 
 
 async def _disconnected(receive) -> None:

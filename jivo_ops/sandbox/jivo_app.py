@@ -16,18 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..redaction import mask_url
-from ._common import (BodyTooLarge, FaultMiddleware, History, alnum, deliver, json_response, parse_json, plain,
+from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, json_response, parse_json, plain,
                       read_body)
 from .settings import MESSAGE_TYPES, SandboxSettings
-
-def _new_client():
-    import httpx
-
-    from .._http import make_async_client
-
-    # keep connections to the other side alive under load (many chats at once)
-    return make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
-
 
 __all__ = ["JivoService", "Operator", "validate_client_message"]
 
@@ -82,13 +73,14 @@ def validate_client_message(data: Any) -> str | None:
     return None
 
 
-class JivoService:
+class JivoService(SimulatedService):
     """State and behaviour of the simulated Jivo; `app()` is its ASGI face."""
 
     side = "jivo"
 
     def __init__(self, settings: Callable[[], SandboxSettings], history: History,
                  apply_settings: Callable[[dict], SandboxSettings] | None = None):
+        super().__init__()
         self.settings, self.history, self.apply_settings = settings, history, apply_settings
         self.channel_name = "JAICP bot"
         self.channel_key, self.channel_id = alnum(16), alnum(10)
@@ -98,10 +90,6 @@ class JivoService:
         self.operators: list[Operator] = []
         self.rebuild_operators()
         self.chats: dict[str, JivoChat] = {}
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.client = None
-        self._client_task: asyncio.Future | None = None
-        self._tasks: set[asyncio.Task] = set()
         self._next_operator = 0
 
     # -- wiring ---------------------------------------------------------------------------------
@@ -151,48 +139,11 @@ class JivoService:
         return any(op.online for op in self.operators)
 
     # -- running on the server's loop -----------------------------------------------------------
-    def spawn(self, coro) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
     def call_soon(self, coro_fn) -> None:
         """Run `coro_fn()` on this server's loop, from any thread."""
         if self.loop is None or self.loop.is_closed():
             return
         self.loop.call_soon_threadsafe(lambda: self.spawn(coro_fn()))
-
-    def run_coroutine(self, coro, timeout: float = 30.0):
-        """Run `coro` on this server's loop from another thread and wait for its result."""
-        if self.loop is None:
-            coro.close()
-            raise RuntimeError("the sandbox is not running")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    async def startup(self) -> None:
-        self.loop = asyncio.get_running_loop()
-        self._client_task = asyncio.ensure_future(asyncio.to_thread(_new_client))  # SSL setup off the start path
-
-    async def shutdown(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        task, self._client_task = self._client_task, None
-        if task is not None:
-            try:
-                await (await task).aclose()
-            except Exception:  # noqa: BLE001 - the client never came up: nothing to close
-                pass
-        self.client = None
-        self.loop = None
-
-    async def http(self):
-        """The client toward the other side (built in the background at startup)."""
-        if self.client is None:
-            self.client = await self._client_task
-        return self.client
 
     # -- operators --------------------------------------------------------------------------------
     def _pick_operator(self) -> Operator | None:
@@ -371,17 +322,8 @@ class JivoService:
         return plain(reason, status)
 
     # -- admin (the Jivo console's forms) ---------------------------------------------------------
-    async def _admin_body(self, request) -> tuple[dict | None, Any]:
-        try:
-            raw = await read_body(request, 64 * 1024)
-        except BodyTooLarge:
-            return None, plain("admin body too large", 413)
-        if not raw.strip():
-            return {}, None
-        data, problem = parse_json(raw)
-        if problem or not isinstance(data, dict):
-            return None, plain(problem or "expected a JSON object", 400)
-        return data, None
+    def _admin_error(self, status: int, code: str, message: str):
+        return plain(message, status)   # Jivo refuses in plain text; the code is JAICP's idea
 
     async def _admin_state(self, request):
         return json_response({"channel": self.channel_state(),
@@ -444,33 +386,8 @@ class JivoService:
             return plain(f"no open chat with client {client_id!r}", 404)
         return json_response({"closed": client_id})
 
-    async def _admin_settings(self, request):
-        data, error = await self._admin_body(request)
-        if error:
-            return error
-        if self.apply_settings is None:
-            return plain("settings are read-only here", 405)
-        from ..errors import JivoOpsError
-
-        try:
-            self.apply_settings(data)
-        except (JivoOpsError, TypeError, ValueError) as exc:
-            return plain(str(exc), 400)
-        return json_response({"ok": True})
-
     def app(self):
-        from contextlib import asynccontextmanager
-
-        from starlette.applications import Starlette
         from starlette.routing import Route
-
-        @asynccontextmanager
-        async def lifespan(app):
-            await self.startup()
-            try:
-                yield
-            finally:
-                await self.shutdown()
 
         routes = [
             Route("/admin/state", self._admin_state, methods=["GET"]),
@@ -482,11 +399,9 @@ class JivoService:
             Route("/{key}/{cid}/status", self._status, methods=["GET"]),
             Route("/{key}/{cid}", self._message, methods=["POST"]),
         ]
-        app = Starlette(routes=routes, lifespan=lifespan)
 
         def rates(path: str) -> tuple[float, float, float]:
             s = self.settings()
             return s.jivo_latency, s.jivo_error_rate, s.jivo_drop_rate
 
-        return FaultMiddleware(app, side=self.side, history=self.history, rates=rates,
-                               seed=lambda: self.settings().seed)
+        return self._asgi(routes, rates)
