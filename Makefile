@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# jupyter refuses root without --allow-root; containers often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	JIVO_OPS_LAB=1 $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 \
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 $(ALLOW_ROOT) \
 	  --ServerApp.root_dir=notebooks --LabApp.news_url=None
 
 test: test-unit test-ui
