@@ -357,13 +357,20 @@ class JivoService(SimulatedService):
             return plain(f"no operator named {name!r}", 404)
         return json_response({"operators": [op.as_json() for op in self.operators]})
 
-    async def _admin_say(self, request):
+    async def _admin_client_body(self, request) -> tuple[dict | None, str, Any]:
+        """(body, its clientId, None) or (None, "", the refusal) for forms that act on one chat."""
         data, error = await self._admin_body(request)
         if error:
-            return error
+            return None, "", error
         client_id = data.get("clientId")
         if not isinstance(client_id, str) or not client_id:
-            return plain("clientId is required", 400)
+            return None, "", plain("clientId is required", 400)
+        return data, client_id, None
+
+    async def _admin_say(self, request):
+        data, client_id, error = await self._admin_client_body(request)
+        if error:
+            return error
         kind = data.get("type", "text")
         if kind not in MESSAGE_TYPES:
             return plain(f"type must be one of {', '.join(MESSAGE_TYPES)}", 400)
@@ -374,12 +381,9 @@ class JivoService(SimulatedService):
         return json_response({"delivered": delivered})
 
     async def _admin_close(self, request):
-        data, error = await self._admin_body(request)
+        _, client_id, error = await self._admin_client_body(request)
         if error:
             return error
-        client_id = data.get("clientId")
-        if not isinstance(client_id, str) or not client_id:
-            return plain("clientId is required", 400)
         try:
             await self.operator_close(client_id)
         except KeyError:
