@@ -10,6 +10,9 @@ from a script of responses, then from a default responder.
 A responder is `(status, text)`, `(status, text, content_type)`, a starlette Response, or a
 callable (sync or async) taking the recorded request (and the starlette Request) and returning one
 of those. Kept generic on purpose: any test file may use it.
+
+For pytest: import the fixtures `scripted_server` (one server per test module) and `srv` (that
+server, its script and records cleared around each test) into a test module to use them there.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import pytest
+
 from jivo_ops.serving import ServerThread
 
-__all__ = ["ScriptedServer", "Recorded", "delayed", "sleep_then"]
+__all__ = ["ScriptedServer", "Recorded", "delayed", "sleep_then", "scripted_server", "srv"]
 
 
 @dataclass
@@ -126,3 +131,16 @@ def delayed(seconds: float, responder: Any) -> Callable:
     async def respond(recorded: Recorded) -> Any:
         return await sleep_then(seconds, responder)
     return respond
+
+
+@pytest.fixture(scope="module")
+def scripted_server():
+    with ScriptedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def srv(scripted_server):
+    scripted_server.reset()
+    yield scripted_server
+    scripted_server.reset()

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from _servers import ScriptedServer
+from _servers import scripted_server, srv  # noqa: F401 - fixtures
 from jivo_ops.cli import main
 
 KEY, CHANNEL = "Hs7Kq2Lm9Np4Rt6V", "Wx3Yz5Ab8C"
@@ -90,19 +90,6 @@ def test_switch_bad_custom_data_is_one_line(capsys):
 
 
 # --- jivo status / send ------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def server():
-    with ScriptedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server):
-    server.reset()
-    yield server
-    server.reset()
-
 
 def test_status_online_and_offline(capsys, srv):
     url = srv.url + PATH

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from _servers import ScriptedServer, delayed
+from _servers import delayed, scripted_server, srv  # noqa: F401 - fixtures
 from jivo_ops.errors import JivoOpsError, ProtocolError, RejectedError, UnavailableError
 from jivo_ops.jaicp import (POLL_GRACE, AsyncChatApiClient, AsyncReporterClient, BotResponse, ChatApiClient,
                             EventBatch, ReporterClient)
@@ -294,19 +294,6 @@ async def test_async_reporter_pages():
 
 
 # --- against a real uvicorn server ---------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def server():
-    with ScriptedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server):
-    server.reset()
-    yield server
-    server.reset()
-
 
 def _json(status: int, body) -> tuple:
     return status, json.dumps(body, ensure_ascii=False), "application/json"

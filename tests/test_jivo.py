@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from _servers import ScriptedServer
+from _servers import ScriptedServer, scripted_server, srv  # noqa: F401 - fixtures
 from jivo_ops._http import RetryPolicy
 from jivo_ops.errors import JivoOpsError, ProtocolError, RejectedError, UnavailableError
 from jivo_ops.jivo import AgentMessage, AsyncJivoClient, ClientMessage, JivoClient, Message, Sender
@@ -275,19 +275,6 @@ async def test_async_client_follows_the_same_rule():
 
 
 # --- against a real uvicorn server on 127.0.0.1 ---------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def server():
-    with ScriptedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def srv(server):
-    server.reset()
-    yield server
-    server.reset()
-
 
 def _real(srv: ScriptedServer, cls=JivoClient, **kwargs):
     return cls(srv.url + PATH, retry=kwargs.pop("retry", FAST), **kwargs)
