@@ -3,14 +3,16 @@ transfers, Jivo bodies): rows and rejections are gathered, then turned into sche
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 
 from .schema import AUTHORS, KINDS, conform, rejected_frame, to_utc
 
-__all__ = ["Part", "Builder", "jivo_kind", "reply_kind"]
+__all__ = ["Part", "Builder", "jivo_kind", "reply_kind", "json_lines"]
 
 _FIELDS = ("ts", "chat", "session", "author", "kind", "text", "operator", "message_id")
 
@@ -38,6 +40,20 @@ class Part:
     source: str
     messages: pd.DataFrame
     rejected: pd.DataFrame
+
+
+def json_lines(text: str, reject: Callable[[int, str], None]) -> Iterator[tuple[int, Any]]:
+    """(line number, value) for each non-blank line of JSONL `text` that parses; `reject(line, reason)`
+    for each one that does not, so a bad line is reported instead of dropped."""
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as exc:
+            reject(i, f"not valid JSON: {exc}")
+            continue
+        yield i, value
 
 
 @dataclass

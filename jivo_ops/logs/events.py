@@ -17,13 +17,12 @@ line by line so only the broken lines are rejected.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ._build import Builder, Part
+from ._build import Builder, Part, json_lines
 from .schema import (AUTHOR_DTYPE, AUTHORS, COLUMNS, KIND_DTYPE, KINDS, STRING_COLUMNS, STRING_DTYPE,
                      conform, rejected_frame, to_utc)
 
@@ -103,14 +102,7 @@ def load_events_jsonl(path: str | Path, *, origin: str | None = None, source: st
 
 def _events_line_by_line(text: str, origin: str, source: str) -> Part:
     b = Builder(origin, source)
-    for i, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError as exc:
-            b.reject(i, f"not valid JSON: {exc}")
-            continue
+    for i, rec in json_lines(text, b.reject):
         if not isinstance(rec, dict):
             b.reject(i, f"not a JSON object but {type(rec).__name__}")
             continue

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._build import Builder, Part, jivo_kind
+from ._build import Builder, Part, jivo_kind, json_lines
 
 __all__ = ["add_jivo_body", "load_jivo_bodies", "body_time"]
 
@@ -79,13 +79,6 @@ def load_jivo_bodies(text: str, *, origin: str, tz: str = "UTC") -> Part:
         for i, body in enumerate(bodies, start=1):
             add_jivo_body(b, i, body)
     else:
-        for i, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                body = json.loads(line)
-            except ValueError as exc:
-                b.reject(i, f"not valid JSON: {exc}")
-                continue
+        for i, body in json_lines(text, b.reject):
             add_jivo_body(b, i, body)
     return b.build()

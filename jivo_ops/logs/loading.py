@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SourceError
-from ._build import Builder, Part
+from ._build import Builder, Part, json_lines
 from .schema import COLUMNS, empty_messages, empty_rejected, conform
 
 __all__ = ["load", "LogSet", "LoadResult", "load_part", "SOURCE_PRIORITY"]
@@ -341,13 +341,8 @@ def _load_json_file(path: Path, head: bytes, *, origin: str, tz: str, kind: str 
     if kind == "reporter":
         from .reporter import load_reporter_pages
 
-        records, bad = [], []
-        for i, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except ValueError as exc:
-                    bad.append((origin, i, f"not valid JSON: {exc}"))
+        bad: list[tuple[str, int, str]] = []
+        records = [rec for _, rec in json_lines(text, lambda i, reason: bad.append((origin, i, reason)))]
         part = load_reporter_pages(records, origin=origin, tz=tz)
         if bad:
             from .schema import rejected_frame
