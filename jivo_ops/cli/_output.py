@@ -1,15 +1,18 @@
-"""Shared terminal output for the CLI commands: tables that fit the terminal, JSON, profile choice."""
+"""Shared pieces of the CLI commands: tables that fit the terminal, JSON, profile choice, bounded
+number arguments."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sys
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..redaction import redact
 
-__all__ = ["print_table", "format_table", "print_json", "add_profile_argument", "resolve_profile"]
+__all__ = ["print_table", "format_table", "print_json", "add_profile_argument", "resolve_profile",
+           "number_argument"]
 
 
 def format_table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, width: int | None = None,
@@ -84,3 +87,18 @@ def resolve_profile(args):
     from ..profile import load_profile
 
     return load_profile(getattr(args, "profile", None))
+
+
+def number_argument(convert: Callable[[str], float], within: Callable[[Any], bool], *, expected: str,
+                    out_of_range: str) -> Callable[[str], Any]:
+    """An argparse `type=` that converts with `convert` (int or float) and accepts only values that
+    are `within`; each refusal is one line naming what was typed: ``'x': <expected>``."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: {expected}") from None
+        if not within(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: {out_of_range}")
+        return value
+    return parse

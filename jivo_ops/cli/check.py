@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from ..checks import CheckReport, check_profile
-from ._output import add_profile_argument, print_json, print_table, resolve_profile
+from ._output import add_profile_argument, number_argument, print_json, print_table, resolve_profile
 
 __all__ = ["register", "run", "print_report"]
 
@@ -19,14 +19,8 @@ FINDING_COLUMNS = ["severity", "code", "step", "field", "problem", "fix"]
 PROBE_COLUMNS = ["probe", "result", "latency", "detail", "next step"]
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, e.g. 10") from None
-    if not 0 < value <= 300:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected more than 0 and at most 300 seconds")
-    return value
+_positive_seconds = number_argument(float, lambda value: 0 < value <= 300, expected="expected seconds, e.g. 10",
+                                    out_of_range="expected more than 0 and at most 300 seconds")
 
 
 def register(subparsers) -> None:

@@ -12,19 +12,13 @@ import argparse
 
 from .._http import RetryPolicy
 from ..redaction import mask_url, register_secret
-from ._output import add_profile_argument, resolve_profile
+from ._output import add_profile_argument, number_argument, resolve_profile
 
 __all__ = ["register", "run"]
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, e.g. 3") from None
-    if not 0 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 0–600 seconds (Jivo's docs say 3–60)")
-    return value
+_seconds = number_argument(float, lambda value: 0 <= value <= 600, expected="expected seconds, e.g. 3",
+                           out_of_range="expected 0–600 seconds (Jivo's docs say 3–60)")
 
 
 def _timeout(text: str) -> float:
@@ -34,14 +28,8 @@ def _timeout(text: str) -> float:
     return value
 
 
-def _retries(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
-    if not 0 <= value <= 3:
-        raise argparse.ArgumentTypeError(f"{text!r}: Jivo's docs allow 0–3 resends")
-    return value
+_retries = number_argument(int, lambda value: 0 <= value <= 3, expected="expected a whole number",
+                           out_of_range="Jivo's docs allow 0–3 resends")
 
 
 def _add_retry_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ import sys
 
 from ..errors import JivoOpsError
 from ..switch import SwitchReply
-from ._output import print_json
+from ._output import number_argument, print_json
 
 __all__ = ["register", "run", "reply_from_args"]
 
@@ -25,14 +25,8 @@ def _pair(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
-def _history(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of messages") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected at least 1 message")
-    return number
+_history = number_argument(int, lambda number: number >= 1, expected="expected a whole number of messages",
+                           out_of_range="expected at least 1 message")
 
 
 def register(subparsers) -> None:
