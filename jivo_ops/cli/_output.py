@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Sequence
 from ..redaction import redact
 
 __all__ = ["print_table", "format_table", "print_json", "add_profile_argument", "resolve_profile",
-           "number_argument"]
+           "number_argument", "add_request_filters"]
 
 
 def format_table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, width: int | None = None,
@@ -81,6 +81,12 @@ def add_profile_argument(parser, *, sandbox: bool = False) -> None:
     if sandbox:
         parser.add_argument("--sandbox", action="store_true",
                             help="run against a sandbox started for this command (no accounts needed)")
+
+
+def add_request_filters(parser) -> None:
+    """--chat and --since: which recorded requests a command takes (`Exchanges.query`'s chat= and since=)."""
+    parser.add_argument("--chat", metavar="ID", help="only requests about this client id")
+    parser.add_argument("--since", metavar="T", help="only requests from T on (ISO 8601, or 90s / 15m / 2h / 1d ago)")
 
 
 def resolve_profile(args):

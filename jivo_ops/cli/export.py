@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._output import add_request_filters
+
 __all__ = ["register", "run"]
 
 
@@ -20,8 +22,7 @@ def register(subparsers) -> None:
     p.add_argument("--url", metavar="URL", help="curl/HAR: the URL to aim at (default: the recorder's own)")
     p.add_argument("--token", metavar="T", help="the recorder's token, to put back into its URL with --reveal")
     p.add_argument("--reveal", action="store_true", help="show tokens in URLs (the lines then run as they are)")
-    p.add_argument("--chat", metavar="ID", help="only requests about this client id")
-    p.add_argument("--since", metavar="T", help="only requests from T on (ISO 8601, or 90s / 15m / 2h / 1d ago)")
+    add_request_filters(p)
     p.set_defaults(func=run)
 
 

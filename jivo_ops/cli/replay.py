@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._output import add_request_filters
+
 __all__ = ["register", "run"]
 
 
@@ -16,8 +18,7 @@ def register(subparsers) -> None:
     p.add_argument("store", metavar="STORE", help="recorder store (.sqlite)")
     p.add_argument("--to", required=True, metavar="URL", help="where to send them (the sandbox, or a real "
                                                               "Internal Webhook Url)")
-    p.add_argument("--chat", metavar="ID", help="only requests about this client id")
-    p.add_argument("--since", metavar="T", help="only requests from T on (ISO 8601, or 90s / 15m / 2h / 1d ago)")
+    add_request_filters(p)
     p.add_argument("--id", dest="ids", type=int, action="append", metavar="N", help="only request #N (repeatable)")
     p.add_argument("--status", type=int, metavar="CODE", help="only requests the recorder answered with CODE")
     p.add_argument("--yes", action="store_true", help="really send to a non-loopback target")
