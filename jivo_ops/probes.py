@@ -143,6 +143,20 @@ def _need(value: str, key: str, label: str, profile) -> str:
     return value
 
 
+class _Verdict:
+    """A leg probe under way: the exchanges so far and its clock; `done()` gives the ProbeResult."""
+
+    def __init__(self, leg: str, client_id: str) -> None:
+        self.leg, self.client_id = leg, client_id
+        self.exchanges: list[ProbeExchange] = []
+        self.started, self.t0 = datetime.now(timezone.utc), time.perf_counter()
+
+    def done(self, ok: bool, summary: str, next_check: str) -> ProbeResult:
+        return ProbeResult(leg=self.leg, ok=ok, summary=summary, next_check=next_check, client_id=self.client_id,
+                           exchanges=tuple(self.exchanges), elapsed_s=time.perf_counter() - self.t0,
+                           started_at=self.started)
+
+
 def _new_client_id() -> str:
     return f"jivo-ops-probe-{uuid.uuid4().hex[:12]}"
 
@@ -210,12 +224,8 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
                            "first and point «URL вашего сервера для Webhooks» at it")
     client_id = client_id or _new_client_id()
     text = text or f"jivo-ops probe {client_id[-6:]}: пожалуйста, ответьте на это сообщение"
-    exchanges: list[ProbeExchange] = []
-    started, t0 = datetime.now(timezone.utc), time.perf_counter()
-
-    def done(ok: bool, summary: str, next_check: str) -> ProbeResult:
-        return ProbeResult(leg="jivo", ok=ok, summary=summary, next_check=next_check, client_id=client_id,
-                           exchanges=tuple(exchanges), elapsed_s=time.perf_counter() - t0, started_at=started)
+    verdict = _Verdict("jivo", client_id)
+    exchanges, done = verdict.exchanges, verdict.done
 
     http = make_async_client(timeout=http_timeout, transport=transport)
     jivo = AsyncJivoClient(unique, client=http, retry=NO_RETRY)
@@ -346,12 +356,8 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
     use_chunked = prof.jivo.chunked if chunked is None else chunked
     client_id = client_id or _new_client_id()
     text = text or f"jivo-ops probe {client_id[-6:]}: агент на связи"
-    exchanges: list[ProbeExchange] = []
-    started, t0 = datetime.now(timezone.utc), time.perf_counter()
-
-    def done(ok: bool, summary: str, next_check: str) -> ProbeResult:
-        return ProbeResult(leg="jaicp", ok=ok, summary=summary, next_check=next_check, client_id=client_id,
-                           exchanges=tuple(exchanges), elapsed_s=time.perf_counter() - t0, started_at=started)
+    verdict = _Verdict("jaicp", client_id)
+    exchanges, done = verdict.exchanges, verdict.done
 
     http = make_async_client(timeout=http_timeout, transport=transport)
     chat = AsyncChatApiClient(chat_url, client=http, timeout=http_timeout)
