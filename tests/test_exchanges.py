@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import threading
 import time
@@ -19,8 +18,10 @@ from jivo_ops.exchanges import (
     Exchanges, WaitTimeoutError, assert_payload, compare_payload, export_exchanges, import_jsonl,
     read_jsonl, to_curl, to_har,
 )
-from jivo_ops.recorder import Recorder, RecorderStore
+from jivo_ops.recorder import Recorder
 from jivo_ops.serving import ServerThread
+
+from _helpers import foreign_sqlite, store_with_schema_version
 
 TOKEN = "exch-Tok3n-0a1b2c3d4e5f"
 
@@ -377,14 +378,10 @@ def test_compare_as_an_assertion_shows_a_readable_diff():
 
 
 def test_damaged_and_foreign_stores_are_refused_with_a_reason(tmp_path):
-    foreign = tmp_path / "foreign.sqlite"
-    sqlite3.connect(foreign).executescript("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+    foreign = foreign_sqlite(tmp_path / "foreign.sqlite")
     with pytest.raises(RecorderError, match="not a jivo_ops recorder store"):
         Exchanges(foreign)
-    future = tmp_path / "future.sqlite"
-    RecorderStore(future).close()
-    with sqlite3.connect(future) as conn:
-        conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    future = store_with_schema_version(tmp_path / "future.sqlite", "7")
     with pytest.raises(RecorderError, match="version '7' is not the one"):
         Exchanges(future)
     with pytest.raises(RecorderError, match="not an SQLite file"):

@@ -18,6 +18,8 @@ from jivo_ops.errors import JivoOpsError, RecorderError
 from jivo_ops.recorder import Recorder, RecorderStore, open_readonly
 from jivo_ops.serving import ServerThread
 
+from _helpers import foreign_sqlite, store_with_schema_version
+
 TOKEN = "rec-Tok3n-9f8e7d6c5b4a"
 AGENT_BODY = ('{"sender":{"id":"agent-7","name":"Анна"},"recipient":{"id":"client-42"},'
               '"message":{"type":"text","id":"m1","text":"Здравствуйте, чем помочь?"}}').encode()
@@ -230,15 +232,11 @@ def test_schema_version_is_kept_in_meta(recorder, store):
 
 
 def test_foreign_older_truncated_and_garbage_stores_are_refused(tmp_path):
-    foreign = tmp_path / "foreign.sqlite"
-    sqlite3.connect(foreign).executescript("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('hi');")
+    foreign = foreign_sqlite(tmp_path / "foreign.sqlite")
     with pytest.raises(RecorderError, match="not a jivo_ops recorder store"):
         Recorder(foreign).start()
 
-    older = tmp_path / "older.sqlite"
-    RecorderStore(older).close()
-    with sqlite3.connect(older) as conn:
-        conn.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    older = store_with_schema_version(tmp_path / "older.sqlite", "0")
     with pytest.raises(RecorderError, match="version '0' is older"):
         open_readonly(older)
     with pytest.raises(RecorderError, match="older"):
