@@ -94,7 +94,8 @@ def test_online_operator_answers_and_everything_is_recorded():
     assert [s.text for s in client_steps] == ["Здравствуйте", "Позовите оператора", "/closeChat"]
     assert all(s.latency_s is not None and s.latency_s > 0 and s.http["status"] == 200 for s in client_steps)
     operator_step = next(s for s in result.steps if s.author == "OPERATOR")
-    assert operator_step.http["method"] == "GET" and operator_step.http["url"].endswith("…ents")
+    assert operator_step.http["method"] == "GET" and operator_step.http["url"].endswith("/events")
+    assert operator_step.http["url"].split("/")[-2].startswith("…")  # the token masked, host and endpoint kept
 
     line = json.dumps(result.to_json(), ensure_ascii=False)
     assert token not in line and token.split(":")[1] not in line
