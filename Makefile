@@ -35,7 +35,10 @@ test-ui: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/jivo-ops demo
 
+# The recorder benchmark drives load with wrk (httpx as a load generator measures httpx).
 bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) \
+	  || echo "make bench: install wrk (apt-get install wrk) for the recorder benchmark"
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
