@@ -21,7 +21,7 @@ import json
 import uuid
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import httpx
 
@@ -76,8 +76,24 @@ def _object(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
+class _KnownAndExtra:
+    """For the wire objects below: the known keys (`_keys`) are fields, anything else stays in a
+    read-only `extra` and goes back out after them, so a body round-trips without loss."""
+
+    _keys: ClassVar[tuple[str, ...]]
+    extra: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self._keys if getattr(self, k) is not None}
+        out.update(self.extra)
+        return out
+
+
 @dataclass(frozen=True)
-class Sender:
+class Sender(_KnownAndExtra):
     """`sender`: the client (in a ClientMessage: `id` required) or the agent (in an AgentMessage:
     everything optional, the agent's fields are a guess). Unknown keys are kept in `extra`."""
 
@@ -90,13 +106,7 @@ class Sender:
     invite: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
-
-    def to_json(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in _SENDER_KEYS if getattr(self, k) is not None}
-        out.update(self.extra)
-        return out
+    _keys = _SENDER_KEYS
 
     @classmethod
     def from_json(cls, data: Any, *, where: str = "sender") -> "Sender":
@@ -106,7 +116,7 @@ class Sender:
 
 
 @dataclass(frozen=True)
-class Message:
+class Message(_KnownAndExtra):
     """`message`: `type` (text/photo/video/document), `id`, and `text` or `file` + `file_name`."""
 
     type: str
@@ -116,13 +126,7 @@ class Message:
     file_name: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
-
-    def to_json(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in _MESSAGE_KEYS if getattr(self, k) is not None}
-        out.update(self.extra)
-        return out
+    _keys = _MESSAGE_KEYS
 
     @classmethod
     def from_json(cls, data: Any, *, where: str = "message", strict_type: bool = False) -> "Message":
