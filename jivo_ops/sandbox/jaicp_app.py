@@ -592,17 +592,19 @@ class JaicpService(SimulatedService):
             return error_dto(401, "reporter.auth.invalid", "the Bearer token is not valid for this project")
         return None
 
-    def _paging(self, request, rows: list) -> tuple[dict | None, list, Any]:
+    def _paged_response(self, request, rows: list, body: Callable[[list], dict]):
+        """The page of `rows` that ?page=&size= ask for, answered as ``{"paging": …, **body(page_rows)}``;
+        a bad page or size is a 400."""
         try:
             page = int(request.query_params.get("page", 0))
             size = int(request.query_params.get("size", 20))
         except ValueError:
-            return None, [], error_dto(400, "reporter.paging.invalid", "page and size must be integers")
+            return error_dto(400, "reporter.paging.invalid", "page and size must be integers")
         if page < 0 or size < 1 or size > self.settings().reporter_page_max:
-            return None, [], error_dto(400, "reporter.paging.invalid",
-                                       f"page ≥ 0 and 1 ≤ size ≤ {self.settings().reporter_page_max}")
+            return error_dto(400, "reporter.paging.invalid",
+                             f"page ≥ 0 and 1 ≤ size ≤ {self.settings().reporter_page_max}")
         chunk = rows[page * size:(page + 1) * size]
-        return {"pageNum": page, "pageSize": size, "totalCount": len(rows)}, chunk, None
+        return json_response({"paging": {"pageNum": page, "pageSize": size, "totalCount": len(rows)}, **body(chunk)})
 
     @staticmethod
     def _parse_time(value: str | None, name: str) -> datetime | None:
@@ -662,10 +664,7 @@ class JaicpService(SimulatedService):
                 and (start is None or self._row_time(r) >= start) and (end is None or self._row_time(r) <= end)]
         if sort == "desc":
             rows.reverse()
-        paging, chunk, error = self._paging(request, rows)
-        if error is not None:
-            return error
-        return json_response({"paging": paging, "client": {"id": client_id}, "messages": chunk})
+        return self._paged_response(request, rows, lambda chunk: {"client": {"id": client_id}, "messages": chunk})
 
     async def _by_session(self, request):
         if (denied := self._reporter_auth(request)) is not None:
@@ -677,10 +676,7 @@ class JaicpService(SimulatedService):
         if session_id not in sessions:
             return error_dto(404, "reporter.session.not_found", "no session with this id")
         rows = [r for r in self.history.messages if r["sessionId"] == session_id]
-        paging, chunk, error = self._paging(request, rows)
-        if error is not None:
-            return error
-        return json_response({"paging": paging, "session": sessions[session_id], "messages": chunk})
+        return self._paged_response(request, rows, lambda chunk: {"session": sessions[session_id], "messages": chunk})
 
     async def _filters(self, request) -> tuple[list[dict] | None, Any]:
         try:
@@ -743,10 +739,7 @@ class JaicpService(SimulatedService):
                     if self._match(filters, when=self._row_time(r), session=sessions.get(r["sessionId"], {}), row=r)]
         except ValueError as exc:
             return error_dto(400, "reporter.filter.invalid", str(exc))
-        paging, chunk, error = self._paging(request, rows)
-        if error is not None:
-            return error
-        return json_response({"paging": paging, "messages": chunk})
+        return self._paged_response(request, rows, lambda chunk: {"messages": chunk})
 
     async def _sessions_filter(self, request):
         if (denied := self._reporter_auth(request)) is not None:
@@ -759,10 +752,7 @@ class JaicpService(SimulatedService):
                     if self._match(filters, when=self._row_time({"timestamp": s["startTime"]}), session=s, row=None)]
         except ValueError as exc:
             return error_dto(400, "reporter.filter.invalid", str(exc))
-        paging, chunk, error = self._paging(request, rows)
-        if error is not None:
-            return error
-        return json_response({"paging": paging, "sessions": chunk, "filterSetId": None})
+        return self._paged_response(request, rows, lambda chunk: {"sessions": chunk, "filterSetId": None})
 
     async def _switched_sessions(self, request):
         """Sessions whose bot emitted a switch, per day (``transferToOperatorMethod=SWITCH``)."""
