@@ -4,7 +4,6 @@ differences are named exactly, no finding quotes a token; live probes against a 
 from __future__ import annotations
 
 import secrets
-import socket
 import string
 import threading
 import time
@@ -14,6 +13,8 @@ import pytest
 from jivo_ops.checks import (CODES, FIELDS, STEPS, CheckReport, Finding, arun_probes, check_profile,
                              describe_difference, run_probes)
 from jivo_ops.profile import JaicpSettings, JivoSettings, Profile, example_profile
+
+from _helpers import closed_port_url
 
 ALNUM = string.ascii_letters + string.digits
 
@@ -382,14 +383,6 @@ def fake(services):
     return services
 
 
-def _closed_port_url() -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}"
-
-
 def probe(results, name_start: str):
     matches = [r for r in results if r.name.startswith(name_start)]
     assert len(matches) == 1, [r.name for r in results]
@@ -436,7 +429,7 @@ def test_unknown_channel_and_foreign_answer(fake):
 
 
 def test_unreachable_and_slow_hosts_fail_within_the_timeout(fake):
-    dead = _closed_port_url()
+    dead = closed_port_url()
     profile, _ = wired_profile(jaicp_host=dead, jivo_host=fake.url)
     results = run_probes(profile, timeout=3)
     reach = probe(results, "reach «Internal Webhook Url»")

@@ -4,10 +4,10 @@ exit codes, and no token anywhere in what a user sees."""
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
+from _helpers import closed_port_url
 from _servers import scripted_server, srv  # noqa: F401 - fixtures
 from jivo_ops.cli import main
 
@@ -146,11 +146,7 @@ def test_send_always_5xx_gives_up_after_three_resends(capsys, srv):
 
 
 def test_send_to_a_closed_port(capsys):
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    code, out, err = run(capsys, "jivo", "send", f"http://127.0.0.1:{port}{PATH}", "--client-id", "1",
+    code, out, err = run(capsys, "jivo", "send", closed_port_url(PATH), "--client-id", "1",
                          "--text", "x", "--retry-wait", "0.01")
     assert code != 0 and out == ""
     assert "ConnectError" in err and "4 attempt" in err and len(err.strip().splitlines()) == 1

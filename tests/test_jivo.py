@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import httpx
 import pytest
 
+from _helpers import closed_port_url
 from _servers import ScriptedServer, scripted_server, srv  # noqa: F401 - fixtures
 from jivo_ops._http import RetryPolicy
 from jivo_ops.errors import JivoOpsError, ProtocolError, RejectedError, UnavailableError
@@ -325,17 +325,9 @@ def test_real_server_status(srv):
     assert [r.path for r in srv.requests] == [PATH + "/status"] * 2
 
 
-def _refused_url() -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}{PATH}"
-
-
 def test_connection_refused_is_retried_then_unavailable():
     started = time.monotonic()
-    with JivoClient(_refused_url(), retry=RetryPolicy(retries=3, wait=0.05)) as jivo, \
+    with JivoClient(closed_port_url(PATH), retry=RetryPolicy(retries=3, wait=0.05)) as jivo, \
             pytest.raises(UnavailableError) as info:
         jivo.send_text("c1", "x")
     assert time.monotonic() - started >= 0.15  # three waits: it did resend
@@ -354,7 +346,7 @@ async def test_async_client_against_the_real_server(srv):
 
 @pytest.mark.anyio
 async def test_async_connection_refused():
-    async with AsyncJivoClient(_refused_url(), retry=FAST) as jivo:
+    async with AsyncJivoClient(closed_port_url(PATH), retry=FAST) as jivo:
         with pytest.raises(UnavailableError, match="4 attempt"):
             await jivo.status()
 
