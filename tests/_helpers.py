@@ -1,15 +1,32 @@
-"""Small builders several test files need: SQLite files a recorder store must refuse, a URL where
-nothing listens."""
+"""Small builders and checks several test files need: random tokens and the no-leak check, SQLite
+files a recorder store must refuse, a URL where nothing listens."""
 
 from __future__ import annotations
 
+import secrets
 import socket
 import sqlite3
+import string
 from pathlib import Path
 
 from jivo_ops.recorder import RecorderStore
 
-__all__ = ["foreign_sqlite", "store_with_schema_version", "closed_port_url"]
+__all__ = ["random_token", "assert_no_secret", "foreign_sqlite", "store_with_schema_version", "closed_port_url"]
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def random_token(n: int) -> str:
+    """`n` random letters and digits: a token distinctive enough that any leak of it is unmistakable."""
+    return "".join(secrets.choice(_ALNUM) for _ in range(n))
+
+
+def assert_no_secret(text: str, tokens: list[str]) -> None:
+    """No token, and no 5-character piece of one, shows: masks keep 4 characters at most."""
+    for token in tokens:
+        for start in range(len(token) - 4):
+            piece = token[start:start + 5]
+            assert piece not in text, f"a piece of a token leaked: {piece!r} in {text!r}"
 
 
 def foreign_sqlite(path: Path) -> Path:

@@ -4,7 +4,6 @@ differences are named exactly, no finding quotes a token; live probes against a 
 from __future__ import annotations
 
 import secrets
-import string
 import threading
 import time
 
@@ -14,21 +13,14 @@ from jivo_ops.checks import (CODES, FIELDS, STEPS, CheckReport, Finding, arun_pr
                              describe_difference, run_probes)
 from jivo_ops.profile import JaicpSettings, JivoSettings, Profile, example_profile
 
-from _helpers import closed_port_url
-
-ALNUM = string.ascii_letters + string.digits
-
-
-def _token(n: int) -> str:
-    return "".join(secrets.choice(ALNUM) for _ in range(n))
-
+from _helpers import assert_no_secret, closed_port_url, random_token
 
 def wired_profile(*, jaicp_host: str = "https://app.jaicp.com", jivo_host: str = "https://wh.jivosite.com",
                   reporter_token: str | None = None) -> tuple[Profile, list[str]]:
     """A correctly wired profile with distinctive random tokens (returned too, to look for leaks)."""
-    webhook, key, ident = _token(32), _token(16), _token(10)
-    chat_token = f"{_token(8)}:{secrets.token_hex(20)}"
-    reporter = reporter_token if reporter_token is not None else _token(40)
+    webhook, key, ident = random_token(32), random_token(16), random_token(10)
+    chat_token = f"{random_token(8)}:{secrets.token_hex(20)}"
+    reporter = reporter_token if reporter_token is not None else random_token(40)
     internal = f"{jaicp_host}/chatadapter/chatapi/webhook/jivosite/{webhook}"
     unique = f"{jivo_host}/{key}/{ident}"
     profile = Profile(
@@ -39,12 +31,6 @@ def wired_profile(*, jaicp_host: str = "https://app.jaicp.com", jivo_host: str =
         name="wired",
     )
     return profile, [t for t in (webhook, key, ident, chat_token, reporter) if t]
-
-
-def assert_no_secret(text: str, tokens: list[str]) -> None:
-    for token in tokens:
-        for start in range(len(token) - 4):
-            assert token[start:start + 5] not in text, f"a piece of a token leaked into {text!r}"
 
 
 def finding(report: CheckReport, code: str) -> Finding:
@@ -112,7 +98,7 @@ def _cases(p: Profile):
         ("internal-empty", {"jaicp": {"internal_webhook_url": ""}}, "J101", "jaicp.internal_webhook_url", "empty"),
         ("internal-holds-unique", {"jaicp": {"internal_webhook_url": unique}}, "J102",
          "jaicp.internal_webhook_url", "holds a Jivo «Уникальный URL»"),
-        ("internal-odd-shape", {"jaicp": {"internal_webhook_url": f"{host_jaicp}/hooks/{_token(20)}"},
+        ("internal-odd-shape", {"jaicp": {"internal_webhook_url": f"{host_jaicp}/hooks/{random_token(20)}"},
                                 "jivo": {"webhook_url": f"{host_jaicp}/hooks/x"}},
          "J103", "jaicp.internal_webhook_url", "/chatadapter/chatapi/webhook/<adapter>/<token>"),
         ("operator-channel-unnamed", {"jaicp": {"operator_channel": " "}}, "J104", "jaicp.operator_channel",
@@ -133,7 +119,7 @@ def _cases(p: Profile):
                                                                                    "jivo.example.org")}},
          "J208", "jivo.unique_url", "on jivo.example.org"),
         ("jivo-channel-unnamed", {"jivo": {"channel": ""}}, "J209", "jivo.channel", "no name"),
-        ("webhook-recorder-tap", {"jivo": {"webhook_url": f"https://tap.example.org/hook/{_token(24)}"}}, "J210",
+        ("webhook-recorder-tap", {"jivo": {"webhook_url": f"https://tap.example.org/hook/{random_token(24)}"}}, "J210",
          "jivo.webhook_url", "recorder tap"),
         ("endpoint-empty", {"jaicp": {"external_api_endpoint": ""}}, "J301", "jaicp.external_api_endpoint",
          "empty"),
@@ -141,7 +127,7 @@ def _cases(p: Profile):
          "jaicp.external_api_endpoint", "holds JAICP's «Internal Webhook Url»"),
         ("swapped", {"jaicp": {"external_api_endpoint": internal}, "jivo": {"webhook_url": unique}}, "J303",
          "jaicp.external_api_endpoint", "swapped"),
-        ("endpoint-other-token", {"jaicp": {"external_api_endpoint": unique[:-10] + _token(10)}}, "J304",
+        ("endpoint-other-token", {"jaicp": {"external_api_endpoint": unique[:-10] + random_token(10)}}, "J304",
          "jaicp.external_api_endpoint", "another token"),
         ("inbound-not-linked", {"jaicp": {"inbound_operator": ""}}, "J305", "jaicp.inbound_operator",
          "not linked"),

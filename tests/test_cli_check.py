@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import string
 import subprocess
 import sys
 from pathlib import Path
@@ -15,20 +14,11 @@ import pytest
 from jivo_ops.cli import main
 from jivo_ops.profile import JaicpSettings, JivoSettings, Profile, save_profile
 
+from _helpers import assert_no_secret, random_token
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "jivo_ops" / "data" / "example-profile.toml"
-ALNUM = string.ascii_letters + string.digits
 HEADER = ["severity", "code", "step", "field", "problem", "fix"]
-
-
-def _token(n: int) -> str:
-    return "".join(secrets.choice(ALNUM) for _ in range(n))
-
-
-def assert_no_secret(text: str, tokens: list[str]) -> None:
-    for token in tokens:
-        for start in range(len(token) - 4):
-            assert token[start:start + 5] not in text, f"a piece of a token leaked into:\n{text}"
 
 
 @pytest.fixture(autouse=True)
@@ -42,8 +32,8 @@ def _terminal(monkeypatch):
 @pytest.fixture
 def broken(tmp_path) -> tuple[Path, list[str]]:
     """A profile with typical mistakes and distinctive random tokens."""
-    webhook, key, ident, reporter = _token(32), _token(16), _token(10), _token(40)
-    chat = f"{_token(8)}:{secrets.token_hex(20)}"
+    webhook, key, ident, reporter = random_token(32), random_token(16), random_token(10), random_token(40)
+    chat = f"{random_token(8)}:{secrets.token_hex(20)}"
     internal = f"https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/{webhook}"
     unique = f"https://wh.jivosite.com/{key}/{ident}"
     profile = Profile(
@@ -134,7 +124,7 @@ def test_default_profile_from_the_environment(capsys, broken, monkeypatch):
     ('[jivo]\nchunked = "on"\n', "bad.toml:2: [jivo.chunked] must be true or false, got str"),
 ])
 def test_profile_errors_are_one_line_and_exit_2(capsys, tmp_path, text, expected):
-    token = _token(24)
+    token = random_token(24)
     path = tmp_path / "bad.toml"
     path.write_text(text.replace("{t}", token), encoding="utf-8")
     code, out, err = run_check(capsys, "--profile", str(path))
@@ -214,11 +204,11 @@ def test_wrapped_table_keeps_every_word_within_the_width():
 
 def test_hosts_survive_redaction_in_the_output(capsys, tmp_path):
     """Masking hides tokens, not words of the URLs: «wh.jivosite.com» stays readable in a finding."""
-    key, ident, webhook = _token(16), _token(10), _token(32)
+    key, ident, webhook = random_token(16), random_token(10), random_token(32)
     internal = f"https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/{webhook}"
     unique = f"https://jivo.example.org/{key}/{ident}"
     profile = Profile(jaicp=JaicpSettings(internal_webhook_url=internal, external_api_endpoint=unique,
-                                          inbound_operator="Jivo", chat_api_url="", reporter_token=_token(30)),
+                                          inbound_operator="Jivo", chat_api_url="", reporter_token=random_token(30)),
                       jivo=JivoSettings(webhook_url=internal, unique_url=unique), name="foreign")
     path = save_profile(profile, tmp_path / "foreign.toml")
     code, out, _ = run_check(capsys, "--profile", str(path), "--format", "json")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import stat
-import string
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,14 @@ from jivo_ops.errors import ProfileError
 from jivo_ops.profile import (JaicpSettings, JivoSettings, Profile, example_profile, load_profile,
                               save_profile)
 
-ALNUM = string.ascii_letters + string.digits
-
-
-def _token(n: int) -> str:
-    return "".join(secrets.choice(ALNUM) for _ in range(n))
+from _helpers import assert_no_secret, random_token
 
 
 def distinctive_profile() -> tuple[Profile, list[str]]:
     """A wired profile whose every token is random, so a leak is unmistakable."""
-    webhook, key, ident = _token(32), _token(16), _token(10)
-    chat_token = f"{_token(8)}:{secrets.token_hex(20)}"
-    reporter = _token(40)
+    webhook, key, ident = random_token(32), random_token(16), random_token(10)
+    chat_token = f"{random_token(8)}:{secrets.token_hex(20)}"
+    reporter = random_token(40)
     profile = Profile(
         jaicp=JaicpSettings(chat_api_url=f"https://app.jaicp.com/chatapi/{chat_token}",
                             internal_webhook_url=f"https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/{webhook}",
@@ -37,14 +32,6 @@ def distinctive_profile() -> tuple[Profile, list[str]]:
         name="leak-test",
     )
     return profile, [webhook, key, ident, chat_token, reporter]
-
-
-def assert_no_secret(text: str, tokens: list[str]) -> None:
-    """No token, and no 5-character piece of one, shows: masks keep 4 characters at most."""
-    for token in tokens:
-        for start in range(len(token) - 4):
-            piece = token[start:start + 5]
-            assert piece not in text, f"a piece of a token leaked: {piece!r} in {text!r}"
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "profile.toml") -> Path:
@@ -233,7 +220,7 @@ def test_non_utf8_file_names_file_key_and_line(tmp_path):
 
 
 def test_errors_never_echo_a_secret_value(tmp_path):
-    token = _token(24)
+    token = random_token(24)
     path = write(tmp_path, f'[jaicp]\nchat_api_url = "https://app.jaicp.com/chatapi/{token}\n', "p.toml")
     with pytest.raises(ProfileError) as caught:
         load_profile(path)
