@@ -1,5 +1,5 @@
-"""Small builders and checks several test files need: random tokens and the no-leak check, SQLite
-files a recorder store must refuse, a URL where nothing listens."""
+"""Small builders and checks several test files need: random tokens and the no-leak check, a wired
+profile, SQLite files a recorder store must refuse, a URL where nothing listens."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import sqlite3
 import string
 from pathlib import Path
 
+from jivo_ops.profile import JaicpSettings, JivoSettings, Profile
 from jivo_ops.recorder import RecorderStore
 
-__all__ = ["random_token", "assert_no_secret", "foreign_sqlite", "store_with_schema_version", "closed_port_url"]
+__all__ = ["random_token", "assert_no_secret", "wired_profile", "foreign_sqlite", "store_with_schema_version",
+           "closed_port_url"]
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -27,6 +29,24 @@ def assert_no_secret(text: str, tokens: list[str]) -> None:
         for start in range(len(token) - 4):
             piece = token[start:start + 5]
             assert piece not in text, f"a piece of a token leaked: {piece!r} in {text!r}"
+
+
+def wired_profile(*, jaicp_host: str = "https://app.jaicp.com", jivo_host: str = "https://wh.jivosite.com",
+                  reporter_token: str | None = None, name: str = "wired") -> tuple[Profile, list[str]]:
+    """A correctly wired profile with distinctive random tokens (returned too, to look for leaks)."""
+    webhook, key, ident = random_token(32), random_token(16), random_token(10)
+    chat_token = f"{random_token(8)}:{secrets.token_hex(20)}"
+    reporter = reporter_token if reporter_token is not None else random_token(40)
+    internal = f"{jaicp_host}/chatadapter/chatapi/webhook/jivosite/{webhook}"
+    unique = f"{jivo_host}/{key}/{ident}"
+    profile = Profile(
+        jaicp=JaicpSettings(chat_api_url=f"{jaicp_host}/chatapi/{chat_token}", internal_webhook_url=internal,
+                            external_api_endpoint=unique, inbound_operator="Jivo",
+                            reporter_url=f"{jaicp_host}/api/v1/reporter", reporter_token=reporter),
+        jivo=JivoSettings(webhook_url=internal, unique_url=unique),
+        name=name,
+    )
+    return profile, [t for t in (webhook, key, ident, chat_token, reporter) if t]
 
 
 def foreign_sqlite(path: Path) -> Path:

@@ -3,7 +3,6 @@ differences are named exactly, no finding quotes a token; live probes against a 
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 
@@ -13,25 +12,7 @@ from jivo_ops.checks import (CODES, FIELDS, STEPS, CheckReport, Finding, arun_pr
                              describe_difference, run_probes)
 from jivo_ops.profile import JaicpSettings, JivoSettings, Profile, example_profile
 
-from _helpers import assert_no_secret, closed_port_url, random_token
-
-def wired_profile(*, jaicp_host: str = "https://app.jaicp.com", jivo_host: str = "https://wh.jivosite.com",
-                  reporter_token: str | None = None) -> tuple[Profile, list[str]]:
-    """A correctly wired profile with distinctive random tokens (returned too, to look for leaks)."""
-    webhook, key, ident = random_token(32), random_token(16), random_token(10)
-    chat_token = f"{random_token(8)}:{secrets.token_hex(20)}"
-    reporter = reporter_token if reporter_token is not None else random_token(40)
-    internal = f"{jaicp_host}/chatadapter/chatapi/webhook/jivosite/{webhook}"
-    unique = f"{jivo_host}/{key}/{ident}"
-    profile = Profile(
-        jaicp=JaicpSettings(chat_api_url=f"{jaicp_host}/chatapi/{chat_token}", internal_webhook_url=internal,
-                            external_api_endpoint=unique, inbound_operator="Jivo",
-                            reporter_url=f"{jaicp_host}/api/v1/reporter", reporter_token=reporter),
-        jivo=JivoSettings(webhook_url=internal, unique_url=unique),
-        name="wired",
-    )
-    return profile, [t for t in (webhook, key, ident, chat_token, reporter) if t]
-
+from _helpers import assert_no_secret, closed_port_url, random_token, wired_profile
 
 def finding(report: CheckReport, code: str) -> Finding:
     matches = [f for f in report if f.code == code]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import stat
 from pathlib import Path
 
@@ -14,24 +13,7 @@ from jivo_ops.errors import ProfileError
 from jivo_ops.profile import (JaicpSettings, JivoSettings, Profile, example_profile, load_profile,
                               save_profile)
 
-from _helpers import assert_no_secret, random_token
-
-
-def distinctive_profile() -> tuple[Profile, list[str]]:
-    """A wired profile whose every token is random, so a leak is unmistakable."""
-    webhook, key, ident = random_token(32), random_token(16), random_token(10)
-    chat_token = f"{random_token(8)}:{secrets.token_hex(20)}"
-    reporter = random_token(40)
-    profile = Profile(
-        jaicp=JaicpSettings(chat_api_url=f"https://app.jaicp.com/chatapi/{chat_token}",
-                            internal_webhook_url=f"https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/{webhook}",
-                            external_api_endpoint=f"https://wh.jivosite.com/{key}/{ident}",
-                            inbound_operator="Jivo", reporter_token=reporter),
-        jivo=JivoSettings(webhook_url=f"https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/{webhook}",
-                          unique_url=f"https://wh.jivosite.com/{key}/{ident}"),
-        name="leak-test",
-    )
-    return profile, [webhook, key, ident, chat_token, reporter]
+from _helpers import assert_no_secret, random_token, wired_profile
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "profile.toml") -> Path:
@@ -52,7 +34,7 @@ def _clean_env(monkeypatch):
 # -- load / save -------------------------------------------------------------------------------
 
 def test_save_then_load_round_trips_every_value_and_writes_0600(tmp_path):
-    profile, _ = distinctive_profile()
+    profile, _ = wired_profile(name="leak-test")
     profile = profile.replace(jivo={"chunked": False, "channel": "Бот «JAICP» \"quoted\" \\ back"})
     path = save_profile(profile, tmp_path / "sub" / "mine.toml")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -158,7 +140,7 @@ def test_missing_file_names_it(tmp_path):
 # -- masking ----------------------------------------------------------------------------------
 
 def test_repr_and_html_never_show_a_token():
-    profile, tokens = distinctive_profile()
+    profile, tokens = wired_profile(name="leak-test")
     for text in (repr(profile), str(profile), profile._repr_html_(), repr(profile.jaicp), repr(profile.jivo),
                  str(profile.masked())):
         assert_no_secret(text, tokens)
