@@ -458,7 +458,10 @@ class JaicpService(SimulatedService):
                          "no Chat API channel with this token; copy the channel URL from JAICP again")
 
     async def _read_request(self, request) -> tuple[dict | None, Any]:
-        """A Chat API request from a POST body or GET query: (fields, None) or (None, error response)."""
+        """A Chat API request from a POST body or GET query: (fields, None) or (None, error response);
+        the channel token is checked first."""
+        if not self._token_ok(request):
+            return None, self._no_token()
         s = self.settings()
         if request.method == "GET":
             data: Any = dict(request.query_params)
@@ -489,8 +492,6 @@ class JaicpService(SimulatedService):
                 "data": extra}, None
 
     async def _chat_api(self, request):
-        if not self._token_ok(request):
-            return self._no_token()
         fields, error = await self._read_request(request)
         if error is not None:
             return error
@@ -499,8 +500,6 @@ class JaicpService(SimulatedService):
         return json_response(body, status)
 
     async def _chat_api_async(self, request):
-        if not self._token_ok(request):
-            return self._no_token()
         fields, error = await self._read_request(request)
         if error is not None:
             return error
