@@ -282,18 +282,23 @@ class JivoService(SimulatedService):
         await self._close(chat, chat.operator)
 
     # -- HTTP -------------------------------------------------------------------------------------
+    def _unknown_channel(self, request):
+        """The refusal for a URL that is not this channel's «Уникальный URL», or None when it is."""
+        if (request.path_params["key"], request.path_params["cid"]) == (self.channel_key, self.channel_id):
+            return None
+        return plain("unknown channel: no Jivo channel at this URL; copy «Уникальный URL» again",
+                     self.settings().unknown_channel_status)
+
     async def _status(self, request):
-        if (request.path_params["key"], request.path_params["cid"]) != (self.channel_key, self.channel_id):
-            return plain("unknown channel: no Jivo channel at this URL; copy «Уникальный URL» again",
-                         self.settings().unknown_channel_status)
+        if (refused := self._unknown_channel(request)) is not None:
+            return refused
         return plain("1" if self.anyone_online() else "0", 200)
 
     async def _message(self, request):
         s = self.settings()
-        if (request.path_params["key"], request.path_params["cid"]) != (self.channel_key, self.channel_id):
-            self.history.add(self.side, "rejected", status=s.unknown_channel_status, reason="unknown channel")
-            return plain("unknown channel: no Jivo channel at this URL; copy «Уникальный URL» again",
-                         s.unknown_channel_status)
+        if (refused := self._unknown_channel(request)) is not None:
+            self.history.add(self.side, "rejected", status=refused.status_code, reason="unknown channel")
+            return refused
         content_type = request.headers.get("content-type", "")
         if s.strict_content_type and not content_type.lower().startswith("application/json"):
             return self._reject(415, f"Content-Type must be application/json; charset=utf-8, got "
