@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 
-__all__ = ["ServerThread", "parse_listen"]
+__all__ = ["ServerThread", "parse_listen", "listen_socket"]
 
 
 def parse_listen(value: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -24,6 +24,23 @@ def parse_listen(value: str, default_host: str = "127.0.0.1") -> tuple[str, int]
     if not 0 <= number <= 65535:
         raise ValueError(f"--listen {value!r}: port must be 0–65535")
     return host, number
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port); port 0 picks a free one. OSError names the address."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+    # every small answer written in two parts waits out the peer's delayed ACK (~40 ms)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 class ServerThread:
@@ -49,18 +66,7 @@ class ServerThread:
     def start(self, timeout: float = 10.0) -> "ServerThread":
         import uvicorn  # heavy: only when a server is really started
 
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on accepted sockets whose proto is TCP;
-        # with proto 0 every small response waits ~40 ms for a delayed ACK.
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.requested_port))
-        except OSError as exc:
-            sock.close()
-            raise OSError(f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror}") from None
-        sock.listen(2048)
-        sock.set_inheritable(True)
+        sock = listen_socket(self.host, self.requested_port)
         self._socket = sock
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level=self.log_level, lifespan="on", access_log=False,

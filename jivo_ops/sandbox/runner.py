@@ -71,21 +71,22 @@ class Sandbox:
 
     # -- running ----------------------------------------------------------------------------------
     def start(self) -> "Sandbox":
-        from ._servers import LoopServers, bind
+        from ..serving import listen_socket
+        from ._servers import LoopServers
 
         if self._servers:
             return self
-        jaicp_socket = bind(self.host, self.requested_port)
+        jaicp_socket = listen_socket(self.host, self.requested_port)
         try:
             jivo_port = self.requested_jivo_port
             if jivo_port is None:
                 jivo_port = self.requested_port + 1 if self.requested_port else 0
             try:
-                jivo_socket = bind(self.host, jivo_port)
+                jivo_socket = listen_socket(self.host, jivo_port)
             except OSError:
                 if self.requested_jivo_port is not None:
                     raise
-                jivo_socket = bind(self.host, 0)
+                jivo_socket = listen_socket(self.host, 0)
         except BaseException:
             jaicp_socket.close()
             raise
