@@ -3,6 +3,7 @@ profile, SQLite files a recorder store must refuse, a URL where nothing listens.
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import sqlite3
@@ -12,7 +13,7 @@ from pathlib import Path
 from jivo_ops.profile import JaicpSettings, JivoSettings, Profile
 from jivo_ops.recorder import RecorderStore
 
-__all__ = ["random_token", "assert_no_secret", "wired_profile", "foreign_sqlite", "store_with_schema_version",
+__all__ = ["random_token", "assert_no_secret", "clear_jivo_ops_env", "wired_profile", "foreign_sqlite", "store_with_schema_version",
            "closed_port_url"]
 
 _ALNUM = string.ascii_letters + string.digits
@@ -29,6 +30,13 @@ def assert_no_secret(text: str, tokens: list[str]) -> None:
         for start in range(len(token) - 4):
             piece = token[start:start + 5]
             assert piece not in text, f"a piece of a token leaked: {piece!r} in {text!r}"
+
+
+def clear_jivo_ops_env(monkeypatch) -> None:
+    """No JIVO_OPS_* variable of the developer's shell may steer a test (profile path, overrides)."""
+    for var in list(os.environ):
+        if var.startswith("JIVO_OPS_"):
+            monkeypatch.delenv(var)
 
 
 def wired_profile(*, jaicp_host: str = "https://app.jaicp.com", jivo_host: str = "https://wh.jivosite.com",

@@ -14,7 +14,7 @@ import pytest
 from jivo_ops.cli import main
 from jivo_ops.profile import JaicpSettings, JivoSettings, Profile, save_profile
 
-from _helpers import assert_no_secret, random_token
+from _helpers import assert_no_secret, clear_jivo_ops_env, random_token
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "jivo_ops" / "data" / "example-profile.toml"
@@ -23,9 +23,7 @@ HEADER = ["severity", "code", "step", "field", "problem", "fix"]
 
 @pytest.fixture(autouse=True)
 def _terminal(monkeypatch):
-    for var in list(os.environ):
-        if var.startswith("JIVO_OPS_"):
-            monkeypatch.delenv(var)
+    clear_jivo_ops_env(monkeypatch)
     monkeypatch.setenv("COLUMNS", "100")
 
 

@@ -13,7 +13,7 @@ from jivo_ops.errors import ProfileError
 from jivo_ops.profile import (JaicpSettings, JivoSettings, Profile, example_profile, load_profile,
                               save_profile)
 
-from _helpers import assert_no_secret, random_token, wired_profile
+from _helpers import assert_no_secret, clear_jivo_ops_env, random_token, wired_profile
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "profile.toml") -> Path:
@@ -24,11 +24,7 @@ def write(tmp_path: Path, text: str | bytes, name: str = "profile.toml") -> Path
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
-    import os
-
-    for var in list(os.environ):
-        if var.startswith("JIVO_OPS_"):
-            monkeypatch.delenv(var)
+    clear_jivo_ops_env(monkeypatch)
 
 
 # -- load / save -------------------------------------------------------------------------------
