@@ -1,5 +1,5 @@
 """Shared pieces of the CLI commands: tables that fit the terminal, JSON, profile choice, bounded
-number arguments."""
+number arguments, serving until --duration has passed or Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import argparse
 import json
 import shutil
 import sys
-from typing import Any, Callable, Iterable, Sequence
+import time
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..redaction import redact
 
 __all__ = ["print_table", "format_table", "print_json", "add_profile_argument", "resolve_profile",
-           "number_argument", "add_request_filters"]
+           "number_argument", "add_request_filters", "add_duration_argument", "wait_slices"]
 
 
 def format_table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, width: int | None = None,
@@ -87,6 +88,20 @@ def add_request_filters(parser) -> None:
     """--chat and --since: which recorded requests a command takes (`Exchanges.query`'s chat= and since=)."""
     parser.add_argument("--chat", metavar="ID", help="only requests about this client id")
     parser.add_argument("--since", metavar="T", help="only requests from T on (ISO 8601, or 90s / 15m / 2h / 1d ago)")
+
+
+def add_duration_argument(parser) -> None:
+    """--duration for commands that serve until Ctrl-C (see `wait_slices`)."""
+    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                        help="stop after this long instead of waiting for Ctrl-C")
+
+
+def wait_slices(duration: float | None, step: float) -> Iterator[float]:
+    """How long to wait next, at most `step` seconds a turn, until `duration` seconds have passed
+    (for ever when None: the command then stops on Ctrl-C)."""
+    deadline = None if duration is None else time.monotonic() + duration
+    while deadline is None or time.monotonic() < deadline:
+        yield step if deadline is None else max(0.0, min(step, deadline - time.monotonic()))
 
 
 def resolve_profile(args):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
+
+from ._output import add_duration_argument, wait_slices
 
 __all__ = ["register", "run"]
 
@@ -32,8 +33,7 @@ def register(subparsers) -> None:
                    help="tap mode: pass each request on to URL (e.g. JAICP's Internal Webhook Url), record its "
                         "answer too, and answer the caller with the target's status and body")
     p.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="body cap (default 1 MiB) → 413")
-    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
-                   help="stop after this long instead of waiting for Ctrl-C")
+    add_duration_argument(p)
     p.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
     p.set_defaults(func=run)
 
@@ -63,11 +63,9 @@ def run(args: argparse.Namespace) -> int:
             print("(listening on every interface: replace the host with the address Jivo can reach)")
         tap = f", passing each request on to {recorder.forward and _masked(recorder.forward)}" if args.forward else ""
         print(f"recording into {args.store}{tap}; press Ctrl-C to stop", flush=True)
-        deadline = None if args.duration is None else time.monotonic() + args.duration
         seen = start_id
         try:
-            while deadline is None or time.monotonic() < deadline:
-                left = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+            for left in wait_slices(args.duration, 0.5):
                 recorder.store.wait_for_commit(seen, left)
                 for exchange in exchanges.query(after_id=seen):
                     seen = exchange.id

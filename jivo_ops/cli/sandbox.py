@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from ._output import print_table
+from ._output import add_duration_argument, print_table, wait_slices
 
 __all__ = ["register", "run", "demo_conversation"]
 
@@ -31,8 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--think-time", type=float, default=0.0, metavar="SECONDS", help="operators' delay")
     p.add_argument("--seed", type=int, default=None, help="seed for injected faults")
     p.add_argument("--profile-out", metavar="PATH", help="write the real profile here (file mode 0600)")
-    p.add_argument("--duration", type=float, default=None, metavar="SECONDS",
-                   help="stop after this long instead of waiting for Ctrl-C")
+    add_duration_argument(p)
     p.add_argument("--demo", action="store_true",
                    help="run one switch conversation against it, print the timeline and exit")
     p.set_defaults(func=run)
@@ -78,10 +77,9 @@ def run(args: argparse.Namespace) -> int:
             print(timeline)
             return 0
         print("serving; press Ctrl-C to stop", flush=True)
-        deadline = None if args.duration is None else time.monotonic() + args.duration
         try:
-            while deadline is None or time.monotonic() < deadline:
-                time.sleep(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic())))
+            for left in wait_slices(args.duration, 0.2):
+                time.sleep(left)
         except KeyboardInterrupt:
             print("stopping", file=sys.stderr)
         return 0
