@@ -29,6 +29,7 @@ USER_AGENT = "jivo-ops/0.1"
 # same as httpx's default expiry): otherwise a request can meet a connection the server is closing
 # and fail with a spurious ReadError under load (seen in tests/test_hard_load.py).
 KEEPALIVE_EXPIRY_S = 2.0
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def make_client(*, timeout: float | httpx.Timeout | None = None, transport: http
         transport=transport,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         event_hooks={"request": [_log_request], "response": [_log_response]},
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S),
+        limits=DEFAULT_LIMITS,
     )
 
 
@@ -101,8 +102,7 @@ def make_async_client(*, timeout: float | httpx.Timeout | None = None,
         transport=transport,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         event_hooks={"request": [_alog_request], "response": [_alog_response]},
-        limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20,
-                                      keepalive_expiry=KEEPALIVE_EXPIRY_S),
+        limits=limits or DEFAULT_LIMITS,
     )
 
 

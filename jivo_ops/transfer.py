@@ -76,7 +76,6 @@ LIVECHAT_FINISHED = "livechatFinished"
 POLL_WINDOW_S = 20.0
 # Few requests in flight per httpx client beat one crowded client (see BENCHMARKS.md).
 REQUESTS_PER_HTTP_CLIENT = 8
-KEEPALIVE_EXPIRY_S = 2.0
 
 
 class ScriptError(JivoOpsError):
@@ -1047,7 +1046,7 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     logged, never allowed to break the batch.
     """
     from .jaicp import AsyncChatApiClient
-    from ._http import make_async_client
+    from ._http import KEEPALIVE_EXPIRY_S, make_async_client
     import httpx
 
     if clients < 1:

@@ -330,10 +330,11 @@ async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int,
 def _new_client():
     import httpx
 
-    from .._http import make_async_client
+    from .._http import KEEPALIVE_EXPIRY_S, make_async_client
 
     # keep connections to the other side alive under load (many chats at once)
-    return make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+    return make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100,
+                                                 keepalive_expiry=KEEPALIVE_EXPIRY_S))
 
 
 class SimulatedService:
