@@ -351,7 +351,7 @@ def _load_json_file(path: Path, head: bytes, *, origin: str, tz: str, kind: str 
         return part
     raise SourceError("cannot tell what kind of log this is (expected Reporter pages, transfer results, "
                       "Jivo bodies or events JSONL; keys of the first record: "
-                      f"{', '.join(list(first)[:8]) if isinstance(first, dict) else type(first).__name__})",
+                      f"{', '.join(repr(k) for k in list(first)[:8]) if isinstance(first, dict) else type(first).__name__})",
                       path=origin, row=1)
 
 
