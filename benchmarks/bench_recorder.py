@@ -1,8 +1,8 @@
 """Recorder throughput: the durable webhook recorder vs a bare Starlette app that answers 200 without storing.
 
-Both servers run the same way, each in its own process: `jivo_ops.serving.ServerThread` (uvicorn,
+Both servers run the same way, each in its own process: `jivo_ops.channel.serving.ServerThread` (uvicorn,
 one worker, asyncio loop, the same HTTP parser — h11 unless httptools is installed, printed below)
-on 127.0.0.1. The recorder is `jivo_ops.recorder.Recorder` on a fresh SQLite store (WAL,
+on 127.0.0.1. The recorder is `jivo_ops.recorder.server.Recorder` on a fresh SQLite store (WAL,
 synchronous=FULL, group commit); the bare app reads the body and answers `200 {"ok":true}`.
 
 Each is sent the same 20,000 realistic Jivo agent messages (~300-byte UTF-8 JSON, Cyrillic text)
@@ -180,12 +180,12 @@ def serve(kind: str, store: str | None, ready_file: str) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
     http_impl = "httptools" if importlib.util.find_spec("httptools") else "h11"
     if kind == "recorder":
-        from jivo_ops.recorder import Recorder
+        from jivo_ops.recorder.server import Recorder
 
         server = Recorder(store, token=TOKEN).start()
         port, closer = server.port, server.stop
     else:
-        from jivo_ops.serving import ServerThread
+        from jivo_ops.channel.serving import ServerThread
 
         server = ServerThread(bare_app()).start()
         port, closer = server.port, server.stop

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jivo_ops.profile import load_profile  # noqa: E402
-from jivo_ops._http import KEEPALIVE_EXPIRY_S  # noqa: E402
+from jivo_ops.channel.http import KEEPALIVE_EXPIRY_S  # noqa: E402
 from jivo_ops.transfer import REQUESTS_PER_HTTP_CLIENT, arun_transfers  # noqa: E402
 
 GOAL = 1.2

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import pytest
 
-from jivo_ops.serving import ServerThread
+from jivo_ops.channel.serving import ServerThread
 
 __all__ = ["ScriptedServer", "Recorded", "delayed", "sleep_then", "scripted_server", "srv"]
 

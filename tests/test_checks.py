@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from jivo_ops.checks import (CODES, FIELDS, STEPS, CheckReport, Finding, arun_probes, check_profile,
+from jivo_ops.setup.checks import (CODES, FIELDS, STEPS, CheckReport, Finding, arun_probes, check_profile,
                              describe_difference, run_probes)
 from jivo_ops.profile import JaicpSettings, JivoSettings, Profile, example_profile
 
@@ -335,7 +335,7 @@ class FakeServices:
 
 @pytest.fixture(scope="module")
 def services():
-    from jivo_ops.serving import ServerThread
+    from jivo_ops.channel.serving import ServerThread
 
     fake = FakeServices()
     with ServerThread(fake.app()) as server:

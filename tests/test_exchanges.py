@@ -14,12 +14,12 @@ import httpx
 import pytest
 
 from jivo_ops.errors import JivoOpsError, RecorderError
-from jivo_ops.exchanges import (
+from jivo_ops.recorder.exchanges import (
     Exchanges, WaitTimeoutError, assert_payload, compare_payload, export_exchanges, import_jsonl,
     read_jsonl, to_curl, to_har,
 )
-from jivo_ops.recorder import Recorder
-from jivo_ops.serving import ServerThread
+from jivo_ops.recorder.server import Recorder
+from jivo_ops.channel.serving import ServerThread
 
 from _helpers import foreign_sqlite, store_with_schema_version
 
@@ -424,7 +424,7 @@ def test_export_and_replay_commands(filled, receiver, tmp_path, capsys):
 def test_sandbox_traffic_through_the_tap_replays_byte_for_byte_to_a_second_sandbox(tmp_path):
     """The tap between the sandbox's Jivo and JAICP records operator messages (chunked and not), JAICP
     still gets them, and replaying them to another sandbox delivers the same bytes and framing."""
-    from jivo_ops.jaicp import ChatApiClient
+    from jivo_ops.channel.jaicp import ChatApiClient
     from jivo_ops.sandbox import Sandbox
 
     with Sandbox() as first, Sandbox() as second:

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jivo_ops.errors import JivoOpsError
-from jivo_ops.recorder import Recorder
+from jivo_ops.recorder.server import Recorder
 from jivo_ops.sandbox import Sandbox
 
 CAP = 1024 * 1024
@@ -318,9 +318,9 @@ def parses_or_typed_error(parse, value) -> None:
 @settings(max_examples=300, deadline=None, database=None)
 @given(value=any_json | shaped(WIRE_KEYS))
 def test_wire_parsers_give_a_value_or_a_typed_error(value):
-    from jivo_ops.jaicp import BotResponse, EventBatch
-    from jivo_ops.jivo import AgentMessage, ClientMessage
-    from jivo_ops.switch import SwitchReply
+    from jivo_ops.channel.jaicp import BotResponse, EventBatch
+    from jivo_ops.channel.jivo import AgentMessage, ClientMessage
+    from jivo_ops.channel.switch import SwitchReply
 
     for parse in (AgentMessage.from_json, ClientMessage.from_json, BotResponse.from_json, EventBatch.from_json,
                   SwitchReply.from_json):
@@ -436,7 +436,7 @@ def test_reporter_pages_with_broken_rows_are_rejected_not_dropped(tmp_path):
 
 def test_recorder_store_that_is_not_one_is_a_recorder_error(tmp_path):
     from jivo_ops.errors import RecorderError
-    from jivo_ops.recorder import open_readonly
+    from jivo_ops.recorder.server import open_readonly
 
     for name, raw in (("empty.sqlite", b""), ("text.sqlite", b"hello"), ("half.sqlite", b"SQLite format 3\x00" + b"\0" * 50)):
         path = tmp_path / name

@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from jivo_ops._http import RetryPolicy
+from jivo_ops.channel.http import RetryPolicy
 from jivo_ops.errors import RejectedError, UnavailableError
-from jivo_ops.jaicp import ChatApiClient
-from jivo_ops.jivo import AsyncJivoClient, JivoClient
+from jivo_ops.channel.jaicp import ChatApiClient
+from jivo_ops.channel.jivo import AsyncJivoClient, JivoClient
 from jivo_ops.sandbox import Sandbox
 from jivo_ops.transfer import run_transfers
 

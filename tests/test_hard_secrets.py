@@ -144,7 +144,7 @@ def test_recorder_cli_shows_its_token_only_on_the_paste_line_and_exports_mask_it
     store = tmp_path / "hooks.sqlite"
     token = rand(24)
     # tap mode toward the (unreachable) secret Internal Webhook Url: the 502 and the target are recorded
-    from jivo_ops.recorder import Recorder
+    from jivo_ops.recorder.server import Recorder
 
     import httpx
 
@@ -206,9 +206,9 @@ def test_sandbox_command_writes_a_0600_profile_and_prints_it_masked(tmp_path, ca
 
 
 def test_api_errors_and_reprs_mask_every_token(fake):
-    from jivo_ops._http import RetryPolicy
-    from jivo_ops.jaicp import ChatApiClient, ReporterClient
-    from jivo_ops.jivo import JivoClient
+    from jivo_ops.channel.http import RetryPolicy
+    from jivo_ops.channel.jaicp import ChatApiClient, ReporterClient
+    from jivo_ops.channel.jivo import JivoClient
 
     s, _ = fake
     p = s.profile
@@ -296,7 +296,7 @@ def test_widgets_headless_show_no_token(fake, tmp_path):
     explorer = LogExplorer(jsonl, export_dir=tmp_path / "exports")
     explorer.wait(60)
     texts += widget_texts(explorer) + [repr(explorer)]
-    from jivo_ops.recorder import Recorder
+    from jivo_ops.recorder.server import Recorder
     from jivo_ops.widgets import RecorderPanel
 
     import httpx
@@ -356,7 +356,7 @@ def test_committed_notebooks_carry_no_token():
 
 
 def test_servers_bind_loopback_unless_told_otherwise(tmp_path):
-    from jivo_ops.recorder import Recorder
+    from jivo_ops.recorder.server import Recorder
 
     parser = build_parser()
     assert parser.parse_args(["record", "--store", "x.sqlite"]).listen.startswith("127.0.0.1:")

@@ -11,9 +11,9 @@ import pytest
 
 from _servers import delayed, scripted_server, srv  # noqa: F401 - fixtures
 from jivo_ops.errors import JivoOpsError, ProtocolError, RejectedError, UnavailableError
-from jivo_ops.jaicp import (POLL_GRACE, AsyncChatApiClient, AsyncReporterClient, BotResponse, ChatApiClient,
+from jivo_ops.channel.jaicp import (POLL_GRACE, AsyncChatApiClient, AsyncReporterClient, BotResponse, ChatApiClient,
                             EventBatch, ReporterClient)
-from jivo_ops.switch import SwitchReply
+from jivo_ops.channel.switch import SwitchReply
 
 TOKEN = "GNVXJdeo:718e36f7005fbba3e2a9696784b83dc3bd0f3d9a"
 CHAT_URL = f"https://app.jaicp.com/chatapi/{TOKEN}"

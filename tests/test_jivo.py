@@ -11,9 +11,9 @@ import pytest
 
 from _helpers import closed_port_url
 from _servers import ScriptedServer, scripted_server, srv  # noqa: F401 - fixtures
-from jivo_ops._http import RetryPolicy
+from jivo_ops.channel.http import RetryPolicy
 from jivo_ops.errors import JivoOpsError, ProtocolError, RejectedError, UnavailableError
-from jivo_ops.jivo import AgentMessage, AsyncJivoClient, ClientMessage, JivoClient, Message, Sender
+from jivo_ops.channel.jivo import AgentMessage, AsyncJivoClient, ClientMessage, JivoClient, Message, Sender
 
 KEY, CHANNEL = "Qw3rTy7UiOp9AsDf", "Zx8Cv5Bn2M"
 PATH = f"/{KEY}/{CHANNEL}"
@@ -387,7 +387,7 @@ def test_receiver_names_the_missing_field(srv):
 
 
 def test_a_wrong_scheme_is_not_resent():
-    from jivo_ops._http import send
+    from jivo_ops.channel.http import send
 
     waits: list[float] = []
     with httpx.Client() as client, pytest.raises(UnavailableError, match="1 attempt"):

@@ -9,9 +9,9 @@ import httpx
 import pandas as pd
 
 import jivo_ops
-from jivo_ops.jaicp import ReporterClient
+from jivo_ops.channel.jaicp import ReporterClient
 from jivo_ops.logs import from_reporter, load
-from jivo_ops.recorder import Recorder
+from jivo_ops.recorder.server import Recorder
 from jivo_ops.sandbox import Sandbox
 from jivo_ops.transfer import run_transfers
 

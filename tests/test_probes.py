@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from jivo_ops.probes import format_probe, probe_jaicp_leg, probe_jivo_leg
-from jivo_ops.recorder import Recorder
+from jivo_ops.setup.probes import format_probe, probe_jaicp_leg, probe_jivo_leg
+from jivo_ops.recorder.server import Recorder
 from jivo_ops.sandbox import Sandbox
 
 

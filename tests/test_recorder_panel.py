@@ -9,8 +9,8 @@ import httpx
 import ipywidgets as w
 import pytest
 
-from jivo_ops.recorder import Recorder
-from jivo_ops.serving import ServerThread
+from jivo_ops.recorder.server import Recorder
+from jivo_ops.channel.serving import ServerThread
 from jivo_ops.widgets.recorder_panel import RecorderPanel
 
 TOKEN = "panel-Tok3n-112233445566"
@@ -103,7 +103,7 @@ def test_auto_follow_off_keeps_the_selection_and_picking_shows_it(recorder):
 
 
 def test_binary_and_tap_requests_are_shown_faithfully(tmp_path):
-    from jivo_ops.exchanges import Exchanges
+    from jivo_ops.recorder.exchanges import Exchanges
 
     binary = bytes(range(200))
     with ServerThread(plain_ok_app()) as target, \

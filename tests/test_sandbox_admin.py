@@ -9,7 +9,7 @@ import pytest
 
 from jivo_ops.errors import JivoOpsError
 from jivo_ops.sandbox import Sandbox, SandboxSettings
-from jivo_ops.serving import ServerThread
+from jivo_ops.channel.serving import ServerThread
 
 
 def test_agent_console_over_http():

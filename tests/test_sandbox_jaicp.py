@@ -172,8 +172,8 @@ def test_reporter_api_serves_the_history(sb):
 
 
 def test_spine_clients_work_against_the_sandbox(sb):
-    from jivo_ops.jaicp import ChatApiClient, ReporterClient
-    from jivo_ops.jivo import JivoClient
+    from jivo_ops.channel.jaicp import ChatApiClient, ReporterClient
+    from jivo_ops.channel.jivo import JivoClient
 
     p = sb.profile
     with ChatApiClient(p.jaicp.chat_api_url) as chat:
@@ -195,7 +195,7 @@ def test_spine_clients_work_against_the_sandbox(sb):
 
 @pytest.mark.anyio
 async def test_async_spine_client_against_the_sandbox(sb):
-    from jivo_ops.jaicp import AsyncChatApiClient
+    from jivo_ops.channel.jaicp import AsyncChatApiClient
 
     async with AsyncChatApiClient(sb.profile.jaicp.chat_api_url) as chat:
         answer = await chat.send_query("spine-async", "operator please")

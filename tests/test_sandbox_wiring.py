@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from jivo_ops.sandbox import Sandbox
-from jivo_ops.serving import ServerThread
+from jivo_ops.channel.serving import ServerThread
 
 TIMEOUT = 10.0
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from jivo_ops.errors import ProtocolError
-from jivo_ops.switch import FIELD_HELP, SWITCH_FIELDS, TELEPHONY_FIELDS, SwitchReply, find_switch
+from jivo_ops.channel.switch import FIELD_HELP, SWITCH_FIELDS, TELEPHONY_FIELDS, SwitchReply, find_switch
 
 JS_PREFIX = "$response.replies = $response.replies || []; $response.replies.push("
 

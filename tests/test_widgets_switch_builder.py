@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from jivo_ops.switch import SwitchReply
+from jivo_ops.channel.switch import SwitchReply
 from jivo_ops.widgets import SwitchBuilder
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..checks import CheckReport, check_profile
+from ..setup.checks import CheckReport, check_profile
 from ._output import add_profile_argument, number_argument, print_json, print_table, resolve_profile
 
 __all__ = ["register", "run", "print_report"]

@@ -27,11 +27,11 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..exchanges import Exchanges, export_exchanges
+    from ..recorder.exchanges import Exchanges, export_exchanges
     from ..redaction import register_secret
 
     if args.url:
-        from .._http import check_url
+        from ..channel.http import check_url
 
         args.url = check_url(args.url, "--url")
     register_secret(args.url)

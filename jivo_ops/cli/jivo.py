@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from .._http import RetryPolicy
+from ..channel.http import RetryPolicy
 from ..redaction import mask_url, register_secret
 from ._output import add_profile_argument, number_argument, resolve_profile
 
@@ -67,7 +67,7 @@ def register(subparsers) -> None:
 
 
 def _client(args: argparse.Namespace):
-    from ..jivo import JivoClient, profile_setting
+    from ..channel.jivo import JivoClient, profile_setting
 
     url = args.url
     if url is None:

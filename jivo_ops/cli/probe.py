@@ -56,7 +56,7 @@ def _target(args):
     with Sandbox() as sandbox, contextlib.ExitStack() as stack:
         store = args.recorder
         if args.leg == "jivo" and store is None:
-            from ..recorder import Recorder
+            from ..recorder.server import Recorder
 
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="jivo-ops-probe-"))
             store = str(Path(folder) / "webhook.sqlite")
@@ -66,7 +66,7 @@ def _target(args):
 
 
 def run(args) -> int:
-    from ..probes import format_probe, probe_jaicp_leg, probe_jivo_leg
+    from ..setup.probes import format_probe, probe_jaicp_leg, probe_jivo_leg
 
     if args.timeout is not None and args.timeout <= 0:
         raise JivoOpsError(f"--timeout {args.timeout}: must be > 0 seconds")

@@ -40,9 +40,9 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import JivoOpsError
-    from ..exchanges import shown
-    from ..recorder import DEFAULT_MAX_BODY, Recorder
-    from ..serving import parse_listen
+    from ..recorder.exchanges import shown
+    from ..recorder.server import DEFAULT_MAX_BODY, Recorder
+    from ..channel.serving import parse_listen
 
     try:
         host, port = parse_listen(args.listen)

@@ -28,7 +28,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import JivoOpsError
-    from ..exchanges import Exchanges
+    from ..recorder.exchanges import Exchanges
 
     with Exchanges(args.store) as exchanges:
         chosen = exchanges.query(chat=args.chat, since=args.since, ids=args.ids, status=args.status)

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
 def demo_conversation(sb, client_id: str = "demo-client", timeout: float = 10.0) -> str:
     """One switch conversation on a running sandbox, with plain Chat API calls; returns the timeline."""
-    from .._http import make_client
+    from ..channel.http import make_client
     from ..errors import JivoOpsError
 
     url = sb.profile.jaicp.chat_api_url

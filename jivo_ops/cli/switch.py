@@ -12,7 +12,7 @@ import json
 import sys
 
 from ..errors import JivoOpsError
-from ..switch import SwitchReply
+from ..channel.switch import SwitchReply
 from ._output import number_argument, print_json
 
 __all__ = ["register", "run", "reply_from_args"]

@@ -15,7 +15,7 @@ flat events JSONL/CSV/Parquet of the schema itself. Plots load matplotlib only w
 from __future__ import annotations
 
 from .loading import LoadResult, LogSet, load, load_part
-from .reporter import from_reporter
+from .sources.reporter import from_reporter
 from .schema import AUTHORS, COLUMNS, KINDS, SOURCES, empty_messages
 from .tabulate import (OUTCOMES, export, filter_frame, parse_time, per_operator, per_period, summarize,
                        transfers_table)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SourceError
-from ._build import Builder, Part, json_lines
+from .sources._build import Builder, Part, json_lines
 from .schema import COLUMNS, empty_messages, empty_rejected, conform
 
 __all__ = ["load", "LogSet", "LoadResult", "load_part", "SOURCE_PRIORITY"]
@@ -214,7 +214,7 @@ def _parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
             parts.append(Part("(rejected)", "events", empty_messages(), src.rejected))
         return parts
     if isinstance(src, pd.DataFrame):
-        from .events import _from_schema_frame
+        from .sources.events import _from_schema_frame
 
         return [_from_schema_frame(src, origin="DataFrame", source="events", first_row=0)]
     if isinstance(src, (str, os.PathLike)):
@@ -225,7 +225,7 @@ def _parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
     if not isinstance(src, (dict, list, tuple, str, bytes)) and isinstance(src, Sequence):
         src = list(src)  # e.g. a TransferBatch: a sequence of TransferResult
     if hasattr(src, "to_json") or (isinstance(src, list) and src and hasattr(src[0], "to_json")):
-        from .transfers import load_transfer_results
+        from .sources.transfer_jsonl import load_transfer_results
 
         items = src if isinstance(src, list) else [src]
         return [load_transfer_results(enumerate(items, start=1), origin="TransferResult values")]
@@ -271,22 +271,22 @@ def load_part(path: str | Path, *, tz: str = "UTC", kind: str | None = None, **o
                 if k in options}
     try:
         if kind == "recorder" or head.startswith(b"SQLite format 3\x00"):
-            from .recorder import load_recorder_store
+            from .sources.recorder_store import load_recorder_store
 
             return load_recorder_store(path, origin=origin)
         if kind == "export" and suffix in (".xlsx", ".xlsm") or suffix in (".xlsx", ".xlsm"):
-            from .exports import load_xlsx_export
+            from .sources.exports import load_xlsx_export
 
             xlsx_opts = {k: v for k, v in csv_opts.items() if k not in ("delimiter", "encoding")}
             if "sheet" in options:
                 xlsx_opts["sheet"] = options["sheet"]
             return load_xlsx_export(path, origin=origin, tz=tz, **xlsx_opts)
         if suffix == ".parquet":
-            from .events import load_parquet
+            from .sources.events import load_parquet
 
             return load_parquet(path, origin=origin)
         if kind == "export" or suffix in _CSV_EXT:
-            from .exports import load_csv_export
+            from .sources.exports import load_csv_export
 
             return load_csv_export(path, origin=origin, tz=tz, **csv_opts)
         return _load_json_file(path, head, origin=origin, tz=tz, kind=kind)
@@ -326,20 +326,20 @@ def _load_json_file(path: Path, head: bytes, *, origin: str, tz: str, kind: str 
         return _part_of_json_text(path.read_text(encoding="utf-8-sig"), origin=origin, tz=tz, kind=kind)
     kind = kind or _json_kind(first)
     if kind == "events":
-        from .events import load_events_jsonl
+        from .sources.events import load_events_jsonl
 
         return load_events_jsonl(path, origin=origin)
     text = path.read_text(encoding="utf-8-sig")
     if kind == "transfers":
-        from .transfers import jsonl_records, load_transfer_results
+        from .sources.transfer_jsonl import jsonl_records, load_transfer_results
 
         return load_transfer_results(jsonl_records(text), origin=origin)
     if kind == "jivo":
-        from .jivo_dumps import load_jivo_bodies
+        from .sources.jivo_dumps import load_jivo_bodies
 
         return load_jivo_bodies(text, origin=origin, tz=tz)
     if kind == "reporter":
-        from .reporter import load_reporter_pages
+        from .sources.reporter import load_reporter_pages
 
         bad: list[tuple[str, int, str]] = []
         records = [rec for _, rec in json_lines(text, lambda i, reason: bad.append((origin, i, reason)))]
@@ -370,23 +370,23 @@ def _part_of_json(data: Any, *, origin: str, tz: str, kind: str | None = None) -
     if isinstance(data, list) and not data:
         return Builder(origin, kind or "events").build()
     if kind == "reporter":
-        from .reporter import load_reporter_pages
+        from .sources.reporter import load_reporter_pages
 
         return load_reporter_pages(data, origin=origin, tz=tz)
     items = data if isinstance(data, list) else [data]
     if kind == "transfers":
-        from .transfers import load_transfer_results
+        from .sources.transfer_jsonl import load_transfer_results
 
         return load_transfer_results(enumerate(items, start=1), origin=origin)
     if kind == "jivo":
-        from .jivo_dumps import add_jivo_body
+        from .sources.jivo_dumps import add_jivo_body
 
         b = Builder(origin, "jivo", tz=tz)
         for i, body in enumerate(items, start=1):
             add_jivo_body(b, i, body)
         return b.build()
     if kind == "events":
-        from .events import _from_schema_frame
+        from .sources.events import _from_schema_frame
 
         frame = pd.DataFrame([r if isinstance(r, dict) else {} for r in items])
         return _from_schema_frame(frame, origin=origin, source="events", first_row=1)

@@ -301,7 +301,7 @@ async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int,
 
     A chunked body is a fresh generator per attempt: a consumed one would go out empty.
     """
-    from .._http import RetryPolicy
+    from ..channel.http import RetryPolicy
     import httpx
 
     policy = RetryPolicy(retries=retries, wait=wait)
@@ -330,7 +330,7 @@ async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int,
 def _new_client():
     import httpx
 
-    from .._http import KEEPALIVE_EXPIRY_S, make_async_client
+    from ..channel.http import KEEPALIVE_EXPIRY_S, make_async_client
 
     # keep connections to the other side alive under load (many chats at once)
     return make_async_client(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100,

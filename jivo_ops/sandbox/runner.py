@@ -71,7 +71,7 @@ class Sandbox:
 
     # -- running ----------------------------------------------------------------------------------
     def start(self) -> "Sandbox":
-        from ..serving import listen_socket
+        from ..channel.serving import listen_socket
         from ._servers import LoopServers
 
         if self._servers:

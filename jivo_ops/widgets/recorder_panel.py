@@ -5,7 +5,7 @@ replay it, export it.
     RecorderPanel(rec, replay_to=sandbox.profile.internal_webhook_url)
 
 A model (`RecorderModel`, traitlets, no widgets) holds the list and the selection and calls the
-operations of `jivo_ops.exchanges`; the view (`RecorderPanel`, a VBox) only shows them. New
+operations of `jivo_ops.recorder.exchanges`; the view (`RecorderPanel`, a VBox) only shows them. New
 requests are picked up by a polling thread (never the kernel's), newest first; with auto-follow on,
 the newest one is selected as it arrives. Replay and export run as background jobs; their outcome
 and any error land in the status line. Paths show the token as "{token}", URLs are masked, and the
@@ -21,7 +21,7 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
-from ..exchanges import EXPORT_FORMATS, Exchange, Exchanges, ReplayReport, export_exchanges, shown
+from ..recorder.exchanges import EXPORT_FORMATS, Exchange, Exchanges, ReplayReport, export_exchanges, shown
 from ..redaction import mask_url, register_secret
 from ._common import BackgroundJob, StatusLine, copyable, error_text
 

@@ -2,7 +2,7 @@
 JAICP and Jivo, live check findings per step (✓ / ✗ with the fix), optional probes, and
 save/load of the profile.
 
-A thin view over `jivo_ops.checks` (findings, service probes), `jivo_ops.probes` (leg probes),
+A thin view over `jivo_ops.setup.checks` (findings, service probes), `jivo_ops.setup.probes` (leg probes),
 `jivo_ops.profile` (save/load) and, when the target is a running `Sandbox`, its admin API
 (`configure_step`): each step's button does what the user would do in that console's form, and
 the panel then shows what the console now holds. With a real profile the buttons are hidden and
@@ -21,11 +21,11 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
-from ..checks import FIELDS, STEPS, CheckReport, check_profile, run_probes
+from ..setup.checks import FIELDS, STEPS, CheckReport, check_profile, run_probes
 from ..errors import JivoOpsError
 from ..profile import Profile, load_profile, save_profile
 from ..redaction import mask_secret, mask_url
-from ..switch import SwitchReply
+from ..channel.switch import SwitchReply
 from ._common import FAIL_MARK, OK_MARK, WARN_MARK, BackgroundJob, StatusLine, copyable, error_text, esc, guarded
 
 __all__ = ["SetupModel", "SetupPanel", "SecretInput"]
@@ -349,7 +349,7 @@ class SetupPanel(w.VBox):
     def _probe(which: str, profile: Profile) -> tuple[str, Any]:
         if which == "services":
             return which, run_probes(profile, timeout=10.0)
-        from ..probes import probe_jaicp_leg, probe_jivo_leg
+        from ..setup.probes import probe_jaicp_leg, probe_jivo_leg
 
         if which == "jivo":
             return which, probe_jivo_leg(profile, timeout=10.0)

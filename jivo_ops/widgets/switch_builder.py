@@ -1,7 +1,7 @@
 """`SwitchBuilder`: every field of the JAICP ``switch`` reply as a control, warnings live,
 the JSON and the scenario's JS snippet side by side, ready to copy.
 
-A thin view over `jivo_ops.switch.SwitchReply`: the model turns the controls' text into a reply,
+A thin view over `jivo_ops.channel.switch.SwitchReply`: the model turns the controls' text into a reply,
 the reply does the validation, JSON and JS. Nothing here knows the wire format.
 """
 
@@ -14,7 +14,7 @@ import ipywidgets as w
 import traitlets as t
 
 from ..errors import JivoOpsError
-from ..switch import FIELD_HELP, SWITCH_FIELDS, SwitchReply
+from ..channel.switch import FIELD_HELP, SWITCH_FIELDS, SwitchReply
 from ._common import OK_MARK, WARN_MARK, copyable, esc
 
 __all__ = ["SwitchModel", "SwitchBuilder"]

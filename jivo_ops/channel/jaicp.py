@@ -12,7 +12,7 @@ Reporter API (`…/api/v1/reporter`, Bearer token): paged message and session qu
 the parsed JSON pages, plus `iter_*` helpers that follow the pages.
 
 Both exist sync and async (`AsyncChatApiClient`, `AsyncReporterClient`) with the same methods,
-all through the one httpx seam (`jivo_ops._http`). Error bodies of JAICP's shape
+all through the one httpx seam (`jivo_ops.channel.http`). Error bodies of JAICP's shape
 `{"error", "message"}` become a RejectedError (4xx) or UnavailableError (5xx) quoting them; a body
 that is not the documented JSON is a ProtocolError naming the missing field.
 """
@@ -26,10 +26,10 @@ from typing import Any, AsyncIterator, Iterator, Mapping, Sequence
 
 import httpx
 
-from ._http import NO_RETRY, JSON_CONTENT_TYPE, RetryPolicy, asend, check_url, make_async_client, make_client, send
-from .errors import ProtocolError, UnavailableError
+from .http import NO_RETRY, JSON_CONTENT_TYPE, RetryPolicy, asend, check_url, make_async_client, make_client, send
+from ..errors import ProtocolError, UnavailableError
 from .jivo import profile_setting
-from .redaction import mask_secret, mask_url, redact, register_secret
+from ..redaction import mask_secret, mask_url, redact, register_secret
 from .switch import SwitchReply, find_switch
 
 __all__ = [

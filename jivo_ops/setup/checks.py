@@ -55,7 +55,7 @@ Codes (J0xx: the form of any URL field, reported under that field's step; J<step
 Live probes (`run_probes`, or `check_profile(profile, probe=True)`) send only harmless requests:
 Jivo's `GET <Уникальный URL>/status`, a `HEAD` to each distinct URL (any HTTP answer counts as
 reachable: nothing is ever POSTed to a real webhook), and one Chat API query "/start" from a fresh
-`jivo-ops-probe-<random>` client. Every request goes through `jivo_ops._http` with a timeout.
+`jivo-ops-probe-<random>` client. Every request goes through `jivo_ops.channel.http` with a timeout.
 """
 
 from __future__ import annotations
@@ -71,9 +71,9 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import SplitResult, urlsplit
 
-from .errors import JivoOpsError, ProtocolError, RejectedError, ServiceError
-from .profile import Profile
-from .redaction import redact
+from ..errors import JivoOpsError, ProtocolError, RejectedError, ServiceError
+from ..profile import Profile
+from ..redaction import redact
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -185,7 +185,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class ServiceProbe:
-    """One live service probe (the deep per-leg probes are `jivo_ops.probes.ProbeResult`).
+    """One live service probe (the deep per-leg probes are `jivo_ops.setup.probes.ProbeResult`).
 
     `ok` is None when the probe was skipped (its URL is missing or malformed). The Jivo status probe
     is not ok when no operator is online: a transfer made now would find nobody.
@@ -756,8 +756,8 @@ def _service_failure(exc: Exception) -> tuple[str, int | None]:
 
 
 def _probe_jivo_status(url: str, client: "httpx.Client", shown: str) -> ServiceProbe:
-    from .jivo import JivoClient
-    from ._http import NO_RETRY
+    from ..channel.jivo import JivoClient
+    from ..channel.http import NO_RETRY
 
     name = "Jivo status"
     started = time.perf_counter()
@@ -785,8 +785,8 @@ def _probe_jivo_status(url: str, client: "httpx.Client", shown: str) -> ServiceP
 
 
 def _probe_reach(url: str, labels: list[str], client: "httpx.Client") -> ServiceProbe:
-    from ._http import send
-    from .redaction import mask_url
+    from ..channel.http import send
+    from ..redaction import mask_url
 
     name = "reach " + " = ".join(labels)
     shown = mask_url(url)
@@ -809,7 +809,7 @@ def _probe_reach(url: str, labels: list[str], client: "httpx.Client") -> Service
 
 
 def _probe_chat_api(url: str, client: "httpx.Client", shown: str, client_id: str) -> ServiceProbe:
-    from .jaicp import ChatApiClient
+    from ..channel.jaicp import ChatApiClient
 
     name = "Chat API round trip"
     started = time.perf_counter()
@@ -842,8 +842,8 @@ def run_probes(profile: Profile, *, timeout: float = 10.0, client: "httpx.Client
     """
     import httpx
 
-    from ._http import make_client
-    from .redaction import mask_url
+    from ..channel.http import make_client
+    from ..redaction import mask_url
 
     run = _Run(profile)
     _check_url_form(run)

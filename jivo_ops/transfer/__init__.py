@@ -55,9 +55,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from .errors import JivoOpsError, ProtocolError, ServiceError
-from .jaicp import POLL_GRACE
-from .redaction import mask_secret, mask_url, redact
+from ..errors import JivoOpsError, ProtocolError, ServiceError
+from ..channel.jaicp import POLL_GRACE
+from ..redaction import mask_secret, mask_url, redact
 
 __all__ = [
     "OUTCOMES", "AUTHORS", "ScriptError", "ScriptStep", "Script", "DEFAULT_SCRIPT", "load_script",
@@ -1004,7 +1004,7 @@ class _Conversation:
 
 def _resolve_profile(profile):
     """A Profile, a Sandbox (anything with .profile), or a profile file path."""
-    from .profile import Profile, load_profile
+    from ..profile import Profile, load_profile
 
     if isinstance(profile, Profile):
         return profile
@@ -1016,7 +1016,7 @@ def _resolve_profile(profile):
 
 
 def _check_url(profile) -> str:
-    from .errors import ProfileError
+    from ..errors import ProfileError
 
     url = (profile.jaicp.chat_api_url or "").strip()
     if not url:
@@ -1045,8 +1045,8 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     `on_result(result)`: called as each transfer finishes (a widget's live table); its errors are
     logged, never allowed to break the batch.
     """
-    from .jaicp import AsyncChatApiClient
-    from ._http import KEEPALIVE_EXPIRY_S, make_async_client
+    from ..channel.jaicp import AsyncChatApiClient
+    from ..channel.http import KEEPALIVE_EXPIRY_S, make_async_client
     import httpx
 
     if clients < 1:

@@ -48,8 +48,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .errors import RecorderError
-from .redaction import mask_url, register_secret
+from ..errors import RecorderError
+from ..redaction import mask_url, register_secret
 
 __all__ = [
     "Recorder",
@@ -189,7 +189,7 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
             f"{path}: recorder store schema version {version!r} "
             f"{'is older than' if older else 'is not'} the one this jivo_ops reads ({SCHEMA_VERSION}); "
             "export it with the jivo_ops that wrote it (`jivo-ops export --format jsonl`) and load that file "
-            "here with jivo_ops.exchanges.import_jsonl")
+            "here with jivo_ops.recorder.exchanges.import_jsonl")
     columns = {row[1] for row in conn.execute("PRAGMA table_info(requests)")}
     missing = [c for c in REQUEST_COLUMNS if c not in columns]
     if missing:
@@ -554,7 +554,7 @@ def build_app(store: RecorderStore, token: str, *, max_body: int = DEFAULT_MAX_B
     @asynccontextmanager
     async def lifespan(app):
         if forward:
-            from ._http import make_async_client
+            from ..channel.http import make_async_client
 
             endpoint.client = make_async_client(timeout=forward_timeout)
         try:
@@ -588,7 +588,7 @@ class Recorder:
             raise RecorderError("recorder token must be 8–200 characters of A–Z a–z 0–9 . _ ~ - "
                                 "(it goes into a URL path)")
         if forward is not None:
-            from ._http import check_url
+            from ..channel.http import check_url
 
             forward = check_url(forward, "--forward URL")
             register_secret(forward)
@@ -630,7 +630,7 @@ class Recorder:
 
     @property
     def exchanges(self):
-        """Query, wait for, replay and export what this recorder stored (`jivo_ops.exchanges.Exchanges`)."""
+        """Query, wait for, replay and export what this recorder stored (`jivo_ops.recorder.exchanges.Exchanges`)."""
         if self._exchanges is None:
             from .exchanges import Exchanges
 
@@ -638,7 +638,7 @@ class Recorder:
         return self._exchanges
 
     def start(self) -> "Recorder":
-        from .serving import ServerThread
+        from ..channel.serving import ServerThread
 
         if self._server is not None:
             return self

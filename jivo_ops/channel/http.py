@@ -15,8 +15,8 @@ from typing import Awaitable, Callable
 
 import httpx
 
-from .errors import JivoOpsError, RejectedError, UnavailableError
-from .redaction import install_log_redaction, mask_url, redact
+from ..errors import JivoOpsError, RejectedError, UnavailableError
+from ..redaction import install_log_redaction, mask_url, redact
 
 __all__ = ["RetryPolicy", "NO_RETRY", "make_client", "make_async_client", "send", "asend", "JSON_CONTENT_TYPE",
            "check_url"]

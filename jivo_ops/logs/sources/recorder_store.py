@@ -2,7 +2,7 @@
 
 Opened read-only (``file:…?mode=ro``), so a recorder may keep writing while it is read. Each
 stored ``requests`` row whose body is a Jivo agent message becomes an OPERATOR row
-(``recipient.id`` → ``chat``, ``ts`` = ``received_at``; see :mod:`jivo_ops.logs.jivo_dumps`);
+(``recipient.id`` → ``chat``, ``ts`` = ``received_at``; see :mod:`jivo_ops.logs.sources.jivo_dumps`);
 ``message_id`` is Jivo's ``message.id``, or ``recorder:<request id>`` when Jivo sent none.
 Requests that are not messages (a GET, a malformed body the recorder answered 400) go to the
 rejected table with the request id as the row. Extra columns of newer stores are ignored.
@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from ..errors import SourceError
+from ...errors import SourceError
 from ._build import Builder, Part
 from .jivo_dumps import add_jivo_body
 

@@ -25,9 +25,9 @@ from typing import Any, ClassVar, Mapping
 
 import httpx
 
-from ._http import JSON_CONTENT_TYPE, RetryPolicy, asend, check_url, make_async_client, make_client, send
-from .errors import ProfileError, ProtocolError
-from .redaction import mask_url, register_secret
+from .http import JSON_CONTENT_TYPE, RetryPolicy, asend, check_url, make_async_client, make_client, send
+from ..errors import ProfileError, ProtocolError
+from ..redaction import mask_url, register_secret
 
 __all__ = [
     "JivoClient",

@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import JivoOpsError, RecorderError
-from .recorder import (
+from ..errors import JivoOpsError, RecorderError
+from .server import (
     MASKED_TOKEN, REQUEST_COLUMNS, RecorderStore, answer_body, chat_of, forwardable_headers,
     insert_rows, open_readonly, open_writable, utc_now_iso,
 )
-from .redaction import mask_url, redact, register_secret
+from ..redaction import mask_url, redact, register_secret
 
 __all__ = [
     "Exchange",
@@ -487,7 +487,7 @@ class ReplayReport:
     COLUMNS = ("id", "framing", "status", "was", "ms", "changes")
 
     def __str__(self) -> str:
-        from .cli._output import format_table
+        from ..cli._output import format_table
 
         head = (f"dry run: nothing sent to {self.target} (not a loopback address; confirm with yes=True / --yes)"
                 if self.dry_run else f"replayed {len(self.results)} request(s) to {self.target}")
@@ -502,7 +502,7 @@ def replay_exchanges(exchanges: Iterable[Exchange], to: str, *, store: str | os.
     Dry run (nothing sent) by default when `to` is not a loopback address, unless `yes`."""
     import httpx
 
-    from ._http import check_url, make_client
+    from ..channel.http import check_url, make_client
 
     to = check_url(to, "replay target")
     register_secret(to)
@@ -620,7 +620,7 @@ def to_har(exchanges: Iterable[Exchange], *, url: str | None = None, token: str 
            reveal: bool = False) -> dict:
     """A HAR 1.2 log (loads in a browser's network panel): one entry per request with the answer the
     caller got; binary bodies base64 with `"encoding": "base64"`."""
-    from . import __version__
+    from .. import __version__
 
     entries = []
     for ex in exchanges:

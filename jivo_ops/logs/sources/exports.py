@@ -6,7 +6,7 @@ XLSX with ``withHeader`` (default on), ``delimiter`` (default ``,``) and ``dateT
 layout is undocumented, so headers are matched by name, English or Russian, case and spacing
 ignored (see ``COLUMN_ALIASES``); a file without a header is read in ``HEADERLESS_COLUMNS``
 order unless ``columns=`` says otherwise. Each row is then read like a Reporter message
-(see :mod:`jivo_ops.logs.reporter`); an optional ``responseData`` column holding JSON gives the
+(see :mod:`jivo_ops.logs.sources.reporter`); an optional ``responseData`` column holding JSON gives the
 bot's replies, the ``switch`` among them.
 
 Encoding: UTF-8 (with or without BOM), falling back to cp1251 (Excel on Russian Windows).
@@ -22,10 +22,10 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import SourceError
+from ...errors import SourceError
 from ._build import Builder, Part
 from .reporter import add_reporter_message
-from .schema import java_date_format
+from ..schema import java_date_format
 
 __all__ = ["load_csv_export", "load_xlsx_export", "COLUMN_ALIASES", "HEADERLESS_COLUMNS", "DEFAULT_DATE_FORMAT"]
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._build import Builder, Part, json_lines
-from .schema import (AUTHOR_DTYPE, AUTHORS, COLUMNS, KIND_DTYPE, KINDS, STRING_COLUMNS, STRING_DTYPE,
+from ..schema import (AUTHOR_DTYPE, AUTHORS, COLUMNS, KIND_DTYPE, KINDS, STRING_COLUMNS, STRING_DTYPE,
                      conform, rejected_frame, to_utc)
 
 __all__ = ["load_events_jsonl", "load_schema_csv", "load_parquet", "arrow_schema"]
@@ -118,7 +118,7 @@ def _from_schema_frame(frame: pd.DataFrame, *, origin: str, source: str, first_r
     b = Builder(origin, source)
     missing = [c for c in ("ts", "chat", "author", "kind") if c not in frame.columns]
     if missing:
-        from ..errors import SourceError
+        from ...errors import SourceError
 
         raise SourceError("missing column", path=origin, row=first_row - 1 if first_row > 1 else None,
                           column=missing[0])

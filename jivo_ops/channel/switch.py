@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from .errors import ProtocolError
+from ..errors import ProtocolError
 
 __all__ = ["SwitchReply", "SWITCH_FIELDS", "FIELD_HELP", "TELEPHONY_FIELDS", "find_switch"]
 

@@ -9,7 +9,7 @@
 
 Each returns a `ProbeResult`: what was sent, what came back, how long each exchange took, ok or
 not, and `next_check` — one sentence naming the UI field to look at. The static setup checks and
-simple reachability probes live in `jivo_ops.checks`; these are the deep, per-leg ones.
+simple reachability probes live in `jivo_ops.setup.checks`; these are the deep, per-leg ones.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import JivoOpsError, ProfileError, ProtocolError, ServiceError
-from .redaction import mask_url, redact
+from ..errors import JivoOpsError, ProfileError, ProtocolError, ServiceError
+from ..redaction import mask_url, redact
 
 __all__ = ["ProbeExchange", "ProbeResult", "probe_jivo_leg", "probe_jaicp_leg", "aprobe_jivo_leg",
            "aprobe_jaicp_leg", "format_probe"]
@@ -131,7 +131,7 @@ def format_probe(result: ProbeResult) -> str:
 
 
 def _profile(profile):
-    from .transfer import _resolve_profile
+    from ..transfer import _resolve_profile
 
     return _resolve_profile(profile)
 
@@ -213,8 +213,8 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
                           transport=None) -> ProbeResult:
     """Act as JAICP toward Jivo: `/status`, then a client message; with `recorder` (a store path or a
     recorder), wait up to `timeout` s for the operator's reply to arrive there."""
-    from .jivo import AsyncJivoClient, ClientMessage
-    from ._http import NO_RETRY, make_async_client
+    from ..channel.jivo import AsyncJivoClient, ClientMessage
+    from ..channel.http import NO_RETRY, make_async_client
 
     prof = _profile(profile)
     unique = _need(prof.jivo.unique_url, "jivo.unique_url", F_UNIQUE, prof)
@@ -345,9 +345,9 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
     Chat API), for a JAICP that relays agent messages only into live chats.
     `chunked`: framing of the POST; default: the profile's «Chunked кодировка в запросах».
     """
-    from .jaicp import AsyncChatApiClient
-    from .jivo import encode_json, new_message_id
-    from ._http import NO_RETRY, JSON_CONTENT_TYPE, _judge, make_async_client
+    from ..channel.jaicp import AsyncChatApiClient
+    from ..channel.jivo import encode_json, new_message_id
+    from ..channel.http import NO_RETRY, JSON_CONTENT_TYPE, _judge, make_async_client
     import httpx
 
     prof = _profile(profile)

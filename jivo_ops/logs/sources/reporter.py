@@ -3,7 +3,7 @@
 Accepts what ``messages/by-client``, ``messages/by-session`` and ``messages/filter`` return
 (``{paging, client|session, messages: [...]}``), a list of such pages, or a bare list of
 messages — from a saved JSON/JSONL file, from parsed values, or fetched live with
-:class:`jivo_ops.jaicp.ReporterClient` (:func:`from_reporter`).
+:class:`jivo_ops.channel.jaicp.ReporterClient` (:func:`from_reporter`).
 
 One Reporter message becomes up to several rows, in this order:
 
@@ -129,7 +129,7 @@ def load_reporter_pages(data: Any, *, origin: str, tz: str = "UTC") -> Part:
 def from_reporter(client, *, client_id: str | None = None, session_id: str | None = None,
                   filters: list | None = None, bot_id: str | None = None, start_time=None, end_time=None,
                   size: int = 100) -> list[dict]:
-    """Fetch Reporter pages live with a :class:`jivo_ops.jaicp.ReporterClient` (by client id,
+    """Fetch Reporter pages live with a :class:`jivo_ops.channel.jaicp.ReporterClient` (by client id,
     session id, or a list of filters), following every page; returns the pages, which
     :func:`jivo_ops.logs.load` accepts (``load(from_reporter(client, client_id="c-1"))``)."""
     if client_id is not None:
