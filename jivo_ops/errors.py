@@ -14,6 +14,8 @@ Messages are built from masked values only: an exception's text is shown to user
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 __all__ = [
     "JivoOpsError",
     "ProfileError",
@@ -23,6 +25,8 @@ __all__ = [
     "UnavailableError",
     "SourceError",
     "RecorderError",
+    "ScriptError",
+    "WaitTimeoutError",
 ]
 
 
@@ -73,3 +77,15 @@ class SourceError(JivoOpsError):
 
 class RecorderError(JivoOpsError):
     pass
+
+
+class ScriptError(JivoOpsError):
+    """A transfer script is malformed (names the file, step number and key)."""
+
+
+class WaitTimeoutError(JivoOpsError, TimeoutError):
+    """`wait_for` saw no matching exchange in time; the message lists what did arrive (`arrived`)."""
+
+    def __init__(self, message: str, arrived: Sequence[Any] = ()):
+        super().__init__(message)
+        self.arrived = list(arrived)

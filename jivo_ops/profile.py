@@ -40,7 +40,7 @@ from .errors import ProfileError
 from .redaction import mask_secret, mask_url, register_secret
 
 __all__ = ["Profile", "JaicpSettings", "JivoSettings", "load_profile", "save_profile", "example_profile",
-           "default_profile_path", "PROFILE_ENV"]
+           "resolve_profile", "default_profile_path", "PROFILE_ENV", "FIELD_LABELS"]
 
 PROFILE_ENV = "JIVO_OPS_PROFILE"
 REPORTER_TOKEN_ENV = "JIVO_OPS_REPORTER_TOKEN"
@@ -70,6 +70,18 @@ class JivoSettings:
     webhook_url: str = ""
     unique_url: str = ""
     chunked: bool = True
+
+
+# Where each setting is found, as the consoles label it: what a "this field is empty" error tells a user.
+FIELD_LABELS: dict[str, str] = {
+    "jaicp.chat_api_url": "the Chat API channel URL (JAICP: Каналы → Входящие → Chat API)",
+    "jaicp.internal_webhook_url": "«Internal Webhook Url» (JAICP: Каналы → Операторы → Jivo)",
+    "jaicp.external_api_endpoint": "«External API Endpoint» (JAICP operator channel)",
+    "jaicp.reporter_url": "the Reporter API URL (e.g. https://app.jaicp.com/api/v1/reporter)",
+    "jaicp.reporter_token": "the API token (JAICP: project properties → API tokens), or set JIVO_OPS_REPORTER_TOKEN",
+    "jivo.webhook_url": "«URL вашего сервера для Webhooks» (Jivo channel settings)",
+    "jivo.unique_url": "«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)",
+}
 
 
 def _masked(name: str, value: Any) -> Any:
@@ -162,6 +174,18 @@ class Profile:
         if not changes["jaicp"] and not changes["jivo"]:
             return self
         return self.replace(jaicp=changes["jaicp"], jivo=changes["jivo"])
+
+    def require(self, key: str, purpose: str = "") -> str:
+        """The setting `key` ("table.name") stripped, or a ProfileError naming the key, the file and
+        where to find the value in the consoles; `purpose` says why this operation needs it."""
+        table, name = key.split(".")
+        value = getattr(getattr(self, table), name)
+        value = value.strip() if isinstance(value, str) else ""
+        if not value:
+            why = f": {purpose}" if purpose else ""
+            raise ProfileError(f"is empty{why}; paste {FIELD_LABELS.get(key, 'its value')}", path=self.source,
+                               key=key)
+        return value
 
     # -- showing ------------------------------------------------------------------------------
     def masked(self) -> dict[str, dict[str, Any]]:
@@ -309,6 +333,19 @@ def load_profile(path: str | os.PathLike | None = None, *, env: bool = True) -> 
         raise ProfileError(f"broken TOML: {exc}", path=str(p), key=_key_on_line(text, line), line=line) from None
     profile = Profile.from_dict(data, source=str(p), text=text)
     return profile.with_env() if env else profile
+
+
+def resolve_profile(target: Any = None) -> Profile:
+    """The profile an operation runs with: a Profile as it is, the `.profile` of anything that holds
+    one (a Sandbox), or a profile file path (None: ``$JIVO_OPS_PROFILE``)."""
+    if isinstance(target, Profile):
+        return target
+    held = getattr(target, "profile", None)
+    if isinstance(held, Profile):
+        return held
+    if target is None or isinstance(target, (str, os.PathLike)):
+        return load_profile(target)
+    raise ProfileError(f"expected a Profile, a Sandbox or a profile path, got {type(target).__name__}")
 
 
 def save_profile(profile: Profile, path: str | os.PathLike) -> Path:

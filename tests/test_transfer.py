@@ -298,7 +298,7 @@ def test_bad_arguments_are_clear():
     from jivo_ops.profile import Profile
     from jivo_ops.errors import ProfileError
 
-    with pytest.raises(ProfileError, match="chat_api_url is empty"):
+    with pytest.raises(ProfileError, match=r"\[jaicp\.chat_api_url\] is empty: a test transfer"):
         run_transfers(Profile())
 
 

@@ -28,7 +28,7 @@ import httpx
 
 from .http import NO_RETRY, JSON_CONTENT_TYPE, RetryPolicy, asend, check_url, make_async_client, make_client, send
 from ..errors import ProtocolError, UnavailableError
-from .jivo import profile_setting
+from ..profile import resolve_profile
 from ..redaction import mask_secret, mask_url, redact, register_secret
 from .switch import SwitchReply, find_switch
 
@@ -287,7 +287,7 @@ class ChatApiClient(_ChatApiBase):
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "ChatApiClient":
         """A client of the profile's `[jaicp] chat_api_url`."""
-        return cls(profile_setting(profile, "jaicp", "chat_api_url"), **kwargs)
+        return cls(resolve_profile(profile).require("jaicp.chat_api_url"), **kwargs)
 
     def _post(self, body: bytes, what: str) -> BotResponse:
         response = send(self.client, "POST", self.url, content=body,
@@ -339,7 +339,7 @@ class AsyncChatApiClient(_ChatApiBase):
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "AsyncChatApiClient":
         """A client of the profile's `[jaicp] chat_api_url`."""
-        return cls(profile_setting(profile, "jaicp", "chat_api_url"), **kwargs)
+        return cls(resolve_profile(profile).require("jaicp.chat_api_url"), **kwargs)
 
     async def _post(self, body: bytes, what: str) -> BotResponse:
         response = await asend(self.client, "POST", self.url, content=body,
@@ -459,8 +459,8 @@ class ReporterClient(_ReporterBase):
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "ReporterClient":
         """A client of the profile's `[jaicp] reporter_url` with its `reporter_token`."""
-        return cls(profile_setting(profile, "jaicp", "reporter_url"),
-                   profile_setting(profile, "jaicp", "reporter_token"), **kwargs)
+        settings = resolve_profile(profile)
+        return cls(settings.require("jaicp.reporter_url"), settings.require("jaicp.reporter_token"), **kwargs)
 
     def _call(self, method: str, url: str, params: dict, body: bytes | None) -> dict:
         headers = dict(self.headers)
@@ -529,8 +529,8 @@ class AsyncReporterClient(_ReporterBase):
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "AsyncReporterClient":
         """A client of the profile's `[jaicp] reporter_url` with its `reporter_token`."""
-        return cls(profile_setting(profile, "jaicp", "reporter_url"),
-                   profile_setting(profile, "jaicp", "reporter_token"), **kwargs)
+        settings = resolve_profile(profile)
+        return cls(settings.require("jaicp.reporter_url"), settings.require("jaicp.reporter_token"), **kwargs)
 
     async def _call(self, method: str, url: str, params: dict, body: bytes | None) -> dict:
         headers = dict(self.headers)

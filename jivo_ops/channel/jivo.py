@@ -26,7 +26,8 @@ from typing import Any, ClassVar, Mapping
 import httpx
 
 from .http import JSON_CONTENT_TYPE, RetryPolicy, asend, check_url, make_async_client, make_client, send
-from ..errors import ProfileError, ProtocolError
+from ..errors import ProtocolError
+from ..profile import resolve_profile
 from ..redaction import mask_url, register_secret
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
     "FILE_TYPES",
     "new_message_id",
     "encode_json",
-    "profile_setting",
 ]
 
 MESSAGE_TYPES = ("text", "photo", "video", "document")
@@ -297,15 +297,6 @@ def _status_value(response: httpx.Response, url: str) -> bool:
     raise ProtocolError(f"Jivo status {mask_url(url)} answered {shown!r}; expected 1 (agents online) or 0 (none)")
 
 
-def profile_setting(profile: Any, table: str, key: str) -> str:
-    """`profile.<table>.<key>`, or a ProfileError naming the key when it is empty."""
-    value = getattr(getattr(profile, table), key)
-    if not isinstance(value, str) or not value.strip():
-        raise ProfileError("is empty; fill it in (see `jivo-ops check`)", path=getattr(profile, "source", None),
-                           key=f"{table}.{key}")
-    return value
-
-
 class _JivoBase:
     def __init__(self, unique_url: str, *, retry: RetryPolicy):
         self.unique_url = check_url(unique_url, "Jivo unique URL («Уникальный URL»)").rstrip("/")
@@ -333,7 +324,7 @@ class JivoClient(_JivoBase):
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "JivoClient":
         """A client of the profile's `[jivo] unique_url` («Уникальный URL»)."""
-        return cls(profile_setting(profile, "jivo", "unique_url"), **kwargs)
+        return cls(resolve_profile(profile).require("jivo.unique_url"), **kwargs)
 
     def status(self) -> bool:
         """`GET <unique URL>/status`: True when an agent is online."""
@@ -377,7 +368,7 @@ class AsyncJivoClient(_JivoBase):
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "AsyncJivoClient":
         """A client of the profile's `[jivo] unique_url` («Уникальный URL»)."""
-        return cls(profile_setting(profile, "jivo", "unique_url"), **kwargs)
+        return cls(resolve_profile(profile).require("jivo.unique_url"), **kwargs)
 
     async def status(self) -> bool:
         response = await asend(self.client, "GET", self.status_url, retry=self.retry, what="Jivo status")

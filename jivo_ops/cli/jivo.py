@@ -67,11 +67,11 @@ def register(subparsers) -> None:
 
 
 def _client(args: argparse.Namespace):
-    from ..channel.jivo import JivoClient, profile_setting
+    from ..channel.jivo import JivoClient
 
     url = args.url
     if url is None:
-        url = profile_setting(resolve_profile(args), "jivo", "unique_url")
+        url = resolve_profile(args).require("jivo.unique_url")
     register_secret(url)
     return JivoClient(url, retry=RetryPolicy(retries=args.retries, wait=args.retry_wait), timeout=args.timeout)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import SourceError
 from ..redaction import redact
-from ._output import format_table
+from ..text import format_table
 
 __all__ = ["register", "run"]
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
-from ..errors import JivoOpsError, RecorderError
+from ..errors import JivoOpsError, RecorderError, WaitTimeoutError
 from .server import (
     MASKED_TOKEN, REQUEST_COLUMNS, RecorderStore, answer_body, chat_of, forwardable_headers,
     insert_rows, open_readonly, open_writable, utc_now_iso,
@@ -66,14 +66,6 @@ EXPORT_FORMATS = ("curl", "har", "jsonl")
 def shown(text: object) -> str:
     """`redact(text)`, keeping the "{token}" placeholder of stored paths as it is (it hides nothing)."""
     return redact(str(text).replace(MASKED_TOKEN, "<token>")).replace("<token>", MASKED_TOKEN)
-
-
-class WaitTimeoutError(JivoOpsError, TimeoutError):
-    """`wait_for` saw no matching request in time; the message lists what did arrive."""
-
-    def __init__(self, message: str, arrived: Sequence["Exchange"] = ()):
-        super().__init__(message)
-        self.arrived = list(arrived)
 
 
 # ------------------------------------------------------------------------------------------------ values
@@ -487,7 +479,7 @@ class ReplayReport:
     COLUMNS = ("id", "framing", "status", "was", "ms", "changes")
 
     def __str__(self) -> str:
-        from ..cli._output import format_table
+        from ..text import format_table
 
         head = (f"dry run: nothing sent to {self.target} (not a loopback address; confirm with yes=True / --yes)"
                 if self.dry_run else f"replayed {len(self.results)} request(s) to {self.target}")

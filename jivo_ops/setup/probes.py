@@ -25,7 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import JivoOpsError, ProfileError, ProtocolError, ServiceError
+from ..errors import JivoOpsError, ProtocolError, ServiceError
+from ..profile import resolve_profile
 from ..redaction import mask_url, redact
 
 __all__ = ["ProbeExchange", "ProbeResult", "probe_jivo_leg", "probe_jaicp_leg", "aprobe_jivo_leg",
@@ -130,19 +131,6 @@ def format_probe(result: ProbeResult) -> str:
     return redact("\n".join(lines))
 
 
-def _profile(profile):
-    from ..transfer import _resolve_profile
-
-    return _resolve_profile(profile)
-
-
-def _need(value: str, key: str, label: str, profile) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ProfileError(f"is empty; paste {label}", key=key, path=profile.source)
-    return value
-
-
 class _Verdict:
     """A leg probe under way: the exchanges so far and its clock; `done()` gives the ProbeResult."""
 
@@ -216,8 +204,8 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
     from ..channel.jivo import AsyncJivoClient, ClientMessage
     from ..channel.http import NO_RETRY, make_async_client
 
-    prof = _profile(profile)
-    unique = _need(prof.jivo.unique_url, "jivo.unique_url", F_UNIQUE, prof)
+    prof = resolve_profile(profile)
+    unique = prof.require("jivo.unique_url")
     store = _store_path(recorder)
     if store is not None and not store.exists():
         raise JivoOpsError(f"recorder store {store} does not exist; start `jivo-ops record --store {store}` "
@@ -350,9 +338,9 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
     from ..channel.http import NO_RETRY, JSON_CONTENT_TYPE, _judge, make_async_client
     import httpx
 
-    prof = _profile(profile)
-    webhook = _need(prof.jaicp.internal_webhook_url, "jaicp.internal_webhook_url", F_INTERNAL, prof)
-    chat_url = _need(prof.jaicp.chat_api_url, "jaicp.chat_api_url", F_CHAT_API, prof)
+    prof = resolve_profile(profile)
+    webhook = prof.require("jaicp.internal_webhook_url")
+    chat_url = prof.require("jaicp.chat_api_url")
     use_chunked = prof.jivo.chunked if chunked is None else chunked
     client_id = client_id or _new_client_id()
     text = text or f"jivo-ops probe {client_id[-6:]}: агент на связи"

@@ -55,8 +55,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from ..errors import JivoOpsError, ProtocolError, ServiceError
+from ..errors import JivoOpsError, ProtocolError, ScriptError, ServiceError
 from ..channel.jaicp import POLL_GRACE
+from ..profile import resolve_profile
 from ..redaction import mask_secret, mask_url, redact
 
 __all__ = [
@@ -76,10 +77,6 @@ LIVECHAT_FINISHED = "livechatFinished"
 POLL_WINDOW_S = 20.0
 # Few requests in flight per httpx client beat one crowded client (see BENCHMARKS.md).
 REQUESTS_PER_HTTP_CLIENT = 8
-
-
-class ScriptError(JivoOpsError):
-    """A transfer script is malformed (names the file, step number and key)."""
 
 
 # -- scripts ---------------------------------------------------------------------------------
@@ -1002,33 +999,6 @@ class _Conversation:
 # -- running many ----------------------------------------------------------------------------
 
 
-def _resolve_profile(profile):
-    """A Profile, a Sandbox (anything with .profile), or a profile file path."""
-    from ..profile import Profile, load_profile
-
-    if isinstance(profile, Profile):
-        return profile
-    if hasattr(profile, "profile") and isinstance(getattr(profile, "profile"), Profile):
-        return profile.profile
-    if isinstance(profile, (str, os.PathLike)) or profile is None:
-        return load_profile(profile)
-    raise TypeError(f"expected a Profile, a Sandbox or a profile path, got {type(profile).__name__}")
-
-
-def _check_url(profile) -> str:
-    from ..errors import ProfileError
-
-    url = (profile.jaicp.chat_api_url or "").strip()
-    if not url:
-        raise ProfileError("chat_api_url is empty: a test transfer drives the bot through a Chat API inbound "
-                           "channel; paste its URL (JAICP: Каналы → Входящие → Chat API)", key="jaicp.chat_api_url",
-                           path=profile.source)
-    if not url.startswith(("http://", "https://")):
-        raise ProfileError(f"chat_api_url {mask_url(url)!r} is not an http(s) URL", key="jaicp.chat_api_url",
-                           path=profile.source)
-    return url
-
-
 async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
                          script: Script | str | os.PathLike | Sequence | Mapping | None = None,
                          step_timeout: float = 10.0, progress: bool = True, out: str | os.PathLike | None = None,
@@ -1046,7 +1016,7 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     logged, never allowed to break the batch.
     """
     from ..channel.jaicp import AsyncChatApiClient
-    from ..channel.http import KEEPALIVE_EXPIRY_S, make_async_client
+    from ..channel.http import KEEPALIVE_EXPIRY_S, check_url, make_async_client
     import httpx
 
     if clients < 1:
@@ -1055,8 +1025,9 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
         raise ValueError("concurrency must be ≥ 1")
     if step_timeout <= 0:
         raise ValueError("step_timeout must be > 0")
-    the_profile = _resolve_profile(profile)
-    url = _check_url(the_profile)
+    the_profile = resolve_profile(profile)
+    url = check_url(the_profile.require("jaicp.chat_api_url", "a test transfer drives the bot through a Chat API "
+                                        "inbound channel"), "[jaicp] chat_api_url")
     the_script = _as_script(script)
     masked, masked_events = mask_url(url), mask_url(url.rstrip("/") + "/events")
     run_id = uuid.uuid4().hex[:8]

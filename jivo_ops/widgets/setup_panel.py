@@ -26,7 +26,7 @@ from ..errors import JivoOpsError
 from ..profile import Profile, load_profile, save_profile
 from ..redaction import mask_secret, mask_url
 from ..channel.switch import SwitchReply
-from ._common import FAIL_MARK, OK_MARK, WARN_MARK, BackgroundJob, StatusLine, copyable, error_text, esc, guarded
+from ._common import FAIL_MARK, OK_MARK, WARN_MARK, BackgroundJob, StatusLine, copyable, esc, guarded
 
 __all__ = ["SetupModel", "SetupPanel", "SecretInput"]
 
