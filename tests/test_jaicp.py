@@ -51,21 +51,21 @@ class Handler:
         return httpx.Response(status, content=body.encode() if isinstance(body, str) else body)
 
     def chat(self) -> ChatApiClient:
-        return ChatApiClient(CHAT_URL, client=httpx.Client(transport=httpx.MockTransport(self)))
+        return ChatApiClient(CHAT_URL, transport=httpx.MockTransport(self))
 
     def async_chat(self) -> AsyncChatApiClient:
         async def handler(request):
             return self(request)
-        return AsyncChatApiClient(CHAT_URL, client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+        return AsyncChatApiClient(CHAT_URL, transport=httpx.MockTransport(handler))
 
     def reporter(self) -> ReporterClient:
-        return ReporterClient(REPORTER_URL, REPORTER_TOKEN, client=httpx.Client(transport=httpx.MockTransport(self)))
+        return ReporterClient(REPORTER_URL, REPORTER_TOKEN, transport=httpx.MockTransport(self))
 
     def async_reporter(self) -> AsyncReporterClient:
         async def handler(request):
             return self(request)
         return AsyncReporterClient(REPORTER_URL, REPORTER_TOKEN,
-                                   client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+                                   transport=httpx.MockTransport(handler))
 
 
 # --- Chat API: queries and events ---------------------------------------------------------------

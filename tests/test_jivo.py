@@ -46,12 +46,12 @@ class Script:
         return self._next(request)
 
     def client(self) -> JivoClient:
-        return JivoClient(UNIQUE_URL, client=httpx.Client(transport=httpx.MockTransport(self)), retry=FAST)
+        return JivoClient(UNIQUE_URL, transport=httpx.MockTransport(self), retry=FAST)
 
     def async_client(self) -> AsyncJivoClient:
         async def handler(request):
             return self._next(request)
-        return AsyncJivoClient(UNIQUE_URL, client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        return AsyncJivoClient(UNIQUE_URL, transport=httpx.MockTransport(handler),
                                retry=FAST)
 
 
@@ -149,7 +149,7 @@ def test_4xx_is_never_resent_and_carries_jivos_reason():
 
 def test_retry_wait_is_honoured():
     script = Script((503, ""), (503, ""), (200, ""))
-    with JivoClient(UNIQUE_URL, client=httpx.Client(transport=httpx.MockTransport(script)),
+    with JivoClient(UNIQUE_URL, transport=httpx.MockTransport(script),
                     retry=RetryPolicy(retries=3, wait=0.1)) as jivo:
         started = time.monotonic()
         jivo.send_text("c1", "x")

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable, Iterator
 
 import httpx
 
@@ -19,9 +19,10 @@ from ..errors import JivoOpsError, RejectedError, UnavailableError
 from ..redaction import install_log_redaction, mask_url, redact
 
 __all__ = ["RetryPolicy", "NO_RETRY", "make_client", "make_async_client", "send", "asend", "JSON_CONTENT_TYPE",
-           "check_url"]
+           "check_url", "client_timeout", "chunked_body", "achunked_body", "CHUNK_SIZE"]
 
 log = logging.getLogger("jivo_ops.http")
+OnAttempt = Callable[[int, "int | None", str], None]
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "jivo-ops/0.1"
@@ -30,6 +31,13 @@ USER_AGENT = "jivo-ops/0.1"
 # and fail with a spurious ReadError under load (seen in tests/test_hard_load.py).
 KEEPALIVE_EXPIRY_S = 2.0
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S)
+# A chunked body goes out in pieces of this size, so a receiver really has to reassemble it.
+CHUNK_SIZE = 256
+
+
+def client_timeout(seconds: float, *, connect: float = 5.0) -> httpx.Timeout:
+    """`seconds` for reading, writing and the pool; connecting at most `connect` (a dead host fails fast)."""
+    return httpx.Timeout(seconds, connect=min(connect, seconds))
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,12 @@ def check_url(url: str, what: str) -> str:
     return text
 
 
+def _timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    return timeout if isinstance(timeout, httpx.Timeout) else client_timeout(timeout)
+
+
 def _log_request(request: httpx.Request) -> None:
     if log.isEnabledFor(logging.DEBUG):  # masking costs more than the request's own bookkeeping
         log.debug("→ %s %s", request.method, mask_url(str(request.url)))
@@ -82,9 +96,10 @@ async def _alog_response(response: httpx.Response) -> None:
 
 def make_client(*, timeout: float | httpx.Timeout | None = None, transport: httpx.BaseTransport | None = None,
                 headers: dict[str, str] | None = None) -> httpx.Client:
+    """A client with jivo_ops' pool, masked logging and User-Agent; a number `timeout` is `client_timeout(it)`."""
     install_log_redaction()
     return httpx.Client(
-        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        timeout=_timeout(timeout),
         transport=transport,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         event_hooks={"request": [_log_request], "response": [_log_response]},
@@ -96,9 +111,10 @@ def make_async_client(*, timeout: float | httpx.Timeout | None = None,
                       transport: httpx.AsyncBaseTransport | None = None,
                       headers: dict[str, str] | None = None,
                       limits: httpx.Limits | None = None) -> httpx.AsyncClient:
+    """The async twin of `make_client`."""
     install_log_redaction()
     return httpx.AsyncClient(
-        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        timeout=_timeout(timeout),
         transport=transport,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         event_hooks={"request": [_alog_request], "response": [_alog_response]},
@@ -157,25 +173,51 @@ def _judge(retry: RetryPolicy, attempt: int, url: str, what: str,
     return None
 
 
+def chunked_body(body: bytes) -> Iterator[bytes]:
+    """`body` as a stream (httpx sends it ``Transfer-Encoding: chunked``); make a fresh one per attempt."""
+    for start in range(0, len(body), CHUNK_SIZE):
+        yield body[start:start + CHUNK_SIZE]
+
+
+async def achunked_body(body: bytes) -> AsyncIterator[bytes]:
+    """The async twin of `chunked_body`, for async clients."""
+    for piece in chunked_body(body):
+        yield piece
+
+
+def _attempted(on_attempt: OnAttempt | None, attempt: int, response: httpx.Response | None,
+               exc: httpx.HTTPError | None) -> None:
+    if on_attempt is not None:
+        if response is not None:
+            on_attempt(attempt, response.status_code, _reason(response))
+        else:
+            on_attempt(attempt, None, f"{type(exc).__name__}: {redact(exc)}"[:200])
+
+
 def send(client: httpx.Client, method: str, url: str, *, content: bytes | None = None,
          headers: dict[str, str] | None = None, params: dict | None = None,
          retry: RetryPolicy = NO_RETRY, what: str = "request",
          sleep: Callable[[float], None] = time.sleep,
-         timeout: float | httpx.Timeout | None = None) -> httpx.Response:
+         timeout: float | httpx.Timeout | None = None, chunked: bool = False,
+         on_attempt: OnAttempt | None = None) -> httpx.Response:
     """Send one request with `retry`; return a 2xx/3xx response or raise a typed error.
 
-    Bodies are bytes, never generators: a consumed stream would silently go out empty on a retry.
+    Bodies are bytes, never generators: with `chunked` every attempt streams a fresh generator over
+    them (``Transfer-Encoding: chunked``), since a consumed one would silently go out empty on a retry.
     `timeout` overrides the client's for this request (a long poll needs more than the default).
+    `on_attempt(attempt, status or None, reason)` hears of every attempt, the failed ones included.
     """
     attempt = 0
     while True:
         attempt += 1
         response, error = None, None
         try:
-            response = client.request(method, url, content=content, headers=headers, params=params,
-                                     **({} if timeout is None else {"timeout": timeout}))
+            response = client.request(method, url, content=chunked_body(content) if chunked and content else content,
+                                      headers=headers, params=params,
+                                      **({} if timeout is None else {"timeout": timeout}))
         except httpx.HTTPError as exc:
             error = exc
+        _attempted(on_attempt, attempt, response, error)
         done = _judge(retry, attempt, url, what, response, error)
         if done is not None:
             return done
@@ -186,17 +228,21 @@ async def asend(client: httpx.AsyncClient, method: str, url: str, *, content: by
                 headers: dict[str, str] | None = None, params: dict | None = None,
                 retry: RetryPolicy = NO_RETRY, what: str = "request",
                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                timeout: float | httpx.Timeout | None = None) -> httpx.Response:
-    """The async twin of `send`, same policy and errors."""
+                timeout: float | httpx.Timeout | None = None, chunked: bool = False,
+                on_attempt: OnAttempt | None = None) -> httpx.Response:
+    """The async twin of `send`, same policy, framing and errors."""
     attempt = 0
     while True:
         attempt += 1
         response, error = None, None
         try:
-            response = await client.request(method, url, content=content, headers=headers, params=params,
-                                           **({} if timeout is None else {"timeout": timeout}))
+            response = await client.request(method, url,
+                                            content=achunked_body(content) if chunked and content else content,
+                                            headers=headers, params=params,
+                                            **({} if timeout is None else {"timeout": timeout}))
         except httpx.HTTPError as exc:
             error = exc
+        _attempted(on_attempt, attempt, response, error)
         done = _judge(retry, attempt, url, what, response, error)
         if done is not None:
             return done

@@ -26,7 +26,8 @@ from typing import Any, AsyncIterator, Iterator, Mapping, Sequence
 
 import httpx
 
-from .http import NO_RETRY, JSON_CONTENT_TYPE, RetryPolicy, asend, check_url, make_async_client, make_client, send
+from .http import (JSON_CONTENT_TYPE, NO_RETRY, RetryPolicy, asend, check_url, client_timeout, make_async_client,
+                   make_client, send)
 from ..errors import ProtocolError, UnavailableError
 from ..profile import resolve_profile
 from ..redaction import mask_secret, mask_url, redact, register_secret
@@ -269,7 +270,7 @@ class _ChatApiBase:
         # Servers that know `timeout` (the sandbox) hold the poll no longer than we wait; others
         # ignore it, and the read timeout below still bounds the call.
         params["timeout"] = f"{timeout:g}"
-        return params, httpx.Timeout(timeout + POLL_GRACE, connect=min(5.0, timeout + POLL_GRACE))
+        return params, client_timeout(timeout + POLL_GRACE)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({mask_url(self.url)!r})"
@@ -278,11 +279,12 @@ class _ChatApiBase:
 class ChatApiClient(_ChatApiBase):
     """Synchronous JAICP Chat API client. `client` lets tests pass an httpx.Client with a MockTransport."""
 
-    def __init__(self, url: str, *, client: httpx.Client | None = None, timeout: float = 10.0,
+    def __init__(self, url: str, *, client: httpx.Client | None = None,
+                 transport: httpx.BaseTransport | None = None, timeout: float = 10.0,
                  retry: RetryPolicy = NO_RETRY):
         super().__init__(url, timeout=timeout, retry=retry)
         self._own = client is None
-        self.client = client or make_client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
+        self.client = client or make_client(timeout=timeout, transport=transport)
 
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "ChatApiClient":
@@ -330,11 +332,12 @@ class ChatApiClient(_ChatApiBase):
 class AsyncChatApiClient(_ChatApiBase):
     """The async twin of ChatApiClient."""
 
-    def __init__(self, url: str, *, client: httpx.AsyncClient | None = None, timeout: float = 10.0,
+    def __init__(self, url: str, *, client: httpx.AsyncClient | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 10.0,
                  retry: RetryPolicy = NO_RETRY):
         super().__init__(url, timeout=timeout, retry=retry)
         self._own = client is None
-        self.client = client or make_async_client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
+        self.client = client or make_async_client(timeout=timeout, transport=transport)
 
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "AsyncChatApiClient":
@@ -450,11 +453,12 @@ class _ReporterBase:
 class ReporterClient(_ReporterBase):
     """JAICP Reporter API (message logs), synchronous. Every method returns the parsed JSON page."""
 
-    def __init__(self, base_url: str, token: str, *, client: httpx.Client | None = None, timeout: float = 30.0,
+    def __init__(self, base_url: str, token: str, *, client: httpx.Client | None = None,
+                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0,
                  max_pages: int = 10_000):
         super().__init__(base_url, token, max_pages=max_pages)
         self._own = client is None
-        self.client = client or make_client(timeout=timeout)
+        self.client = client or make_client(timeout=timeout, transport=transport)
 
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "ReporterClient":
@@ -521,10 +525,11 @@ class AsyncReporterClient(_ReporterBase):
     """The async twin of ReporterClient."""
 
     def __init__(self, base_url: str, token: str, *, client: httpx.AsyncClient | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = 30.0, max_pages: int = 10_000):
         super().__init__(base_url, token, max_pages=max_pages)
         self._own = client is None
-        self.client = client or make_async_client(timeout=timeout)
+        self.client = client or make_async_client(timeout=timeout, transport=transport)
 
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "AsyncReporterClient":

@@ -315,11 +315,12 @@ class _JivoBase:
 class JivoClient(_JivoBase):
     """Synchronous client of one Jivo Chat API channel (its «Уникальный URL» is the only secret)."""
 
-    def __init__(self, unique_url: str, *, client: httpx.Client | None = None, retry: RetryPolicy = RetryPolicy(),
+    def __init__(self, unique_url: str, *, client: httpx.Client | None = None,
+                 transport: httpx.BaseTransport | None = None, retry: RetryPolicy = RetryPolicy(),
                  timeout: float = 10.0):
         super().__init__(unique_url, retry=retry)
         self._own = client is None
-        self.client = client or make_client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
+        self.client = client or make_client(timeout=timeout, transport=transport)
 
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "JivoClient":
@@ -360,10 +361,11 @@ class AsyncJivoClient(_JivoBase):
     """The async twin of JivoClient."""
 
     def __init__(self, unique_url: str, *, client: httpx.AsyncClient | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None,
                  retry: RetryPolicy = RetryPolicy(), timeout: float = 10.0):
         super().__init__(unique_url, retry=retry)
         self._own = client is None
-        self.client = client or make_async_client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
+        self.client = client or make_async_client(timeout=timeout, transport=transport)
 
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "AsyncJivoClient":

@@ -12,8 +12,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable, Iterable
+from typing import Any, Callable, Iterable
 
+from ..errors import JivoOpsError
 from ..redaction import mask_url, redact
 
 __all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "Delivery", "deliver",
@@ -289,40 +290,26 @@ class Delivery:
     reason: str = ""
 
 
-async def _chunks(body: bytes, size: int = 256) -> AsyncIterator[bytes]:
-    for start in range(0, len(body), size):
-        yield body[start:start + size]
-
-
 async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int, wait: float, timeout: float,
                   on_attempt: Callable[[int, int | None, str], None]) -> Delivery:
-    """POST `body` as JSON, chunked or with Content-Length, resending the way Jivo's docs say:
-    on 5xx, other non-2xx non-4xx codes and connection errors, never on 4xx.
+    """POST `body` as JSON, chunked or with Content-Length, resending the way Jivo's docs say
+    (the one rule of `channel.http`): on 5xx, other non-2xx non-4xx codes and connection errors,
+    never on 4xx. Never raises: the outcome is a Delivery."""
+    from ..channel.http import JSON_CONTENT_TYPE, RetryPolicy, asend
 
-    A chunked body is a fresh generator per attempt: a consumed one would go out empty.
-    """
-    from ..channel.http import RetryPolicy
-    import httpx
+    last: dict[str, Any] = {"attempt": 0, "status": None, "reason": ""}
 
-    policy = RetryPolicy(retries=retries, wait=wait)
-    headers = {"Content-Type": "application/json; charset=utf-8"}
-    attempt = 0
-    while True:
-        attempt += 1
-        status, reason = None, ""
-        try:
-            content = _chunks(body) if chunked else body
-            response = await client.post(url, content=content, headers=headers, timeout=timeout)
-            status = response.status_code
-            reason = response.text.strip()[:200]
-        except httpx.HTTPError as exc:
-            reason = f"{type(exc).__name__}: {redact(exc)}"[:200]
+    def heard(attempt: int, status: int | None, reason: str) -> None:
+        last.update(attempt=attempt, status=status, reason=reason)
         on_attempt(attempt, status, reason)
-        if status is not None and not policy.should_retry(status):
-            return Delivery(200 <= status < 300, status, attempt, reason)
-        if attempt > policy.retries:
-            return Delivery(False, status, attempt, reason or f"HTTP {status}")
-        await asyncio.sleep(policy.wait)
+
+    try:
+        await asend(client, "POST", url, content=body, chunked=chunked, headers={"Content-Type": JSON_CONTENT_TYPE},
+                    retry=RetryPolicy(retries=retries, wait=wait), timeout=timeout, what="delivery",
+                    on_attempt=heard)
+    except JivoOpsError:
+        return Delivery(False, last["status"], last["attempt"], last["reason"] or f"HTTP {last['status']}")
+    return Delivery(True, last["status"], last["attempt"], last["reason"])
 
 
 # -- the part of a simulated service that does not depend on which one it is ----------------------
@@ -418,8 +405,6 @@ class SimulatedService:
             return error
         if self.apply_settings is None:
             return self._admin_error(405, "admin.settings.read_only", "settings are read-only here")
-        from ..errors import JivoOpsError
-
         try:
             self.apply_settings(data)
         except (JivoOpsError, TypeError, ValueError) as exc:

@@ -738,13 +738,13 @@ _CHECKS: tuple[Callable[[_Run], None], ...] = (_check_url_form, _check_step1, _c
 
 
 def check_profile(profile: Profile, *, probe: bool = False, timeout: float = 10.0,
-                  client: "httpx.Client | None" = None) -> CheckReport:
+                  transport: "httpx.BaseTransport | None" = None) -> CheckReport:
     """Every static check of the four steps (and the live probes when `probe`)."""
     run = _Run(profile)
     for check in _CHECKS:
         check(run)
     findings = sorted(run.findings, key=lambda f: (f.step, _SEVERITY_ORDER[f.severity], f.code))
-    probes = tuple(run_probes(profile, timeout=timeout, client=client)) if probe else ()
+    probes = tuple(run_probes(profile, timeout=timeout, transport=transport)) if probe else ()
     return CheckReport(findings=tuple(findings), probes=probes, profile_name=profile.name)
 
 
@@ -833,22 +833,20 @@ def _skipped(name: str, reason: str) -> ServiceProbe:
     return ServiceProbe(name, None, None, f"skipped: {reason}", "Fix the findings above, then probe again.")
 
 
-def run_probes(profile: Profile, *, timeout: float = 10.0, client: "httpx.Client | None" = None,
+def run_probes(profile: Profile, *, timeout: float = 10.0, transport: "httpx.BaseTransport | None" = None,
                client_id: str | None = None) -> list[ServiceProbe]:
     """Live, harmless probes of the profile's addresses, run in parallel; each bounded by `timeout`.
 
     Jivo `/status`, a HEAD to each distinct URL (any HTTP answer = reachable), and a Chat API "/start"
     round trip. A URL that is empty or malformed gives a skipped probe, not a failed one.
     """
-    import httpx
 
     from ..channel.http import make_client
     from ..redaction import mask_url
 
     run = _Run(profile)
     _check_url_form(run)
-    own = client is None
-    http = client or make_client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
+    http = make_client(timeout=timeout, transport=transport)
     client_id = client_id or f"jivo-ops-probe-{secrets.token_hex(6)}"
     tasks: list[Callable[[], ServiceProbe]] = []
 
@@ -877,8 +875,7 @@ def run_probes(profile: Profile, *, timeout: float = 10.0, client: "httpx.Client
         with ThreadPoolExecutor(max_workers=min(8, len(tasks)), thread_name_prefix="jivo-ops-probe") as pool:
             return list(pool.map(lambda task: task(), tasks))
     finally:
-        if own:
-            http.close()
+        http.close()
 
 
 async def arun_probes(profile: Profile, **kwargs: Any) -> list[ServiceProbe]:

@@ -316,13 +316,6 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
 # -- the JAICP leg ---------------------------------------------------------------------------
 
 
-async def _chunks(body: bytes):
-    # Two chunks, as a streaming sender would: the receiver must reassemble them.
-    half = max(1, len(body) // 2)
-    yield body[:half]
-    yield body[half:]
-
-
 async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str | None = None,
                            timeout: float = 15.0, chunked: bool | None = None, switch_first: bool = False,
                            http_timeout: float = 10.0, transport=None) -> ProbeResult:
@@ -335,8 +328,7 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
     """
     from ..channel.jaicp import AsyncChatApiClient
     from ..channel.jivo import encode_json, new_message_id
-    from ..channel.http import NO_RETRY, JSON_CONTENT_TYPE, _judge, make_async_client
-    import httpx
+    from ..channel.http import JSON_CONTENT_TYPE, asend, make_async_client
 
     prof = resolve_profile(profile)
     webhook = prof.require("jaicp.internal_webhook_url")
@@ -380,17 +372,11 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
                 "message": {"type": "text", "id": new_message_id(), "text": text}}
         raw = encode_json(body)
         began = time.perf_counter()
-        response, error = None, None
         try:
-            # A streamed body is never retried (a consumed stream would go out empty): one attempt.
-            response = await http.request("POST", webhook, content=_chunks(raw) if use_chunked else raw,
-                                          headers={"Content-Type": JSON_CONTENT_TYPE})
-        except httpx.HTTPError as exc:
-            error = exc
-        latency = time.perf_counter() - began
-        try:
-            _judge(NO_RETRY, 1, webhook, "agent message", response, error)
+            response = await asend(http, "POST", webhook, content=raw, chunked=use_chunked,
+                                   headers={"Content-Type": JSON_CONTENT_TYPE}, what="agent message")
         except ServiceError as exc:
+            latency = time.perf_counter() - began
             exchanges.append(ProbeExchange("agent message", "POST", mask_url(webhook), exc.status, sent=body,
                                            received=exc.reason or None, latency_s=latency, ok=False, note=str(exc)))
             if exc.status in (404, 410):
@@ -403,6 +389,7 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
             else:
                 hint = f"JAICP answered HTTP {exc.status}: check {F_INTERNAL}; retry later if JAICP is down."
             return done(False, "JAICP did not accept the agent message", hint)
+        latency = time.perf_counter() - began
         exchanges.append(ProbeExchange("agent message", "POST", mask_url(webhook), response.status_code, sent=body,
                                        received=_body_of(response.text) if response.content else None,
                                        latency_s=latency, ok=True,
