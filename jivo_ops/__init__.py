@@ -1,7 +1,17 @@
 """jivo_ops: configure, test and debug the hand-over of chats from a JAICP bot to live Jivo operators.
 
-The public API is listed in `__all__`; names load lazily so `import jivo_ops` stays light
-(servers, plotting and spreadsheet readers load only when used).
+The public API is listed in `__all__`: what a notebook user types. Async twins and the values that
+operations return (BotResponse, TransferResult, LogSet, CheckReport, …) live in their submodules.
+Names load lazily so `import jivo_ops` stays light (servers, plotting and spreadsheet readers load
+only when used).
+
+    channel/    the vendors' wire protocols (jivo, jaicp, switch) and the one httpx seam
+    setup/      checks of the four setup steps, live probes, leg probes
+    transfer/   test transfers: script, conversation engine, runner, results
+    recorder/   the webhook recorder: store, server, exchanges
+    logs/       message logs as pandas tables
+    sandbox/    simulated JAICP and Jivo
+    widgets/ cli/   the faces
 """
 
 from __future__ import annotations
@@ -30,39 +40,23 @@ _EXPORTS: dict[str, str] = {
     "redact": "redaction",
     "SwitchReply": "channel.switch",
     "JivoClient": "channel.jivo",
-    "AsyncJivoClient": "channel.jivo",
     "ClientMessage": "channel.jivo",
     "AgentMessage": "channel.jivo",
     "ChatApiClient": "channel.jaicp",
-    "AsyncChatApiClient": "channel.jaicp",
-    "BotResponse": "channel.jaicp",
-    "EventBatch": "channel.jaicp",
-    "ChatEvent": "channel.jaicp",
     "ReporterClient": "channel.jaicp",
-    "AsyncReporterClient": "channel.jaicp",
     "Sandbox": "sandbox",
     "SandboxSettings": "sandbox",
     "load_logs": "logs",
-    "LogSet": "logs",
     "run_transfers": "transfer",
-    "arun_transfers": "transfer",
     "run_transfer": "transfer",
-    "TransferResult": "transfer",
-    "TransferBatch": "transfer",
     "Script": "transfer",
     "load_script": "transfer",
     "probe_jivo_leg": "setup.probes",
     "probe_jaicp_leg": "setup.probes",
-    "ProbeResult": "setup.probes",
     "check_profile": "setup.checks",
     "run_probes": "setup.checks",
-    "CheckReport": "setup.checks",
-    "Finding": "setup.checks",
-    "ServiceProbe": "setup.checks",
     "Recorder": "recorder.server",
-    "RecorderStore": "recorder.server",
     "Exchanges": "recorder.exchanges",
-    "Exchange": "recorder.exchanges",
     "WaitTimeoutError": "errors",
     "replay_exchanges": "recorder.exchanges",
     "export_exchanges": "recorder.exchanges",
