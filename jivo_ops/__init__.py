@@ -16,7 +16,7 @@ only when used).
 
 from __future__ import annotations
 
-from ._lazy import lazy_getattr
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -70,11 +70,4 @@ _EXPORTS: dict[str, str] = {
     "assert_payload": "recorder.exchanges",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
-
-
-__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
-
-
-def __dir__() -> list[str]:
-    return __all__
+lazy_exports(globals(), _EXPORTS, extra=["__version__"])

@@ -4,9 +4,9 @@ so importing the package stays light (no servers, plotting or widgets until aske
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-__all__ = ["lazy_getattr"]
+__all__ = ["lazy_exports", "lazy_getattr"]
 
 
 def lazy_getattr(package: str, exports: dict[str, str], namespace: dict[str, Any]) -> Callable[[str], Any]:
@@ -21,3 +21,12 @@ def lazy_getattr(package: str, exports: dict[str, str], namespace: dict[str, Any
         namespace[name] = value
         return value
     return __getattr__
+
+
+def lazy_exports(namespace: dict[str, Any], exports: dict[str, str], *, extra: Iterable[str] = ()) -> None:
+    """Make the package whose globals are `namespace` export `exports` lazily: sets its ``__all__``
+    (the exported names, then `extra`), ``__getattr__`` and ``__dir__``."""
+    names = sorted(exports) + list(extra)
+    namespace["__all__"] = names
+    namespace["__getattr__"] = lazy_getattr(namespace["__name__"], exports, namespace)
+    namespace["__dir__"] = lambda: list(names)

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import httpx
 
@@ -185,13 +185,30 @@ async def achunked_body(body: bytes) -> AsyncIterator[bytes]:
         yield piece
 
 
-def _attempted(on_attempt: OnAttempt | None, attempt: int, response: httpx.Response | None,
-               exc: httpx.HTTPError | None) -> None:
-    if on_attempt is not None:
-        if response is not None:
-            on_attempt(attempt, response.status_code, _reason(response))
-        else:
-            on_attempt(attempt, None, f"{type(exc).__name__}: {redact(exc)}"[:200])
+class _Attempts:
+    """The attempts of one send: counts them, tells `on_attempt`, and judges each by the retry policy."""
+
+    def __init__(self, retry: RetryPolicy, url: str, what: str, on_attempt: OnAttempt | None) -> None:
+        self.retry, self.url, self.what, self.on_attempt = retry, url, what, on_attempt
+        self.count = 0
+
+    def judge(self, response: httpx.Response | None, exc: httpx.HTTPError | None) -> httpx.Response | None:
+        """The response to return, None to try again, or a raised typed error."""
+        self.count += 1
+        if self.on_attempt is not None:
+            if response is not None:
+                self.on_attempt(self.count, response.status_code, _reason(response))
+            else:
+                self.on_attempt(self.count, None, f"{type(exc).__name__}: {redact(exc)}"[:200])
+        return _judge(self.retry, self.count, self.url, self.what, response, exc)
+
+
+def _build(client: httpx.Client | httpx.AsyncClient, stream: Callable[[bytes], Any], method: str, url: str,
+           content: bytes | None, chunked: bool, headers: dict[str, str] | None, params: dict | None,
+           timeout: float | httpx.Timeout | None) -> httpx.Request:
+    """One attempt's request: a chunked body is a fresh stream over the bytes every time."""
+    return client.build_request(method, url, content=stream(content) if chunked and content else content,
+                                headers=headers, params=params, **({} if timeout is None else {"timeout": timeout}))
 
 
 def send(client: httpx.Client, method: str, url: str, *, content: bytes | None = None,
@@ -207,18 +224,13 @@ def send(client: httpx.Client, method: str, url: str, *, content: bytes | None =
     `timeout` overrides the client's for this request (a long poll needs more than the default).
     `on_attempt(attempt, status or None, reason)` hears of every attempt, the failed ones included.
     """
-    attempt = 0
+    attempts = _Attempts(retry, url, what, on_attempt)
     while True:
-        attempt += 1
-        response, error = None, None
+        request = _build(client, chunked_body, method, url, content, chunked, headers, params, timeout)
         try:
-            response = client.request(method, url, content=chunked_body(content) if chunked and content else content,
-                                      headers=headers, params=params,
-                                      **({} if timeout is None else {"timeout": timeout}))
+            done = attempts.judge(client.send(request), None)
         except httpx.HTTPError as exc:
-            error = exc
-        _attempted(on_attempt, attempt, response, error)
-        done = _judge(retry, attempt, url, what, response, error)
+            done = attempts.judge(None, exc)
         if done is not None:
             return done
         sleep(retry.wait)
@@ -231,19 +243,13 @@ async def asend(client: httpx.AsyncClient, method: str, url: str, *, content: by
                 timeout: float | httpx.Timeout | None = None, chunked: bool = False,
                 on_attempt: OnAttempt | None = None) -> httpx.Response:
     """The async twin of `send`, same policy, framing and errors."""
-    attempt = 0
+    attempts = _Attempts(retry, url, what, on_attempt)
     while True:
-        attempt += 1
-        response, error = None, None
+        request = _build(client, achunked_body, method, url, content, chunked, headers, params, timeout)
         try:
-            response = await client.request(method, url,
-                                            content=achunked_body(content) if chunked and content else content,
-                                            headers=headers, params=params,
-                                            **({} if timeout is None else {"timeout": timeout}))
+            done = attempts.judge(await client.send(request), None)
         except httpx.HTTPError as exc:
-            error = exc
-        _attempted(on_attempt, attempt, response, error)
-        done = _judge(retry, attempt, url, what, response, error)
+            done = attempts.judge(None, exc)
         if done is not None:
             return done
         await sleep(retry.wait)

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from .._lazy import lazy_getattr
+from .._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "Recorder": "server",
@@ -16,10 +16,4 @@ _EXPORTS: dict[str, str] = {
     "Exchange": "exchanges",
 }
 
-__all__ = sorted(_EXPORTS)
-
-__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
-
-
-def __dir__() -> list[str]:
-    return __all__
+lazy_exports(globals(), _EXPORTS)

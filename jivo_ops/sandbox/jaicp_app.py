@@ -678,6 +678,9 @@ class JaicpService(SimulatedService):
         return self._paged_response(request, rows, lambda chunk: {"session": sessions[session_id], "messages": chunk})
 
     async def _filters(self, request) -> tuple[list[dict] | None, Any]:
+        """The `filters` of an authorised filter request, or the refusal to answer with."""
+        if (denied := self._reporter_auth(request)) is not None:
+            return None, denied
         try:
             raw = await read_body(request, self.settings().max_body_bytes)
         except BodyTooLarge:
@@ -727,11 +730,9 @@ class JaicpService(SimulatedService):
         return True
 
     async def _messages_filter(self, request):
-        if (denied := self._reporter_auth(request)) is not None:
-            return denied
-        filters, error = await self._filters(request)
-        if error is not None:
-            return error
+        filters, refusal = await self._filters(request)
+        if refusal is not None:
+            return refusal
         sessions = self._sessions()
         try:
             rows = [self._extended(r, sessions) for r in self.history.messages
@@ -741,11 +742,9 @@ class JaicpService(SimulatedService):
         return self._paged_response(request, rows, lambda chunk: {"messages": chunk})
 
     async def _sessions_filter(self, request):
-        if (denied := self._reporter_auth(request)) is not None:
-            return denied
-        filters, error = await self._filters(request)
-        if error is not None:
-            return error
+        filters, refusal = await self._filters(request)
+        if refusal is not None:
+            return refusal
         try:
             rows = [s for s in self._sessions().values()
                     if self._match(filters, when=self._row_time({"timestamp": s["startTime"]}), session=s, row=None)]

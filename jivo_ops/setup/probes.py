@@ -134,8 +134,11 @@ def format_probe(result: ProbeResult) -> str:
 class _Verdict:
     """A leg probe under way: the exchanges so far and its clock; `done()` gives the ProbeResult."""
 
-    def __init__(self, leg: str, client_id: str) -> None:
-        self.leg, self.client_id = leg, client_id
+    def __init__(self, leg: str, client_id: str | None, *, http_timeout: float, transport: Any) -> None:
+        from ..channel.http import make_async_client
+
+        self.leg, self.client_id = leg, client_id or _new_client_id()
+        self.http = make_async_client(timeout=http_timeout, transport=transport)
         self.exchanges: list[ProbeExchange] = []
         self.started, self.t0 = datetime.now(timezone.utc), time.perf_counter()
 
@@ -202,7 +205,7 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
     """Act as JAICP toward Jivo: `/status`, then a client message; with `recorder` (a store path or a
     recorder), wait up to `timeout` s for the operator's reply to arrive there."""
     from ..channel.jivo import AsyncJivoClient, ClientMessage
-    from ..channel.http import NO_RETRY, make_async_client
+    from ..channel.http import NO_RETRY
 
     prof = resolve_profile(profile)
     unique = prof.require("jivo.unique_url")
@@ -210,12 +213,9 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
     if store is not None and not store.exists():
         raise JivoOpsError(f"recorder store {store} does not exist; start `jivo-ops record --store {store}` "
                            "first and point «URL вашего сервера для Webhooks» at it")
-    client_id = client_id or _new_client_id()
+    verdict = _Verdict("jivo", client_id, http_timeout=http_timeout, transport=transport)
+    client_id, exchanges, done, http = verdict.client_id, verdict.exchanges, verdict.done, verdict.http
     text = text or f"jivo-ops probe {client_id[-6:]}: пожалуйста, ответьте на это сообщение"
-    verdict = _Verdict("jivo", client_id)
-    exchanges, done = verdict.exchanges, verdict.done
-
-    http = make_async_client(timeout=http_timeout, transport=transport)
     jivo = AsyncJivoClient(unique, client=http, retry=NO_RETRY)
     try:
         # 1. /status
@@ -328,18 +328,15 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
     """
     from ..channel.jaicp import AsyncChatApiClient
     from ..channel.jivo import encode_json, new_message_id
-    from ..channel.http import JSON_CONTENT_TYPE, asend, make_async_client
+    from ..channel.http import JSON_CONTENT_TYPE, asend
 
     prof = resolve_profile(profile)
     webhook = prof.require("jaicp.internal_webhook_url")
     chat_url = prof.require("jaicp.chat_api_url")
     use_chunked = prof.jivo.chunked if chunked is None else chunked
-    client_id = client_id or _new_client_id()
+    verdict = _Verdict("jaicp", client_id, http_timeout=http_timeout, transport=transport)
+    client_id, exchanges, done, http = verdict.client_id, verdict.exchanges, verdict.done, verdict.http
     text = text or f"jivo-ops probe {client_id[-6:]}: агент на связи"
-    verdict = _Verdict("jaicp", client_id)
-    exchanges, done = verdict.exchanges, verdict.done
-
-    http = make_async_client(timeout=http_timeout, transport=transport)
     chat = AsyncChatApiClient(chat_url, client=http, timeout=http_timeout)
     try:
         cursor = None

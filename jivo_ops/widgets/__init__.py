@@ -16,7 +16,7 @@ Names load lazily: importing this package does not import them all.
 
 from __future__ import annotations
 
-from .._lazy import lazy_getattr
+from .._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "SetupPanel": "setup_panel",
@@ -31,11 +31,4 @@ _EXPORTS: dict[str, str] = {
     "BackgroundJob": "_common",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
-
-
-def __dir__() -> list[str]:
-    return __all__
+lazy_exports(globals(), _EXPORTS)
