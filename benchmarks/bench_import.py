@@ -30,11 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.2
 HEAVY = ("uvicorn", "starlette", "matplotlib", "openpyxl", "pyarrow")
 # Names that must stay light: nothing of HEAVY behind them (servers, plots, spreadsheets, arrow).
+# (The async twins and result values left the top level; they live in the same modules as these
+# names, so touching these loads exactly the modules the earlier, longer list loaded.)
 LIGHT_NAMES = ("Profile", "load_profile", "save_profile", "example_profile", "JivoOpsError", "ProfileError",
-               "RetryPolicy", "mask_url", "redact", "SwitchReply", "JivoClient", "AsyncJivoClient", "ClientMessage",
-               "AgentMessage", "ChatApiClient", "AsyncChatApiClient", "BotResponse", "ReporterClient",
-               "Sandbox", "SandboxSettings", "run_transfers", "arun_transfers", "TransferResult", "Script",
-               "load_script", "probe_jivo_leg", "probe_jaicp_leg", "ProbeResult", "Recorder")
+               "RetryPolicy", "mask_url", "redact", "SwitchReply", "JivoClient", "ClientMessage",
+               "AgentMessage", "ChatApiClient", "ReporterClient",
+               "Sandbox", "SandboxSettings", "run_transfers", "Script",
+               "load_script", "probe_jivo_leg", "probe_jaicp_leg", "Recorder")
 
 BASELINE = "import pandas, httpx, ipywidgets"
 TOOLKIT = "import jivo_ops"
@@ -43,7 +45,7 @@ TOOLKIT = "import jivo_ops"
 def touch_code() -> str:
     return ("import jivo_ops\n"
             f"for n in {LIGHT_NAMES!r}:\n"
-            "    n in jivo_ops._EXPORTS and getattr(jivo_ops, n)\n")
+            "    getattr(jivo_ops, n)\n")
 
 
 def timed_run(code: str) -> float:
