@@ -15,18 +15,13 @@ import traitlets as t
 
 from ..errors import JivoOpsError
 from ..channel.switch import FIELD_HELP, SWITCH_FIELDS, SwitchReply
-from ._common import OK_MARK, WARN_MARK, copyable, esc
+from ._common import OK_MARK, WARN_MARK, copyable, esc, form_traits
 
 __all__ = ["SwitchModel", "SwitchBuilder"]
 
 
-def _control_trait(value: str | bool) -> t.TraitType:
-    return t.Bool(value) if isinstance(value, bool) else t.Unicode(value)
-
-
 # One trait per reply field, as a form holds it (text or a flag), starting from the suggested reply.
-_SwitchFormTraits = type("_SwitchFormTraits", (t.HasTraits,),
-                         {name: _control_trait(value) for name, value in SwitchReply.suggested().to_form().items()})
+_SwitchFormTraits = form_traits("_SwitchFormTraits", SwitchReply.suggested().to_form())
 
 
 class SwitchModel(_SwitchFormTraits):
