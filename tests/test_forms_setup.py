@@ -105,3 +105,19 @@ def test_the_panel_and_jivo_ops_check_report_the_same_findings(capsys, tmp_path)
     assert code == 1
     assert from_cli == panel.report.to_json()
     assert {f["code"] for f in from_cli["findings"]} >= {"J002", "J204", "J305"}
+
+
+def test_the_panel_probes_what_jivo_ops_check_probe_probes(capsys, tmp_path):
+    with Sandbox(online=False) as sb:
+        path = save_profile(sb.profile, tmp_path / "offline.toml")
+        code = main(["check", "--profile", str(path), "--probe", "--format", "json"])
+        from_cli = json.loads(capsys.readouterr().out)
+        panel = SetupPanel(path)
+        panel.probe_button.click()
+        panel.wait_probe(60)
+    assert code == 1 and panel.probe_status.kind == "error"
+    outcomes = [(p["name"], p["outcome"]) for p in from_cli["probes"]]
+    assert outcomes == [(p.name, p.outcome) for p in panel.probe_result.probes]
+    assert ("Jivo status", "failed") in outcomes
+    failed = sum(outcome == "failed" for _, outcome in outcomes)
+    assert f"{len(outcomes) - failed} ok, {failed} failed" in panel.probe_status.text

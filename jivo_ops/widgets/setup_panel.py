@@ -20,7 +20,7 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
-from ..setup.checks import FIELDS, STEPS, CheckReport, FieldInfo, check_profile, run_probes
+from ..setup.checks import FIELDS, STEPS, CheckReport, FieldInfo, check_profile
 from ..errors import JivoOpsError
 from ..profile import PROFILE_FIELDS, Profile, load_profile, resolve_profile, save_profile
 from ..redaction import mask_secret, mask_url
@@ -225,6 +225,7 @@ class SetupPanel(w.VBox):
         self.probe_status = StatusLine()
         self.file_status = StatusLine()
         self.probe_job: BackgroundJob | None = None
+        self.probe_result: Any = None  # the last probe's result: a CheckReport, or a leg's ProbeResult
 
         def control(key: str) -> w.Widget:
             """The input of one setting: a checkbox for a flag, a masked input for a secret, else text."""
@@ -330,26 +331,26 @@ class SetupPanel(w.VBox):
 
     @staticmethod
     def _probe(which: str, profile: Profile) -> tuple[str, Any]:
-        if which == "services":
-            return which, run_probes(profile)  # the probes' own time limit
+        if which == "services":  # what `jivo-ops check --probe` runs, with the probes' own time limit
+            return which, check_profile(profile, probe=True)
         from ..setup.probes import probe_jaicp_leg, probe_jivo_leg
 
-        if which == "jivo":
-            return which, probe_jivo_leg(profile, timeout=10.0)
-        return which, probe_jaicp_leg(profile, timeout=10.0, switch_first=True)
+        if which == "jivo":  # the legs' own time limits, as `jivo-ops probe` waits
+            return which, probe_jivo_leg(profile)
+        return which, probe_jaicp_leg(profile, switch_first=True)
 
     def _probed(self, outcome: tuple[str, Any]) -> None:
         which, value = outcome
+        self.probe_result = value
         if which == "services":
-            ok = all(p.ok is not False for p in value)
             rows = "".join(
                 f"<tr><td>{OK_MARK if p.ok else ('–' if p.ok is None else FAIL_MARK)}</td><td>{esc(p.name)}</td>"
                 f"<td>{'' if p.latency_s is None else f'{p.latency_s * 1000:.0f} ms'}</td><td>{esc(p.detail)}</td>"
-                f"<td>{esc(p.next_step)}</td></tr>" for p in value)
+                f"<td>{esc(p.next_step)}</td></tr>" for p in value.probes)
             self.probe_output.value = f"<table>{rows}</table>"
-            failed = sum(p.ok is False for p in value)
-            self.probe_status.show(f"{OK_MARK if ok else FAIL_MARK} пробы сервисов: {len(value) - failed} ok, "
-                                   f"{failed} failed", "ok" if ok else "error")
+            failed = len(value.failed_probes)
+            self.probe_status.show(f"{FAIL_MARK if failed else OK_MARK} пробы сервисов: "
+                                   f"{len(value.probes) - failed} ok, {failed} failed", "error" if failed else "ok")
         else:
             self.probe_output.value = copyable(value.render(), block=True)
             self.probe_status.show(f"{OK_MARK if value.ok else FAIL_MARK} плечо {which}: {value.summary}",
