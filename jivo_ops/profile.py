@@ -40,7 +40,7 @@ from .errors import ProfileError
 from .redaction import mask_secret, mask_url, register_secret
 
 __all__ = ["Profile", "JaicpSettings", "JivoSettings", "load_profile", "save_profile", "example_profile",
-           "resolve_profile", "default_profile_path", "PROFILE_ENV", "FIELD_LABELS"]
+           "resolve_profile", "default_profile_path", "PROFILE_ENV", "FIELD_LABELS", "ProfileField", "PROFILE_FIELDS"]
 
 PROFILE_ENV = "JIVO_OPS_PROFILE"
 REPORTER_TOKEN_ENV = "JIVO_OPS_REPORTER_TOKEN"
@@ -70,6 +70,34 @@ class JivoSettings:
     webhook_url: str = ""
     unique_url: str = ""
     chunked: bool = True
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    """One setting of a profile, read off the settings dataclasses: what a form needs to show it."""
+
+    key: str       # "table.name", e.g. "jivo.chunked"
+    kind: type     # str or bool
+    default: Any
+    secret: bool   # a URL or token: shown masked
+
+    @property
+    def table(self) -> str:
+        return self.key.partition(".")[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.partition(".")[2]
+
+
+_SECTIONS: dict[str, type] = {"jaicp": JaicpSettings, "jivo": JivoSettings}
+
+# Every setting, in the order of the dataclasses: a field added there is listed here with its default.
+PROFILE_FIELDS: tuple[ProfileField, ...] = tuple(
+    ProfileField(f"{table}.{f.name}", bool if f.type in ("bool", bool) else str,
+                 f.default_factory() if f.default is dataclasses.MISSING else f.default,  # type: ignore[misc]
+                 f.name in SECRET_FIELDS)
+    for table, cls in _SECTIONS.items() for f in fields(cls))
 
 
 # Where each setting is found, as the consoles label it: what a "this field is empty" error tells a user.
@@ -135,6 +163,22 @@ class Profile:
             sections[table] = _build_section(known[table], table, value, source, text)
         return cls(jaicp=sections.get("jaicp", JaicpSettings()), jivo=sections.get("jivo", JivoSettings()),
                    name=str(data.get("name", "")), source=source)
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any], *, name: str = "", source: str | None = None) -> "Profile":
+        """A profile from settings by key ("jivo.chunked": True, …), validated like a file; a key left
+        out keeps its default. The inverse of `to_values` (what a form holds)."""
+        data: dict[str, Any] = {}
+        for key, value in values.items():
+            table, _, setting = key.partition(".")
+            data.setdefault(table, {})[setting] = value
+        if name:
+            data["name"] = name
+        return cls.from_dict(data, source=source)
+
+    def to_values(self) -> dict[str, Any]:
+        """Every setting by key, in PROFILE_FIELDS order, secrets included: for a form, never for showing."""
+        return {f.key: getattr(getattr(self, f.table), f.name) for f in PROFILE_FIELDS}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, secrets included: for saving, never for showing."""

@@ -73,20 +73,26 @@ def test_switch_js_format(capsys):
     (["--attr", "no-equals"], "expected NAME=VALUE"),
     (["--history", "ten"], "whole number"),
     (["--history", "0"], "at least 1"),
-    (["--format", "yaml"], "invalid choice"),
 ])
-def test_switch_bad_flags_are_one_clear_usage_error(capsys, argv, message):
+def test_switch_bad_flag_values_are_one_clear_error(capsys, argv, message):
+    # read by SwitchReply.from_form, as in the SwitchBuilder widget: one line, exit 2
+    code, out, err = run(capsys, "switch", *argv)
+    assert code == 2 and out == ""
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_switch_unknown_format_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as info:
-        main(["switch", *argv])
+        main(["switch", "--format", "yaml"])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert "invalid choice" in err and "Traceback" not in err
 
 
 def test_switch_bad_custom_data_is_one_line(capsys):
     code, out, err = run(capsys, "switch", "--custom-data", "{oops")
     assert code != 0 and out == ""
-    assert err.startswith("jivo-ops: error: --custom-data") and len(err.strip().splitlines()) == 1
+    assert err.startswith("jivo-ops: error: customData: not valid JSON") and len(err.strip().splitlines()) == 1
 
 
 # --- jivo status / send ------------------------------------------------------------------------------

@@ -212,3 +212,16 @@ def test_errors_never_echo_a_secret_value(tmp_path):
 def test_a_directory_is_not_a_profile(tmp_path):
     with pytest.raises(ProfileError, match=r"cannot read"):
         load_profile(tmp_path)
+
+
+# -- settings by key (what a form holds) -------------------------------------------------------
+
+def test_from_values_validates_like_a_file_and_keeps_defaults():
+    profile = Profile.from_values({"jivo.chunked": False, "jaicp.inbound_operator": "Jivo"}, name="form")
+    assert profile == Profile(jivo=JivoSettings(chunked=False), jaicp=JaicpSettings(inbound_operator="Jivo"),
+                              name="form")
+    assert Profile.from_values(profile.to_values(), name="form") == profile
+    with pytest.raises(ProfileError, match=r"\[jivo.chunked\] must be true or false, got str"):
+        Profile.from_values({"jivo.chunked": "yes"})
+    with pytest.raises(ProfileError, match=r"\[jivo.chunky\] unknown key \(did you mean 'chunked'\?\)"):
+        Profile.from_values({"jivo.chunky": True})

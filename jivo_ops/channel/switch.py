@@ -10,6 +10,10 @@ camelCase. Three faces::
     reply.to_js()      # the snippet to paste into the scenario
     reply.validate()   # warnings: what Jivo ignores, what has no effect
 
+Forms (the `jivo-ops switch` flags, the SwitchBuilder widget) hand the fields over as the user
+typed them: `SwitchReply.from_form(...)` is the one reading of that text, `reply.to_form()` its
+inverse (what a form shows for a reply).
+
 A field equal to its documented default is left out of `to_json()`: JAICP reads the two the same.
 Telephony fields (`phoneNumber`, `sipUri`, …) and keys no source documents are kept and emitted
 as they came, and `validate()` flags them, because Jivo does nothing with them.
@@ -18,13 +22,14 @@ as they came, and `validate()` flags them, because Jivo does nothing with them.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from ..errors import ProtocolError
 
-__all__ = ["SwitchReply", "SWITCH_FIELDS", "FIELD_HELP", "TELEPHONY_FIELDS", "find_switch"]
+__all__ = ["SwitchReply", "SWITCH_FIELDS", "FIELD_HELP", "TELEPHONY_FIELDS", "SUGGESTED_CLOSE_PHRASE", "find_switch"]
 
 # snake_case attribute -> camelCase wire name, in the order of the docs' table.
 SWITCH_FIELDS: Mapping[str, str] = MappingProxyType({
@@ -66,8 +71,17 @@ TELEPHONY_FIELDS = frozenset({"phoneNumber", "headers", "transferChannel", "cont
                               "method", "sipUri"})
 
 _STR_FIELDS = ("first_message", "last_message", "destination", "theme")
+_MESSAGE_FIELDS = ("first_message", "last_message")  # texts people read: kept as typed
+_NAME_FIELDS = ("destination", "theme")               # identifiers: spaces around them are typos
 _BOOL_FIELDS = ("append_close_chat_button", "ignore_offline", "one_time_message", "send_messages_to_operator")
 _MAP_FIELDS = ("attributes", "hidden_attributes")
+
+
+# The close phrase a new form starts with (and the one the warnings suggest): JAICP's own examples use it.
+SUGGESTED_CLOSE_PHRASE = "/closeChat"
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
 def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -135,11 +149,17 @@ class SwitchReply:
         if clash:
             raise ProtocolError("documented fields go in their own attributes, not in extra", field=sorted(clash)[0])
 
+    @classmethod
+    def suggested(cls) -> "SwitchReply":
+        """The reply a new form starts from: one close phrase, so the client can get back to the bot."""
+        return cls(close_chat_phrases=(SUGGESTED_CLOSE_PHRASE,))
+
     # --- wire form -------------------------------------------------------------------------
 
-    def to_json(self) -> dict[str, Any]:
-        """`{"type": "switch", …}` with only the fields that differ from their default."""
-        out: dict[str, Any] = {"type": "switch"}
+    def to_json(self, *, with_type: bool = True) -> dict[str, Any]:
+        """`{"type": "switch", …}` with only the fields that differ from their default
+        (`with_type=False`: the fields alone, as the sandbox's step 4 takes them)."""
+        out: dict[str, Any] = {"type": "switch"} if with_type else {}
         for attr, wire in SWITCH_FIELDS.items():
             value = getattr(self, attr)
             default = _DEFAULTS[attr]
@@ -154,9 +174,9 @@ class SwitchReply:
         out.update(self.extra)
         return out
 
-    def to_json_text(self, *, indent: int | None = 2) -> str:
+    def to_json_text(self, *, indent: int | None = 2, with_type: bool = True) -> str:
         """The JSON as text, Cyrillic kept as is."""
-        return json.dumps(self.to_json(), ensure_ascii=False, indent=indent)
+        return json.dumps(self.to_json(with_type=with_type), ensure_ascii=False, indent=indent)
 
     def to_js(self, *, indent: int | None = 4) -> str:
         """The scenario snippet: `$response.replies = $response.replies || []; $response.replies.push({...});`.
@@ -201,6 +221,81 @@ class SwitchReply:
             raise ProtocolError("expected a list of strings", field="closeChatPhrases")
         return cls(**values, telephony=telephony, extra=extra)
 
+    @classmethod
+    def from_json_text(cls, text: str) -> "SwitchReply":
+        """Parse a reply typed as JSON text, with or without `"type"`; blank text is the default reply.
+        Broken JSON raises ProtocolError naming the line and column."""
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ProtocolError(f"{exc.msg} at line {exc.lineno}, column {exc.colno}", field="switch JSON") from None
+        return cls.from_json({"type": "switch", **data} if isinstance(data, dict) else data)
+
+    # --- form input ----------------------------------------------------------------------------
+
+    @classmethod
+    def from_form(cls, **typed: Any) -> tuple["SwitchReply", list[str]]:
+        """The reply a form describes, and its warnings (`validate()`).
+
+        `typed` holds fields by attribute name (the keys of SWITCH_FIELDS), each as the user typed
+        it: text, a list of texts (a repeated flag), or a checkbox's bool; a field left out, None or
+        blank means "not set". The one rule per field:
+
+        - firstMessage, lastMessage: kept as typed (the operator and the client read them).
+        - destination, theme: spaces around them stripped.
+        - closeChatPhrases: one phrase per line of a text, or per item of a list (a repeated flag);
+          each stripped, blank ones dropped: a client cannot type spaces around a command.
+        - attributes, hiddenAttributes: ``NAME=VALUE`` per line or item, split at the first ``=``,
+          spaces around name and value stripped; a later name wins.
+        - sendMessageHistoryAmount: a whole number, at least 1. JAICP types it `Int?` and documents
+          no range, but it is "the number of customer messages that will be sent": 0 or fewer sends
+          none, so a form refuses it (leave it empty instead). A reply read from the wire keeps any
+          number, with a warning.
+        - the four booleans: true or false.
+        - customData: any JSON value (NaN and Infinity are not JSON).
+
+        Bad input raises one ProtocolError naming the field (and the line, for lists).
+        """
+        unknown = sorted(set(typed) - set(SWITCH_FIELDS))
+        if unknown:
+            raise TypeError(f"from_form() got fields a switch reply does not have: {', '.join(unknown)}")
+        values: dict[str, Any] = {
+            "close_chat_phrases": tuple(text for _, text in _form_entries(typed.get("close_chat_phrases"),
+                                                                          "closeChatPhrases")),
+            "send_message_history_amount": _form_history_amount(typed.get("send_message_history_amount")),
+            "custom_data": _form_json(typed.get("custom_data"), "customData"),
+        }
+        for name in _MESSAGE_FIELDS:
+            values[name] = _form_text(typed.get(name), SWITCH_FIELDS[name]) or None
+        for name in _NAME_FIELDS:
+            values[name] = _form_text(typed.get(name), SWITCH_FIELDS[name]).strip() or None
+        for name in _BOOL_FIELDS:
+            values[name] = _form_flag(typed.get(name), SWITCH_FIELDS[name])
+        for name in _MAP_FIELDS:
+            values[name] = _form_pairs(typed.get(name), SWITCH_FIELDS[name])
+        reply = cls(**values)
+        return reply, reply.validate()
+
+    def to_form(self) -> dict[str, str | bool]:
+        """What a form shows for this reply: `from_form(**reply.to_form())` gives it back (telephony
+        and undocumented keys have no control and are left out)."""
+        amount = self.send_message_history_amount
+        return {
+            "first_message": self.first_message or "",
+            "last_message": self.last_message or "",
+            "close_chat_phrases": "\n".join(self.close_chat_phrases),
+            "append_close_chat_button": self.append_close_chat_button,
+            "ignore_offline": self.ignore_offline,
+            "one_time_message": self.one_time_message,
+            "destination": self.destination or "",
+            "theme": self.theme or "",
+            "send_messages_to_operator": self.send_messages_to_operator,
+            "send_message_history_amount": "" if amount is None else str(amount),
+            "attributes": "\n".join(f"{k}={v}" for k, v in self.attributes.items()),
+            "hidden_attributes": "\n".join(f"{k}={v}" for k, v in self.hidden_attributes.items()),
+            "custom_data": "" if self.custom_data is None else json.dumps(self.custom_data, ensure_ascii=False),
+        }
+
     def replace(self, **changes: Any) -> "SwitchReply":
         """A copy with some attributes changed (validated like a new value)."""
         current = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -220,7 +315,7 @@ class SwitchReply:
                             "tell the client the close phrase in text as well")
         if not self.close_chat_phrases:
             warnings.append("closeChatPhrases: empty, so the client cannot end the live chat and return to the bot "
-                            "(Jivo may not signal an operator-side close); add a phrase such as /closeChat")
+                            f"(Jivo may not signal an operator-side close); add a phrase such as {SUGGESTED_CLOSE_PHRASE}")
         for i, phrase in enumerate(self.close_chat_phrases):
             if not phrase.strip():
                 warnings.append(f"closeChatPhrases[{i}]: an empty phrase can never be typed; remove it")
@@ -249,6 +344,74 @@ class SwitchReply:
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.to_json().items() if k != "type")
         return f"SwitchReply({shown})"
+
+
+def _form_text(typed: Any, wire: str) -> str:
+    if typed is None:
+        return ""
+    if not isinstance(typed, str):
+        raise ProtocolError(f"expected text, got {type(typed).__name__}", field=wire)
+    return typed
+
+
+def _form_flag(typed: Any, wire: str) -> bool:
+    if typed is None:
+        return False
+    if not isinstance(typed, bool):
+        raise ProtocolError(f"expected true or false, got {typed!r}", field=wire)
+    return typed
+
+
+def _form_entries(typed: str | Iterable[str] | None, wire: str) -> list[tuple[int, str]]:
+    """(line number, stripped text) of each non-blank line of a text, or item of a list."""
+    if typed is None:
+        return []
+    items = _LINE_BREAK.split(typed) if isinstance(typed, str) else list(typed)
+    entries = []
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, str):
+            raise ProtocolError(f"expected text, got {type(item).__name__}", field=f"{wire}, line {number}")
+        if item.strip():
+            entries.append((number, item.strip()))
+    return entries
+
+
+def _form_pairs(typed: str | Iterable[str] | None, wire: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for number, entry in _form_entries(typed, wire):
+        name, sep, value = entry.partition("=")
+        if not sep or not name.strip():
+            raise ProtocolError(f"expected NAME=VALUE, got {entry!r} (e.g. city=Москва)", field=f"{wire}, line {number}")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def _form_history_amount(typed: str | None) -> int | None:
+    text = _form_text(typed, "sendMessageHistoryAmount").strip()
+    if not text:
+        return None
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise ProtocolError(f"{text!r}: expected a whole number of messages", field="sendMessageHistoryAmount")
+    if int(text) < 1:
+        raise ProtocolError(f"{text!r}: expected at least 1 message (leave it empty to set no amount)",
+                            field="sendMessageHistoryAmount")
+    return int(text)
+
+
+def _not_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _form_json(typed: str | None, wire: str) -> Any:
+    text = _form_text(typed, wire)
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text, parse_constant=_not_json_constant)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})", field=wire) from None
+    except ValueError as exc:
+        raise ProtocolError(f"not valid JSON ({exc})", field=wire) from None
 
 
 _DEFAULTS: dict[str, Any] = {

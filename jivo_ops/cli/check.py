@@ -8,6 +8,7 @@ that cannot be read is one line on stderr and exit 2 (from `jivo_ops.cli.main`).
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 
 from ..setup.checks import CheckReport, check_profile
@@ -18,6 +19,9 @@ __all__ = ["register", "run", "print_report"]
 FINDING_COLUMNS = ["severity", "code", "step", "field", "problem", "fix"]
 PROBE_COLUMNS = ["probe", "result", "latency", "detail", "next step"]
 
+
+# The probes' own time limit (check_profile's default), so the help cannot tell another number.
+DEFAULT_TIMEOUT_S = inspect.signature(check_profile).parameters["timeout"].default
 
 _positive_seconds = number_argument(float, lambda value: 0 < value <= 300, expected="expected seconds, e.g. 10",
                                     out_of_range="expected more than 0 and at most 300 seconds")
@@ -32,8 +36,8 @@ def register(subparsers) -> None:
     parser.add_argument("--probe", action="store_true",
                         help="also probe the live services: Jivo /status, a HEAD to each URL (nothing is posted "
                              "to a webhook), a Chat API '/start' round trip")
-    parser.add_argument("--timeout", metavar="SECONDS", type=_positive_seconds, default=10.0,
-                        help="time limit of each probe (default: 10)")
+    parser.add_argument("--timeout", metavar="SECONDS", type=_positive_seconds, default=DEFAULT_TIMEOUT_S,
+                        help=f"time limit of each probe (default: {DEFAULT_TIMEOUT_S:g})")
     parser.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     parser.set_defaults(func=run)
 

@@ -2,31 +2,20 @@
 
 Only the flags given end up in the reply (with `"type": "switch"`); Cyrillic is printed as is;
 warnings (fields Jivo ignores, settings without effect) go to stderr, the reply alone to stdout,
-so `jivo-ops switch ... > reply.json` stays clean.
+so `jivo-ops switch ... > reply.json` stays clean. The flags' text is read by
+`SwitchReply.from_form`, the same reading as the SwitchBuilder widget's.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from typing import Any
 
-from ..errors import JivoOpsError
 from ..channel.switch import SwitchReply
-from ._output import number_argument, print_json
+from ._output import print_json
 
-__all__ = ["register", "run", "reply_from_args"]
-
-
-def _pair(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE, e.g. city=Москва")
-    return key.strip(), value
-
-
-_history = number_argument(int, lambda number: number >= 1, expected="expected a whole number of messages",
-                           out_of_range="expected at least 1 message")
+__all__ = ["register", "run", "form_from_args"]
 
 
 def register(subparsers) -> None:
@@ -48,11 +37,11 @@ def register(subparsers) -> None:
                         "the operator without transferring")
     parser.add_argument("--destination", metavar="D", help="destination: agent group (ignored by Jivo)")
     parser.add_argument("--theme", metavar="T", help="theme: request subject (ignored by Jivo)")
-    parser.add_argument("--history", metavar="N", type=_history, help="send the last N client messages "
+    parser.add_argument("--history", metavar="N", help="send the last N client messages "
                         "(sendMessagesToOperator: true, sendMessageHistoryAmount: N)")
-    parser.add_argument("--attr", metavar="K=V", type=_pair, action="append", default=[],
+    parser.add_argument("--attr", metavar="K=V", action="append", default=[],
                         help="attributes: client info shown to the agent (repeatable)")
-    parser.add_argument("--hidden-attr", metavar="K=V", type=_pair, action="append", default=[],
+    parser.add_argument("--hidden-attr", metavar="K=V", action="append", default=[],
                         help="hiddenAttributes: like --attr, hidden from the agent (repeatable)")
     parser.add_argument("--custom-data", metavar="JSON", help="customData: any JSON value")
     parser.add_argument("--format", choices=("json", "js"), default="json",
@@ -60,34 +49,29 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def reply_from_args(args: argparse.Namespace) -> SwitchReply:
-    """The SwitchReply the flags describe."""
-    custom = None
-    if args.custom_data is not None:
-        try:
-            custom = json.loads(args.custom_data)
-        except ValueError as exc:
-            raise JivoOpsError(f"--custom-data: not JSON ({exc})") from None
-    return SwitchReply(
-        first_message=args.first_message,
-        last_message=args.last_message,
-        close_chat_phrases=tuple(args.close_phrase),
-        append_close_chat_button=args.append_close_button,
-        ignore_offline=args.ignore_offline,
-        one_time_message=args.one_time,
-        destination=args.destination,
-        theme=args.theme,
-        send_messages_to_operator=args.history is not None,
-        send_message_history_amount=args.history,
-        attributes=dict(args.attr),
-        hidden_attributes=dict(args.hidden_attr),
-        custom_data=custom,
-    )
+def form_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags as typed, by `SwitchReply` field name (what `SwitchReply.from_form` reads).
+    --history N stands for two fields: sendMessagesToOperator true and the amount N."""
+    return {
+        "first_message": args.first_message,
+        "last_message": args.last_message,
+        "close_chat_phrases": args.close_phrase,
+        "append_close_chat_button": args.append_close_button,
+        "ignore_offline": args.ignore_offline,
+        "one_time_message": args.one_time,
+        "destination": args.destination,
+        "theme": args.theme,
+        "send_messages_to_operator": args.history is not None,
+        "send_message_history_amount": args.history,
+        "attributes": args.attr,
+        "hidden_attributes": args.hidden_attr,
+        "custom_data": args.custom_data,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
-    reply = reply_from_args(args)
-    for warning in reply.validate():
+    reply, warnings = SwitchReply.from_form(**form_from_args(args))
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.format == "js":
         print(reply.to_js())

@@ -19,14 +19,15 @@ import html
 import inspect
 import threading
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import ipywidgets as w
+import traitlets as t
 
 from ..errors import JivoOpsError
 from ..redaction import mask_url, redact
 
-__all__ = ["BackgroundJob", "StatusLine", "SecretUrl", "guarded", "error_text", "esc", "copyable",
+__all__ = ["BackgroundJob", "StatusLine", "SecretUrl", "guarded", "error_text", "esc", "copyable", "form_traits",
            "OK_MARK", "FAIL_MARK", "WARN_MARK"]
 
 OK_MARK, FAIL_MARK, WARN_MARK = "✓", "✗", "⚠"
@@ -44,6 +45,13 @@ def copyable(text: str, *, block: bool = False) -> str:
         return (f"<pre style='{style}white-space:pre-wrap;margin:0;max-height:24em;overflow:auto'>"
                 f"{esc(text)}</pre>")
     return f"<code style='{style}'>{esc(text)}</code>"
+
+
+def form_traits(class_name: str, defaults: Mapping[str, str | bool]) -> type[t.HasTraits]:
+    """A HasTraits base class with one trait per form value (Bool for a flag, Unicode for text),
+    defaulting to it: a form model built from its operation's own field list, not a copy of it."""
+    traits = {name: t.Bool(value) if isinstance(value, bool) else t.Unicode(value) for name, value in defaults.items()}
+    return type(class_name, (t.HasTraits,), traits)
 
 
 def error_text(exc: BaseException) -> str:

@@ -14,26 +14,41 @@ copy of the URL, masked until revealed. The view's text repr never holds a URL.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 import traitlets as t
 
-from ..setup.checks import FIELDS, STEPS, CheckReport, check_profile, run_probes
+from ..setup.checks import FIELDS, STEPS, CheckReport, FieldInfo, check_profile
 from ..errors import JivoOpsError
-from ..profile import Profile, load_profile, save_profile
+from ..profile import PROFILE_FIELDS, Profile, load_profile, resolve_profile, save_profile
 from ..redaction import mask_secret, mask_url
 from ..channel.switch import SwitchReply
-from ._common import FAIL_MARK, OK_MARK, WARN_MARK, BackgroundJob, StatusLine, copyable, esc, guarded
+from ._common import (FAIL_MARK, OK_MARK, WARN_MARK, BackgroundJob, StatusLine, copyable, esc, form_traits,
+                      guarded)
 
 __all__ = ["SetupModel", "SetupPanel", "SecretInput"]
 
-# profile key -> model trait
-KEYS = ("jaicp.operator_channel", "jaicp.internal_webhook_url", "jivo.channel", "jivo.webhook_url", "jivo.chunked",
-        "jivo.unique_url", "jaicp.external_api_endpoint", "jaicp.inbound_channel", "jaicp.inbound_operator",
-        "jaicp.chat_api_url", "jaicp.reporter_url", "jaicp.reporter_token")
+# Every profile setting by key (`jivo_ops.profile.PROFILE_FIELDS`); each is a model trait named `_trait(key)`.
+SETTINGS = {f.key: f for f in PROFILE_FIELDS}
+KEYS = tuple(SETTINGS)
+# Each setting's step and console label (`setup.checks.FIELDS`); one the checks do not know yet goes to the
+# last step, labelled with its key.
+PLACES = {key: FIELDS.get(key, FieldInfo(key, max(STEPS), key)) for key in KEYS}
+# The inputs top to bottom: by step, within a step in the checks' order (the order of the consoles' forms).
+PANEL_ORDER = sorted([k for k in FIELDS if k in SETTINGS] + [k for k in KEYS if k not in FIELDS],
+                     key=lambda k: PLACES[k].step)
+# What an empty input's value looks like.
+PLACEHOLDERS = {
+    "jaicp.internal_webhook_url": "https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/…",
+    "jivo.webhook_url": "вставьте Internal Webhook Url",
+    "jivo.unique_url": "https://wh.jivosite.com/…/…",
+    "jaicp.external_api_endpoint": "вставьте Уникальный URL",
+    "jaicp.inbound_operator": "название операторского канала, напр. Jivo",
+    "jaicp.chat_api_url": "https://app.jaicp.com/chatapi/<token>",
+    "jaicp.reporter_token": "токен Reporter API (или JIVO_OPS_REPORTER_TOKEN)",
+}
 
 
 def _trait(key: str) -> str:
@@ -55,23 +70,17 @@ WHERE = {
 APPLY_LABEL = {1: "Создать", 2: "Добавить канал", 3: "Сохранить", 4: "Применить switch"}
 
 
-class SetupModel(t.HasTraits):
-    """Every profile setting as a trait; `report` (the live `CheckReport`) follows every change."""
+# One trait per profile setting, with the profile's own default.
+_ProfileTraits = form_traits("_ProfileTraits", {_trait(key): value for key, value in Profile().to_values().items()})
+
+
+class SetupModel(_ProfileTraits):
+    """Every profile setting as a trait (from `PROFILE_FIELDS`); `report` (the live `CheckReport`)
+    follows every change. The target is anything `resolve_profile` takes: a Profile, a Sandbox
+    (kept, for its `configure_step`), or a profile path."""
 
     name = t.Unicode("")
-    jaicp_operator_channel = t.Unicode("Jivo")
-    jaicp_internal_webhook_url = t.Unicode("")
-    jivo_channel = t.Unicode("JAICP bot")
-    jivo_webhook_url = t.Unicode("")
-    jivo_chunked = t.Bool(True)
-    jivo_unique_url = t.Unicode("")
-    jaicp_external_api_endpoint = t.Unicode("")
-    jaicp_inbound_channel = t.Unicode("chat api")
-    jaicp_inbound_operator = t.Unicode("")
-    jaicp_chat_api_url = t.Unicode("")
-    jaicp_reporter_url = t.Unicode("")
-    jaicp_reporter_token = t.Unicode("")
-    switch_json = t.Unicode(json.dumps({"closeChatPhrases": ["/closeChat"]}, ensure_ascii=False))
+    switch_json = t.Unicode(SwitchReply.suggested().to_json_text(indent=None, with_type=False))
 
     report = t.Instance(CheckReport, allow_none=True)
 
@@ -79,34 +88,22 @@ class SetupModel(t.HasTraits):
         super().__init__(**kwargs)
         self.sandbox = target if hasattr(target, "configure_step") else None
         self.source: str | None = None
-        if self.sandbox is not None:
-            self.set_profile(self.sandbox.profile)
-        elif isinstance(target, Profile):
-            self.set_profile(target)
-        elif isinstance(target, (str, Path)):
-            self.set_profile(load_profile(target))
-        elif target is not None:
-            raise JivoOpsError(f"SetupPanel takes a Sandbox, a Profile or a profile path, not {type(target).__name__}")
+        if target is not None:
+            self.set_profile(resolve_profile(target))
         self.observe(lambda _change: self.recheck(), [_trait(k) for k in KEYS])
         self.recheck()
 
     # -- profile <-> form -------------------------------------------------------------------------
     @property
     def profile(self) -> Profile:
-        data: dict[str, Any] = {"jaicp": {}, "jivo": {}}
-        for key in KEYS:
-            table, name = key.split(".")
-            data[table][name] = getattr(self, _trait(key))
-        if self.name:
-            data["name"] = self.name
-        return Profile.from_dict(data, source=self.source)
+        return Profile.from_values({key: getattr(self, _trait(key)) for key in KEYS}, name=self.name,
+                                   source=self.source)
 
     def set_profile(self, profile: Profile) -> None:
         with self.hold_trait_notifications():
             self.name = profile.name
-            for key in KEYS:
-                table, name = key.split(".")
-                setattr(self, _trait(key), getattr(getattr(profile, table), name))
+            for key, value in profile.to_values().items():
+                setattr(self, _trait(key), value)
         self.source = profile.source
 
     def recheck(self) -> CheckReport:
@@ -119,32 +116,27 @@ class SetupModel(t.HasTraits):
         if self.sandbox is None:
             raise JivoOpsError("applying a step needs a sandbox; with real accounts do it in the JAICP/Jivo UI "
                                "and paste the values here")
-        if step == 1:
-            shown = self.sandbox.configure_step(1, name=self.jaicp_operator_channel)
-        elif step == 2:
-            shown = self.sandbox.configure_step(2, name=self.jivo_channel, webhook_url=self.jivo_webhook_url,
-                                                chunked=self.jivo_chunked)
-        elif step == 3:
-            shown = self.sandbox.configure_step(3, external_api_endpoint=self.jaicp_external_api_endpoint,
-                                                inbound_operator=self.jaicp_inbound_operator)
-        elif step == 4:
-            shown = self.sandbox.configure_step(4, switch=self.switch_fields())
-        else:
-            raise JivoOpsError(f"there is no step {step}: the setup has steps 1–4")
+        shown = self.sandbox.configure_step(step, **self._step_values(step))  # it knows which steps exist
         self.set_profile(self.sandbox.profile)
         self.recheck()
         return shown
 
+    def _step_values(self, step: int) -> dict:
+        """The form's values of step `step`, as `Sandbox.configure_step` takes them."""
+        if step == 1:
+            return {"name": self.jaicp_operator_channel}
+        if step == 2:
+            return {"name": self.jivo_channel, "webhook_url": self.jivo_webhook_url, "chunked": self.jivo_chunked}
+        if step == 3:
+            return {"external_api_endpoint": self.jaicp_external_api_endpoint,
+                    "inbound_operator": self.jaicp_inbound_operator}
+        if step == 4:
+            return {"switch": self.switch_fields()}
+        return {}
+
     def switch_fields(self) -> dict:
         """The step-4 switch reply fields (validated by `SwitchReply`), without "type"."""
-        try:
-            data = json.loads(self.switch_json or "{}")
-        except json.JSONDecodeError as exc:
-            raise JivoOpsError(f"switch JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-        reply = SwitchReply.from_json({"type": "switch", **data} if isinstance(data, dict) else data)
-        fields = reply.to_json()
-        fields.pop("type")
-        return fields
+        return SwitchReply.from_json_text(self.switch_json).to_json(with_type=False)
 
     def copy_value(self, source_key: str, target_key: str) -> None:
         """What the user does with Ctrl+C / Ctrl+V between the consoles."""
@@ -233,52 +225,44 @@ class SetupPanel(w.VBox):
         self.probe_status = StatusLine()
         self.file_status = StatusLine()
         self.probe_job: BackgroundJob | None = None
+        self.probe_result: Any = None  # the last probe's result: a CheckReport, or a leg's ProbeResult
 
-        def text(key: str, placeholder: str = "") -> w.Text:
-            control = w.Text(value=getattr(m, _trait(key)), description=FIELDS[key].label.strip("«»"),
-                             placeholder=placeholder, style={"description_width": "18em"}, continuous_update=False,
-                             layout=w.Layout(width="50em"))
-            w.link((control, "value"), (m, _trait(key)))
-            self.inputs[key] = control
-            return control
-
-        def secret(key: str, placeholder: str = "") -> SecretInput:
-            control = SecretInput(FIELDS[key].label.strip("«»"), placeholder)
-            control.value = getattr(m, _trait(key))
-            w.link((control.hidden, "value"), (m, _trait(key)))
-            self.inputs[key] = control
-            return control
+        def control(key: str) -> w.Widget:
+            """The input of one setting: a checkbox for a flag, a masked input for a secret, else text."""
+            label, setting = PLACES[key].label.strip("«»"), SETTINGS[key]
+            if setting.kind is bool:
+                widget = w.Checkbox(value=getattr(m, _trait(key)), description=label, indent=False)
+                w.link((widget, "value"), (m, _trait(key)))
+            elif setting.secret:
+                widget = SecretInput(label, PLACEHOLDERS.get(key, ""))
+                widget.value = getattr(m, _trait(key))
+                w.link((widget.hidden, "value"), (m, _trait(key)))
+            else:
+                widget = w.Text(value=getattr(m, _trait(key)), description=label,
+                                placeholder=PLACEHOLDERS.get(key, ""), style={"description_width": "18em"},
+                                continuous_update=False, layout=w.Layout(width="50em"))
+                w.link((widget, "value"), (m, _trait(key)))
+            self.inputs[key] = widget
+            return widget
 
         def paste(label: str, source: str, target_key: str) -> w.Button:
             button = w.Button(description=label, icon="paste", layout=w.Layout(width="auto", flex="0 0 auto"),
-                              tooltip=f"скопировать {FIELDS[source].label} сюда")
+                              tooltip=f"скопировать {PLACES[source].label} сюда")
             button.on_click(lambda _b: m.copy_value(source, target_key))
             return button
 
-        chunked = w.Checkbox(value=m.jivo_chunked, description="Chunked кодировка в запросах", indent=False)
-        w.link((chunked, "value"), (m, "jivo_chunked"))
-        self.inputs["jivo.chunked"] = chunked
         self.switch_input = w.Textarea(value=m.switch_json, rows=2, description="switch (JSON)",
                                        style={"description_width": "18em"}, layout=w.Layout(width="50em"))
         w.link((self.switch_input, "value"), (m, "switch_json"))
 
         self.paste_webhook = paste("Вставить Internal Webhook Url", "jaicp.internal_webhook_url", "jivo.webhook_url")
         self.paste_unique = paste("Вставить Уникальный URL", "jivo.unique_url", "jaicp.external_api_endpoint")
-        bodies = {
-            1: [text("jaicp.operator_channel"),
-                secret("jaicp.internal_webhook_url", "https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/…")],
-            2: [text("jivo.channel"),
-                w.HBox([secret("jivo.webhook_url", "вставьте Internal Webhook Url"), self.paste_webhook]),
-                chunked,
-                secret("jivo.unique_url", "https://wh.jivosite.com/…/…")],
-            3: [w.HBox([secret("jaicp.external_api_endpoint", "вставьте Уникальный URL"), self.paste_unique]),
-                text("jaicp.inbound_channel"),
-                text("jaicp.inbound_operator", "название операторского канала, напр. Jivo")],
-            4: [secret("jaicp.chat_api_url", "https://app.jaicp.com/chatapi/<token>"),
-                text("jaicp.reporter_url"),
-                secret("jaicp.reporter_token", "токен Reporter API (или JIVO_OPS_REPORTER_TOKEN)"),
-                self.switch_input],
-        }
+        paste_beside = {"jivo.webhook_url": self.paste_webhook, "jaicp.external_api_endpoint": self.paste_unique}
+        bodies: dict[int, list[w.Widget]] = {step: [] for step in STEPS}
+        for key in PANEL_ORDER:
+            row = control(key)
+            bodies[PLACES[key].step].append(w.HBox([row, paste_beside[key]]) if key in paste_beside else row)
+        bodies[max(STEPS)].append(self.switch_input)
         sections = []
         for step, title in STEPS.items():
             header = w.HTML()
@@ -347,26 +331,26 @@ class SetupPanel(w.VBox):
 
     @staticmethod
     def _probe(which: str, profile: Profile) -> tuple[str, Any]:
-        if which == "services":
-            return which, run_probes(profile, timeout=10.0)
+        if which == "services":  # what `jivo-ops check --probe` runs, with the probes' own time limit
+            return which, check_profile(profile, probe=True)
         from ..setup.probes import probe_jaicp_leg, probe_jivo_leg
 
-        if which == "jivo":
-            return which, probe_jivo_leg(profile, timeout=10.0)
-        return which, probe_jaicp_leg(profile, timeout=10.0, switch_first=True)
+        if which == "jivo":  # the legs' own time limits, as `jivo-ops probe` waits
+            return which, probe_jivo_leg(profile)
+        return which, probe_jaicp_leg(profile, switch_first=True)
 
     def _probed(self, outcome: tuple[str, Any]) -> None:
         which, value = outcome
+        self.probe_result = value
         if which == "services":
-            ok = all(p.ok is not False for p in value)
             rows = "".join(
                 f"<tr><td>{OK_MARK if p.ok else ('–' if p.ok is None else FAIL_MARK)}</td><td>{esc(p.name)}</td>"
                 f"<td>{'' if p.latency_s is None else f'{p.latency_s * 1000:.0f} ms'}</td><td>{esc(p.detail)}</td>"
-                f"<td>{esc(p.next_step)}</td></tr>" for p in value)
+                f"<td>{esc(p.next_step)}</td></tr>" for p in value.probes)
             self.probe_output.value = f"<table>{rows}</table>"
-            failed = sum(p.ok is False for p in value)
-            self.probe_status.show(f"{OK_MARK if ok else FAIL_MARK} пробы сервисов: {len(value) - failed} ok, "
-                                   f"{failed} failed", "ok" if ok else "error")
+            failed = len(value.failed_probes)
+            self.probe_status.show(f"{FAIL_MARK if failed else OK_MARK} пробы сервисов: "
+                                   f"{len(value.probes) - failed} ok, {failed} failed", "error" if failed else "ok")
         else:
             self.probe_output.value = copyable(value.render(), block=True)
             self.probe_status.show(f"{OK_MARK if value.ok else FAIL_MARK} плечо {which}: {value.summary}",

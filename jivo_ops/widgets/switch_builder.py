@@ -1,13 +1,13 @@
 """`SwitchBuilder`: every field of the JAICP ``switch`` reply as a control, warnings live,
 the JSON and the scenario's JS snippet side by side, ready to copy.
 
-A thin view over `jivo_ops.channel.switch.SwitchReply`: the model turns the controls' text into a reply,
-the reply does the validation, JSON and JS. Nothing here knows the wire format.
+A thin view over `jivo_ops.channel.switch.SwitchReply`: the model hands the controls' text to
+`SwitchReply.from_form` (the reading `jivo-ops switch` uses too) and shows `SwitchReply.to_form()` for
+a loaded reply; the reply does the validation, JSON and JS. Nothing here knows the wire format.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import ipywidgets as w
@@ -15,53 +15,24 @@ import traitlets as t
 
 from ..errors import JivoOpsError
 from ..channel.switch import FIELD_HELP, SWITCH_FIELDS, SwitchReply
-from ._common import OK_MARK, WARN_MARK, copyable, esc
+from ._common import OK_MARK, WARN_MARK, copyable, esc, form_traits
 
 __all__ = ["SwitchModel", "SwitchBuilder"]
 
 
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
+# One trait per reply field, as a form holds it (text or a flag), starting from the suggested reply.
+_SwitchFormTraits = form_traits("_SwitchFormTraits", SwitchReply.suggested().to_form())
 
 
-def _pairs(text: str, wire: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for number, line in enumerate(_lines(text), 1):
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise JivoOpsError(f"{wire}, line {number}: expected name=value, got {line!r}")
-        out[key.strip()] = value.strip()
-    return out
-
-
-def _format_pairs(mapping: Any) -> str:
-    return "\n".join(f"{k}={v}" for k, v in dict(mapping or {}).items())
-
-
-class SwitchModel(t.HasTraits):
-    """The form's state as text and flags; `reply` is the `SwitchReply` it means, or None with `error` set."""
-
-    first_message = t.Unicode("")
-    last_message = t.Unicode("")
-    close_chat_phrases = t.Unicode("/closeChat")  # one per line
-    append_close_chat_button = t.Bool(False)
-    ignore_offline = t.Bool(False)
-    one_time_message = t.Bool(False)
-    destination = t.Unicode("")
-    theme = t.Unicode("")
-    send_messages_to_operator = t.Bool(False)
-    send_message_history_amount = t.Unicode("")  # blank = not set
-    attributes = t.Unicode("")  # name=value per line
-    hidden_attributes = t.Unicode("")
-    custom_data = t.Unicode("")  # JSON
+class SwitchModel(_SwitchFormTraits):
+    """The form's state as text and flags (one trait per `SWITCH_FIELDS` name); `reply` is the
+    `SwitchReply` it means, or None with `error` set."""
 
     reply = t.Any(None, allow_none=True)
     error = t.Unicode("")
     warnings = t.List(t.Unicode())
 
-    INPUTS = ("first_message", "last_message", "close_chat_phrases", "append_close_chat_button", "ignore_offline",
-              "one_time_message", "destination", "theme", "send_messages_to_operator",
-              "send_message_history_amount", "attributes", "hidden_attributes", "custom_data")
+    INPUTS = tuple(SWITCH_FIELDS)
 
     def __init__(self, reply: SwitchReply | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -73,62 +44,26 @@ class SwitchModel(t.HasTraits):
     def load(self, reply: SwitchReply) -> None:
         """Fill the form from a reply (e.g. one found in a bot response)."""
         with self.hold_trait_notifications():
-            self.first_message = reply.first_message or ""
-            self.last_message = reply.last_message or ""
-            self.close_chat_phrases = "\n".join(reply.close_chat_phrases)
-            self.append_close_chat_button = reply.append_close_chat_button
-            self.ignore_offline = reply.ignore_offline
-            self.one_time_message = reply.one_time_message
-            self.destination = reply.destination or ""
-            self.theme = reply.theme or ""
-            self.send_messages_to_operator = reply.send_messages_to_operator
-            amount = reply.send_message_history_amount
-            self.send_message_history_amount = "" if amount is None else str(amount)
-            self.attributes = _format_pairs(reply.attributes)
-            self.hidden_attributes = _format_pairs(reply.hidden_attributes)
-            self.custom_data = ("" if reply.custom_data is None
-                                else json.dumps(reply.custom_data, ensure_ascii=False))
+            for name, value in reply.to_form().items():
+                setattr(self, name, value)
         self.rebuild()
 
-    def build(self) -> SwitchReply:
-        """The reply the form describes; a JivoOpsError naming the wire field when a control holds nonsense."""
-        amount_text = self.send_message_history_amount.strip()
-        amount = None
-        if amount_text:
-            try:
-                amount = int(amount_text)
-            except ValueError:
-                raise JivoOpsError(f"sendMessageHistoryAmount: {amount_text!r} is not a whole number") from None
-        custom: Any = None
-        if self.custom_data.strip():
-            try:
-                custom = json.loads(self.custom_data)
-            except json.JSONDecodeError as exc:
-                raise JivoOpsError(f"customData: not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") \
-                    from None
-        return SwitchReply(
-            first_message=self.first_message or None,
-            last_message=self.last_message or None,
-            close_chat_phrases=tuple(_lines(self.close_chat_phrases)),
-            append_close_chat_button=self.append_close_chat_button,
-            ignore_offline=self.ignore_offline,
-            one_time_message=self.one_time_message,
-            destination=self.destination.strip() or None,
-            theme=self.theme.strip() or None,
-            send_messages_to_operator=self.send_messages_to_operator,
-            send_message_history_amount=amount,
-            attributes=_pairs(self.attributes, "attributes"),
-            hidden_attributes=_pairs(self.hidden_attributes, "hiddenAttributes"),
-            custom_data=custom,
-        )
+    def form(self) -> dict[str, str | bool]:
+        """The controls' values as typed, by field name."""
+        return {name: getattr(self, name) for name in self.INPUTS}
+
+    def build(self) -> tuple[SwitchReply, list[str]]:
+        """The reply the form describes and its warnings (`SwitchReply.from_form`); a JivoOpsError
+        naming the wire field when a control holds nonsense."""
+        return SwitchReply.from_form(**self.form())
 
     def rebuild(self) -> None:
         try:
-            reply = self.build()
+            reply, warnings = self.build()
         except JivoOpsError as exc:
             self.reply, self.error, self.warnings = None, str(exc), []
             return
-        self.reply, self.error, self.warnings = reply, "", reply.validate()
+        self.reply, self.error, self.warnings = reply, "", warnings
 
     def summary(self) -> str:
         """A stable one-paragraph text: the JSON keys and the warnings (what a notebook checks)."""
