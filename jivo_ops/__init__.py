@@ -60,7 +60,7 @@ _EXPORTS: dict[str, str] = {
     "Finding": "setup.checks",
     "ServiceProbe": "setup.checks",
     "Recorder": "recorder.server",
-    "RecorderStore": "recorder.server",
+    "RecorderStore": "recorder.store",
     "Exchanges": "recorder.exchanges",
     "Exchange": "recorder.exchanges",
     "WaitTimeoutError": "errors",
