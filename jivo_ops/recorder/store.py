@@ -22,7 +22,7 @@ import struct
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Self, Sequence
 
 from ..errors import RecorderError
 
@@ -200,26 +200,34 @@ def readonly_uri(path: str | os.PathLike) -> str:
     return Path(path).resolve().as_uri() + "?mode=ro"
 
 
+def _connected(path: Path, target: str, prepare: Callable[[sqlite3.Connection], None], **options) -> sqlite3.Connection:
+    """A connection to `target` made ready by `prepare`; closed again if that fails, the failure naming `path`."""
+    try:
+        conn = sqlite3.connect(target, check_same_thread=False, **options)
+    except sqlite3.Error as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        prepare(conn)
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise _unreadable(path, exc) from None
+        raise
+    return conn
+
+
 def open_readonly(path: str | os.PathLike, *, require_schema: bool = True) -> sqlite3.Connection:
     """A read-only connection to a recorder store; RecorderError when missing, truncated or not SQLite,
     and (with `require_schema`) when of another schema. Never creates a file."""
     path = Path(path)
     _usable_file(path)
-    try:
-        conn = sqlite3.connect(readonly_uri(path), uri=True, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise _unreadable(path, exc) from None
-    try:
+
+    def prepare(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA busy_timeout = 5000")
         if require_schema:
             _check_schema(conn, path)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise _unreadable(path, exc) from None
-    except RecorderError:
-        conn.close()
-        raise
-    return conn
+
+    return _connected(path, readonly_uri(path), prepare, uri=True)
 
 
 def open_writable(path: str | os.PathLike, *, create: bool = True) -> sqlite3.Connection:
@@ -234,16 +242,12 @@ def open_writable(path: str | os.PathLike, *, create: bool = True) -> sqlite3.Co
         _usable_file(path)
     elif not path.parent.is_dir():
         raise _problem(path, f"folder {_named(path.parent)} does not exist", "create it or choose another --store")
-    try:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise _unreadable(path, exc) from None
-    try:
+
+    def prepare(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA busy_timeout = 10000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
-        fresh = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
-        if fresh:
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:  # a new or empty file
             conn.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -253,19 +257,27 @@ def open_writable(path: str | os.PathLike, *, create: bool = True) -> sqlite3.Co
             ])
             conn.execute("COMMIT")
         _check_schema(conn, path)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise _unreadable(path, exc) from None
-    except RecorderError:
-        conn.close()
-        raise
-    return conn
+
+    return _connected(path, str(path), prepare, isolation_level=None)
 
 
 # ------------------------------------------------------------------------------------------- reading
 
 
-class StoreReader:
+class _ClosedOnExit:
+    """`with X(...) as x:` calls `x.close()` at the end."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class StoreReader(_ClosedOnExit):
     """A read-only connection to one store and the queries its readers share (rows as `sqlite3.Row`).
 
     `require_schema=False` reads older or partial stores too (the logs loader): a column
@@ -316,12 +328,6 @@ class StoreReader:
 
     def close(self) -> None:
         self._conn.close()
-
-    def __enter__(self) -> "StoreReader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<StoreReader {self.path}>"
@@ -383,7 +389,7 @@ def insert_replays(path: str | os.PathLike, rows: Iterable[Sequence]) -> None:
         conn.close()
 
 
-class RecorderStore:
+class RecorderStore(_ClosedOnExit):
     """A recorder store opened for writing, with its group-commit writer thread.
 
     `submit(row)` (from the server's event loop) returns an asyncio future that resolves to the
@@ -485,12 +491,6 @@ class RecorderStore:
         except sqlite3.Error:
             pass
         self._conn.close()
-
-    def __enter__(self) -> "RecorderStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<RecorderStore {self.path} last_id={self.last_id}{' closed' if self._closed else ''}>"
