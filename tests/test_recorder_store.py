@@ -20,7 +20,7 @@ from jivo_ops.logs import load_logs
 from jivo_ops.profile import save_profile
 from jivo_ops.recorder.exchanges import Exchanges
 from jivo_ops.recorder.server import Recorder
-from jivo_ops.recorder.store import StoreReader, open_readonly
+from jivo_ops.recorder.store import RecorderStore, StoreReader, open_readonly
 from jivo_ops.sandbox import Sandbox
 
 from _helpers import foreign_sqlite
@@ -176,3 +176,31 @@ def test_exchanges_and_store_load_without_the_server():
             "assert 'jivo_ops.recorder.server' not in sys.modules, 'the server was imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_folder_given_as_the_store_is_named_as_such(tmp_path):
+    folder = tmp_path / AWKWARD
+    folder.mkdir()
+    for open_it in (open_readonly, RecorderStore):
+        with pytest.raises(RecorderError, match="a folder, not a recorder store; name the .sqlite file inside it"):
+            open_it(folder)
+    assert files_under(tmp_path) == set()
+
+
+def test_every_command_refuses_a_foreign_store_with_the_same_one_line(tmp_path, tmp_path_factory, capsys):
+    folder = tmp_path / AWKWARD
+    folder.mkdir()
+    foreign = foreign_sqlite(folder / "notes.sqlite")
+    with Sandbox() as sb:
+        profile = save_profile(sb.profile, tmp_path_factory.mktemp("profile") / "sandbox.toml")
+        errors = {}
+        for argv in (["probe", "jivo", "--profile", str(profile), "--recorder", str(foreign), "--timeout", "1"],
+                     ["export", str(foreign), "--format", "jsonl"],
+                     ["replay", str(foreign), "--to", sb.jaicp.internal_webhook_url]):
+            assert main(argv) == 2, argv
+            errors[argv[0]] = capsys.readouterr().err
+    assert len(set(errors.values())) == 1, errors
+    (line,) = set(errors.values())
+    assert line == (f"jivo-ops: error: {foreign}: not a jivo_ops recorder store (no meta/requests tables); "
+                    "point at a store written by `jivo-ops record`\n")
+    assert files_under(tmp_path) == {f"{AWKWARD}/notes.sqlite"}

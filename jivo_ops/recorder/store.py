@@ -181,15 +181,16 @@ def _unreadable(path: Path, exc: sqlite3.Error) -> RecorderError:
                     f"the file may be truncated, damaged or not a recorder store: {_POINT_AT_A_STORE}")
 
 
-def _usable_file(path: Path) -> None:
-    """RecorderError unless `path` is a file that may hold an SQLite database."""
+def _usable_file(path: Path, todo: str = "restore it from a copy, or record into a new file") -> None:
+    """RecorderError unless `path` is a file that may hold an SQLite database (`todo`: what to do if not)."""
+    if path.is_dir():
+        raise _problem(path, "a folder, not a recorder store", "name the .sqlite file inside it")
     if not path.is_file():
         raise _problem(path, "no such recorder store",
                        f"check the path, or start `jivo-ops record --store {_named(path)}` first")
     problem = _sqlite_header_problem(path)
     if problem:
-        raise _problem(path, f"{problem}; not a usable recorder store",
-                       "restore it from a copy, or record into a new file")
+        raise _problem(path, f"{problem}; not a usable recorder store", todo)
 
 
 # ------------------------------------------------------------------------------------------- opening
@@ -234,12 +235,8 @@ def open_writable(path: str | os.PathLike, *, create: bool = True) -> sqlite3.Co
     """A write connection (autocommit; callers BEGIN themselves) with WAL + synchronous=FULL; creates
     the schema in a new or empty file, checks it in an existing one."""
     path = Path(path)
-    if path.exists():
-        problem = _sqlite_header_problem(path)
-        if problem:
-            raise _problem(path, f"{problem}; not a usable recorder store", "choose another --store")
-    elif not create:
-        _usable_file(path)
+    if path.exists() or not create:
+        _usable_file(path, "choose another --store")
     elif not path.parent.is_dir():
         raise _problem(path, f"folder {_named(path.parent)} does not exist", "create it or choose another --store")
 
