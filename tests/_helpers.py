@@ -11,7 +11,7 @@ import string
 from pathlib import Path
 
 from jivo_ops.profile import JaicpSettings, JivoSettings, Profile
-from jivo_ops.recorder.server import RecorderStore
+from jivo_ops.recorder.store import RecorderStore
 
 __all__ = ["random_token", "assert_no_secret", "clear_jivo_ops_env", "wired_profile", "foreign_sqlite", "store_with_schema_version",
            "closed_port_url"]

@@ -436,7 +436,7 @@ def test_reporter_pages_with_broken_rows_are_rejected_not_dropped(tmp_path):
 
 def test_recorder_store_that_is_not_one_is_a_recorder_error(tmp_path):
     from jivo_ops.errors import RecorderError
-    from jivo_ops.recorder.server import open_readonly
+    from jivo_ops.recorder.store import open_readonly
 
     for name, raw in (("empty.sqlite", b""), ("text.sqlite", b"hello"), ("half.sqlite", b"SQLite format 3\x00" + b"\0" * 50)):
         path = tmp_path / name

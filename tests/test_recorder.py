@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from jivo_ops.errors import JivoOpsError, RecorderError
-from jivo_ops.recorder.server import Recorder, RecorderStore, open_readonly
+from jivo_ops.recorder.server import Recorder
+from jivo_ops.recorder.store import RecorderStore, open_readonly
 from jivo_ops.channel.serving import ServerThread
 
 from _helpers import foreign_sqlite, store_with_schema_version

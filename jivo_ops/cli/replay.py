@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     with Exchanges(args.store) as exchanges:
         chosen = exchanges.query(chat=args.chat, since=args.since, ids=args.ids, status=args.status)
         if not chosen:
-            raise JivoOpsError(f"{args.store}: no recorded request matches the filters; nothing to replay")
+            raise JivoOpsError(f"{args.store}: no recorded request matches the filters; nothing to replay "
+                               "(loosen --chat, --since, --id or --status)")
         report = exchanges.replay(args.to, chosen, yes=args.yes, timeout=args.timeout)
     print(report)
     return 0 if report.ok else 1

@@ -20,21 +20,23 @@ import json
 import os
 import re
 import shlex
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import JivoOpsError, RecorderError, WaitTimeoutError
-from .server import (
-    MASKED_TOKEN, REQUEST_COLUMNS, RecorderStore, answer_body, chat_of, forwardable_headers,
-    insert_rows, open_readonly, open_writable, utc_now_iso,
-)
 from ..redaction import mask_url, redact, register_secret
+from .store import (
+    MASKED_TOKEN, REQUEST_COLUMNS, RecorderStore, StoreReader, append_requests, chat_of, insert_replays, utc_now_iso,
+)
+from .wire import answer_body, forwardable_headers
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = [
     "Exchange",
@@ -276,11 +278,10 @@ class Exchanges:
             self.path = Path(source)
         else:  # a Recorder, running or not
             self._live, self.path = source.store, Path(source.store_path)
-        self._conn = open_readonly(self.path)
-        self._conn.row_factory = sqlite3.Row
+        self._store = StoreReader(self.path)
 
     def close(self) -> None:
-        self._conn.close()
+        self._store.close()
 
     def __enter__(self) -> "Exchanges":
         return self
@@ -290,13 +291,6 @@ class Exchanges:
 
     def __repr__(self) -> str:
         return f"<Exchanges {self.path}>"
-
-    def _select(self, sql: str, args: Sequence = ()) -> list[sqlite3.Row]:
-        try:
-            return self._conn.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
-            raise RecorderError(f"{self.path}: cannot read the recorder store ({exc}); "
-                                "the file may be truncated or damaged") from None
 
     # -- filters
     def query(self, *, since: str | datetime | None = None, until: str | datetime | None = None,
@@ -337,7 +331,7 @@ class Exchanges:
                + (" LIMIT ?" if limit is not None else ""))
         if limit is not None:
             args.append(int(limit))
-        return [_row_to_exchange(row) for row in self._select(sql, args)]
+        return [_row_to_exchange(row) for row in self._store.select(sql, args)]
 
     def all(self, **filters) -> list[Exchange]:
         """Every request (oldest first), narrowed by the `query` filters."""
@@ -350,7 +344,8 @@ class Exchanges:
     def get(self, request_id: int) -> Exchange:
         found = self.query(ids=[request_id])
         if not found:
-            raise RecorderError(f"{self.path}: no request #{request_id} (the store has {self.count()})")
+            raise RecorderError(f"{self.path}: no request #{request_id} (the store has {self.count()}); "
+                                "pick an id the store lists (`Exchanges.all()`, `jivo-ops export`)")
         return found[0]
 
     def raw(self, request_id: int) -> bytes:
@@ -358,10 +353,10 @@ class Exchanges:
         return self.get(request_id).raw()
 
     def count(self) -> int:
-        return self._select("SELECT count(*) FROM requests")[0][0]
+        return self._store.count()
 
     def last_id(self) -> int:
-        return self._select("SELECT coalesce(max(id), 0) FROM requests")[0][0]
+        return self._store.highest_id()
 
     # -- waiting
     def wait_for(self, match: str | Callable[[Exchange], bool], timeout: float = 10.0, *,
@@ -401,7 +396,7 @@ class Exchanges:
     # -- replays stored beside the originals
     def replays(self, request_id: int | None = None) -> list[dict]:
         sql = "SELECT * FROM replays" + (" WHERE request_id = ?" if request_id is not None else "") + " ORDER BY id"
-        rows = self._select(sql, [request_id] if request_id is not None else [])
+        rows = self._store.select(sql, [request_id] if request_id is not None else [])
         return [{**dict(row), "body": bytes(row["body"] or b""),
                  "headers": json.loads(row["headers"] or "[]")} for row in rows]
 
@@ -536,16 +531,7 @@ def replay_exchanges(exchanges: Iterable[Exchange], to: str, *, store: str | os.
             rows.append((ex.id, utc_now_iso(), target, int(ex.chunked), status,
                          json.dumps([list(h) for h in headers], ensure_ascii=False), body, error, elapsed))
     if store is not None and rows:
-        conn = open_writable(store, create=False)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany("INSERT INTO replays (request_id, sent_at, target, chunked, status, headers, body, "
-                             "error, elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise RecorderError(f"{store}: replay answers could not be stored ({exc})") from None
-        finally:
-            conn.close()
+        insert_replays(store, rows)
     return report
 
 
@@ -687,20 +673,14 @@ def read_jsonl(path: str | os.PathLike) -> list[Exchange]:
 def import_jsonl(path: str | os.PathLike, store: str | os.PathLike) -> list[int]:
     """Append the exchanges of a JSONL export to `store` (created if missing); the new ids, in order."""
     exchanges = read_jsonl(path)
-    conn = open_writable(store)
-    try:
-        rows = [(ex.received_at.astimezone(timezone.utc).isoformat(timespec="microseconds"), ex.method, ex.path,
-                 ex.query, json.dumps([list(h) for h in ex.headers], ensure_ascii=False), ex.body, int(ex.chunked),
-                 ex.status, ex.error, ex.content_type, ex.chat if ex.chat is not None else chat_of(ex.json),
-                 *((ex.forward.url, ex.forward.status,
-                    json.dumps([list(h) for h in ex.forward.headers], ensure_ascii=False), ex.forward.body,
-                    ex.forward.error, ex.forward.elapsed_ms) if ex.forward else (None,) * 6))
-                for ex in exchanges]
-        return insert_rows(conn, rows) if rows else []
-    except sqlite3.Error as exc:
-        raise RecorderError(f"{store}: cannot import ({exc})") from None
-    finally:
-        conn.close()
+    rows = [(ex.received_at.astimezone(timezone.utc).isoformat(timespec="microseconds"), ex.method, ex.path,
+             ex.query, json.dumps([list(h) for h in ex.headers], ensure_ascii=False), ex.body, int(ex.chunked),
+             ex.status, ex.error, ex.content_type, ex.chat if ex.chat is not None else chat_of(ex.json),
+             *((ex.forward.url, ex.forward.status,
+                json.dumps([list(h) for h in ex.forward.headers], ensure_ascii=False), ex.forward.body,
+                ex.forward.error, ex.forward.elapsed_ms) if ex.forward else (None,) * 6))
+            for ex in exchanges]
+    return append_requests(store, rows)
 
 
 def export_exchanges(exchanges: Iterable[Exchange], fmt: str, *, out: str | os.PathLike | None = None,

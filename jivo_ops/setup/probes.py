@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,8 +24,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import JivoOpsError, ProtocolError, ServiceError
+from ..errors import JivoOpsError, ProtocolError, RecorderError, ServiceError
 from ..profile import resolve_profile
+from ..recorder.store import StoreReader
 from ..redaction import mask_url, redact
 
 __all__ = ["ProbeExchange", "ProbeResult", "probe_jivo_leg", "probe_jaicp_leg", "aprobe_jivo_leg",
@@ -162,6 +162,9 @@ def _body_of(text: str) -> Any:
 # -- the Jivo leg ----------------------------------------------------------------------------
 
 
+_REPLY_COLUMNS = ("id", "body", "chunked", "status")
+
+
 def _store_path(recorder: Any) -> Path | None:
     """A recorder store path from a path, or from a recorder object that knows its store."""
     if recorder is None:
@@ -178,25 +181,12 @@ def _store_path(recorder: Any) -> Path | None:
     raise JivoOpsError(f"recorder {type(recorder).__name__}: pass the recorder's SQLite store path")
 
 
-def _store_rows_after(path: Path, last_id: int) -> list[tuple]:
-    """New rows of a recorder store (contract: table `requests`), opened read-only."""
+def _open_store(path: Path) -> StoreReader:
+    """The recorder store the probe watches, read-only; one line naming it and the webhook field when missing."""
     if not path.exists():
-        raise JivoOpsError(f"recorder store {path} does not exist; start `jivo-ops record --store {path}` first")
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0)
-    try:
-        return con.execute("SELECT id, received_at, body, chunked, status FROM requests WHERE id > ? ORDER BY id",
-                           (last_id,)).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise JivoOpsError(f"recorder store {path} cannot be read: {exc}") from None
-    finally:
-        con.close()
-
-
-def _store_last_id(path: Path) -> int:
-    if not path.exists():
-        return 0
-    rows = _store_rows_after(path, -1)
-    return rows[-1][0] if rows else 0
+        raise RecorderError(f"recorder store {path} does not exist; start `jivo-ops record --store {path}` "
+                            "first and point «URL вашего сервера для Webhooks» at it")
+    return StoreReader(path)
 
 
 async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | None = None,
@@ -209,10 +199,8 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
 
     prof = resolve_profile(profile)
     unique = prof.require("jivo.unique_url")
-    store = _store_path(recorder)
-    if store is not None and not store.exists():
-        raise JivoOpsError(f"recorder store {store} does not exist; start `jivo-ops record --store {store}` "
-                           "first and point «URL вашего сервера для Webhooks» at it")
+    store_path = _store_path(recorder)
+    store = _open_store(store_path) if store_path is not None else None
     verdict = _Verdict("jivo", client_id, http_timeout=http_timeout, transport=transport)
     client_id, exchanges, done, http = verdict.client_id, verdict.exchanges, verdict.done, verdict.http
     text = text or f"jivo-ops probe {client_id[-6:]}: пожалуйста, ответьте на это сообщение"
@@ -245,7 +233,7 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
         # 2. a client message
         message = ClientMessage.text(client_id, text, name="jivo-ops probe")
         began = time.perf_counter()
-        mark = _store_last_id(store) if store is not None else 0
+        mark = store.highest_id() if store is not None else 0
         try:
             await jivo.send_message(message)
         except ServiceError as exc:
@@ -272,8 +260,8 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
         deadline = time.monotonic() + timeout
         seen = 0
         while time.monotonic() < deadline:
-            rows = await asyncio.to_thread(_store_rows_after, store, mark)
-            for row_id, received_at, body, chunked, status in rows:
+            rows = await asyncio.to_thread(store.rows_after, mark, _REPLY_COLUMNS)
+            for row_id, body, chunked, status in rows:
                 mark = max(mark, row_id)
                 seen += 1
                 try:
@@ -297,7 +285,7 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
                                 f"The Jivo leg works; if transfers still fail, probe the JAICP leg "
                                 f"(`jivo-ops probe jaicp`) and check {F_EXTERNAL}.")
             await asyncio.sleep(0.1)
-        exchanges.append(ProbeExchange("operator reply (recorder)", None, mask_url(str(store)), None,
+        exchanges.append(ProbeExchange("operator reply (recorder)", None, mask_url(str(store.path)), None,
                                        latency_s=time.perf_counter() - began, ok=False,
                                        note=f"nothing for {client_id} within {timeout:g} s "
                                             f"({seen} other request(s) recorded)"))
@@ -311,6 +299,8 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
         return done(False, f"no operator reply reached the recorder within {timeout:g} s", hint)
     finally:
         await http.aclose()
+        if store is not None:
+            store.close()
 
 
 # -- the JAICP leg ---------------------------------------------------------------------------

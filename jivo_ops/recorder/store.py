@@ -1,0 +1,503 @@
+"""The recorder store: one SQLite file, its schema (contract C), and every way of opening and reading it.
+
+    conn = open_writable("hooks.sqlite")        # WAL + synchronous=FULL; the schema made when new
+    with StoreReader("hooks.sqlite") as store:  # read-only, checked; any path (spaces, #, %, ?, non-ASCII)
+        store.highest_id(); store.rows_after(41, ("id", "body"))
+    with RecorderStore("hooks.sqlite") as st:   # the server's writer: durable group commit
+        await st.submit(row)
+
+Read-only opens go through a quoted `file:` URI (`Path.as_uri()`), so no character of a folder
+name can turn into a URI fragment or query and make SQLite open, or create, another file. Every
+error is a `RecorderError` of one line that names the store and says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import queue
+import sqlite3
+import struct
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Self, Sequence
+
+from ..errors import RecorderError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SCHEMA",
+    "MASKED_TOKEN",
+    "REQUEST_COLUMNS",
+    "REPLAY_COLUMNS",
+    "SQLITE_MAGIC",
+    "utc_now_iso",
+    "chat_of",
+    "readonly_uri",
+    "open_readonly",
+    "open_writable",
+    "StoreReader",
+    "insert_rows",
+    "append_requests",
+    "insert_replays",
+    "RecorderStore",
+]
+
+SCHEMA_VERSION = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+MASKED_TOKEN = "{token}"  # stands for the secret token in every stored path
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY,
+    received_at TEXT NOT NULL,          -- ISO 8601 UTC, microseconds, "+00:00"
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,                 -- the secret token replaced by "{MASKED_TOKEN}"
+    query TEXT NOT NULL DEFAULT '',
+    headers TEXT NOT NULL,              -- JSON list of [name, value], as received
+    body BLOB NOT NULL,                 -- raw bytes as received (de-chunked)
+    chunked INTEGER NOT NULL DEFAULT 0, -- 1 when it came with Transfer-Encoding: chunked
+    status INTEGER NOT NULL,            -- what the recorder answered
+    error TEXT,                         -- why it was not a clean 200 (bad JSON, over the cap, ...)
+    content_type TEXT,
+    chat TEXT,                          -- recipient.id of a Jivo agent message, else sender.id
+    forward_url TEXT,                   -- tap mode: the target, masked
+    forward_status INTEGER,
+    forward_headers TEXT,
+    forward_body BLOB,
+    forward_error TEXT,
+    forward_ms REAL
+);
+CREATE INDEX IF NOT EXISTS requests_received_at ON requests(received_at);
+CREATE INDEX IF NOT EXISTS requests_chat ON requests(chat);
+CREATE TABLE IF NOT EXISTS replays (
+    id INTEGER PRIMARY KEY,
+    request_id INTEGER NOT NULL REFERENCES requests(id),
+    sent_at TEXT NOT NULL,
+    target TEXT NOT NULL,               -- masked
+    chunked INTEGER NOT NULL DEFAULT 0,
+    status INTEGER,
+    headers TEXT,
+    body BLOB,
+    error TEXT,
+    elapsed_ms REAL
+);
+CREATE INDEX IF NOT EXISTS replays_request ON replays(request_id);
+"""
+
+REQUEST_COLUMNS = ("id", "received_at", "method", "path", "query", "headers", "body", "chunked", "status",
+                   "error", "content_type", "chat", "forward_url", "forward_status", "forward_headers",
+                   "forward_body", "forward_error", "forward_ms")
+REPLAY_COLUMNS = ("request_id", "sent_at", "target", "chunked", "status", "headers", "body", "error", "elapsed_ms")
+
+
+def utc_now_iso() -> str:
+    """A `received_at` / `sent_at` value: now, ISO 8601 UTC with microseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def chat_of(parsed: Any) -> str | None:
+    """The `chat` column of a body: `recipient.id` (Jivo → webhook), else `sender.id` (client → Jivo)."""
+    if not isinstance(parsed, dict):
+        return None
+    for key in ("recipient", "sender"):
+        part = parsed.get(key)
+        if isinstance(part, dict) and part.get("id") not in (None, ""):
+            return str(part["id"])
+    return None
+
+
+# ------------------------------------------------------------------------------------------ checking
+
+
+def _named(path: Path) -> str:
+    """The store's path as errors show it: as typed, escaped only when it would break the one line."""
+    text = str(path)
+    return text if text.isprintable() else ascii(text)
+
+
+def _problem(path: Path, what: str, todo: str) -> RecorderError:
+    return RecorderError(f"{_named(path)}: {what}; {todo}")
+
+
+_POINT_AT_A_STORE = "point at a store written by `jivo-ops record`"
+
+
+def _sqlite_header_problem(path: Path) -> str | None:
+    """Why `path` cannot be a whole SQLite file, judged from its 100-byte header and its size."""
+    size = path.stat().st_size
+    if size == 0:
+        return None
+    with path.open("rb") as fh:
+        header = fh.read(100)
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        return "not an SQLite file"
+    page_size = struct.unpack(">H", header[16:18])[0]
+    page_size = 65536 if page_size == 1 else page_size
+    pages = struct.unpack(">I", header[28:32])[0]
+    # The page count is trusted only when written by a library that keeps it (same change counter), and
+    # only with no live WAL beside the file: a checkpoint may write the new header before the last pages.
+    wal = path.with_name(path.name + "-wal")
+    live = wal.exists() and wal.stat().st_size > 0
+    if not live and header[24:28] == header[92:96] and pages and size < pages * page_size:
+        return f"truncated: {size} bytes on disk, its header says {pages * page_size}"
+    if page_size and size % page_size:
+        return f"truncated: {size} bytes is not a whole number of {page_size}-byte pages"
+    return None
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path) -> None:
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "meta" not in tables or "requests" not in tables:
+        raise _problem(path, "not a jivo_ops recorder store (no meta/requests tables)", _POINT_AT_A_STORE)
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = row[0] if row else None
+    if str(version) != str(SCHEMA_VERSION):
+        older = version is not None and str(version).isdigit() and int(version) < SCHEMA_VERSION
+        raise _problem(
+            path, f"recorder store schema version {version!r} "
+                  f"{'is older than' if older else 'is not'} the one this jivo_ops reads ({SCHEMA_VERSION})",
+            "export it with the jivo_ops that wrote it (`jivo-ops export --format jsonl`) and load that file "
+            "here with jivo_ops.recorder.exchanges.import_jsonl")
+    missing = [c for c in REQUEST_COLUMNS if c not in _request_columns(conn)]
+    if missing:
+        raise _problem(path, f"recorder store lacks column(s) {', '.join(missing)}; it is damaged or foreign",
+                       _POINT_AT_A_STORE)
+
+
+def _request_columns(conn: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in conn.execute("PRAGMA table_info(requests)")}
+
+
+def _highest_id(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(id), 0) FROM requests").fetchone()[0]
+
+
+def _unreadable(path: Path, exc: sqlite3.Error) -> RecorderError:
+    return _problem(path, f"cannot read the recorder store ({exc})",
+                    f"the file may be truncated, damaged or not a recorder store: {_POINT_AT_A_STORE}")
+
+
+def _usable_file(path: Path, todo: str = "restore it from a copy, or record into a new file") -> None:
+    """RecorderError unless `path` is a file that may hold an SQLite database (`todo`: what to do if not)."""
+    if path.is_dir():
+        raise _problem(path, "a folder, not a recorder store", "name the .sqlite file inside it")
+    if not path.is_file():
+        raise _problem(path, "no such recorder store",
+                       f"check the path, or start `jivo-ops record --store {_named(path)}` first")
+    problem = _sqlite_header_problem(path)
+    if problem:
+        raise _problem(path, f"{problem}; not a usable recorder store", todo)
+
+
+# ------------------------------------------------------------------------------------------- opening
+
+
+def readonly_uri(path: str | os.PathLike) -> str:
+    """The `file:` URI that opens `path` read-only: every character of the path quoted (`#`, `?`, `%`, …)."""
+    return Path(path).resolve().as_uri() + "?mode=ro"
+
+
+def _connected(path: Path, target: str, prepare: Callable[[sqlite3.Connection], None], **options) -> sqlite3.Connection:
+    """A connection to `target` made ready by `prepare`; closed again if that fails, the failure naming `path`."""
+    try:
+        conn = sqlite3.connect(target, check_same_thread=False, **options)
+    except sqlite3.Error as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        prepare(conn)
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise _unreadable(path, exc) from None
+        raise
+    return conn
+
+
+def open_readonly(path: str | os.PathLike, *, require_schema: bool = True) -> sqlite3.Connection:
+    """A read-only connection to a recorder store; RecorderError when missing, truncated or not SQLite,
+    and (with `require_schema`) when of another schema. Never creates a file."""
+    path = Path(path)
+    _usable_file(path)
+
+    def prepare(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        if require_schema:
+            _check_schema(conn, path)
+
+    return _connected(path, readonly_uri(path), prepare, uri=True)
+
+
+def open_writable(path: str | os.PathLike, *, create: bool = True) -> sqlite3.Connection:
+    """A write connection (autocommit; callers BEGIN themselves) with WAL + synchronous=FULL; creates
+    the schema in a new or empty file, checks it in an existing one."""
+    path = Path(path)
+    if path.exists() or not create:
+        _usable_file(path, "choose another --store")
+    elif not path.parent.is_dir():
+        raise _problem(path, f"folder {_named(path.parent)} does not exist", "create it or choose another --store")
+
+    def prepare(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:  # a new or empty file
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [
+                ("schema_version", str(SCHEMA_VERSION)), ("created_at", utc_now_iso()), ("created_by", "jivo_ops"),
+            ])
+            conn.execute("COMMIT")
+        _check_schema(conn, path)
+
+    return _connected(path, str(path), prepare, isolation_level=None)
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+class _ClosedOnExit:
+    """`with X(...) as x:` calls `x.close()` at the end."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class StoreReader(_ClosedOnExit):
+    """A read-only connection to one store and the queries its readers share (rows as `sqlite3.Row`).
+
+    `require_schema=False` reads older or partial stores too (the logs loader): a column
+    `rows_after` asks for that the store lacks then reads as NULL."""
+
+    def __init__(self, path: str | os.PathLike, *, require_schema: bool = True):
+        self.path = Path(path)
+        self._conn = open_readonly(self.path, require_schema=require_schema)
+        self._conn.row_factory = sqlite3.Row
+        try:
+            self.columns = frozenset(_request_columns(self._conn))
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise _unreadable(self.path, exc) from None
+
+    def select(self, sql: str, args: Sequence = ()) -> list[sqlite3.Row]:
+        try:
+            return self._conn.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise _unreadable(self.path, exc) from None
+
+    def highest_id(self) -> int:
+        """The id of the newest request, 0 for none (one index lookup, no body read)."""
+        try:
+            return _highest_id(self._conn)
+        except sqlite3.Error as exc:
+            raise _unreadable(self.path, exc) from None
+
+    def count(self) -> int:
+        return self.select("SELECT count(*) FROM requests")[0][0]
+
+    def iter_rows_after(self, after_id: int, columns: Sequence[str] = REQUEST_COLUMNS) -> Iterator[sqlite3.Row]:
+        """Requests with id > `after_id`, oldest first, one at a time (no whole store in memory)."""
+        try:
+            yield from self._conn.execute(self._rows_after_sql(columns), (int(after_id),))
+        except sqlite3.Error as exc:
+            raise _unreadable(self.path, exc) from None
+
+    def rows_after(self, after_id: int, columns: Sequence[str] = REQUEST_COLUMNS) -> list[sqlite3.Row]:
+        return list(self.iter_rows_after(after_id, columns))
+
+    def _rows_after_sql(self, columns: Sequence[str]) -> str:
+        unknown = [c for c in columns if c not in REQUEST_COLUMNS]
+        if unknown:
+            raise ValueError(f"not columns of a recorder store: {', '.join(unknown)}")
+        picked = ", ".join(c if c in self.columns else f"NULL AS {c}" for c in columns)
+        return f"SELECT {picked} FROM requests WHERE id > ? ORDER BY id"
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"<StoreReader {self.path}>"
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+
+_ROWS_PER_STATEMENT = 500  # 17 values a row: well under SQLite's 32766 bound parameters
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_statement(count: int) -> str:
+    row = f"({', '.join('?' * (len(REQUEST_COLUMNS) - 1))})"
+    return f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS[1:])}) VALUES {', '.join([row] * count)}"
+
+
+def insert_rows(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> list[int]:
+    """Insert `rows` (REQUEST_COLUMNS without id) in one transaction on a write connection; their ids.
+
+    One multi-row INSERT per 500 rows: one trip into SQLite (and one GIL hand-off) per batch rather
+    than one per row. Inside BEGIN IMMEDIATE no other writer interleaves, and SQLite gives each row
+    of the statement the next id after the largest, so the ids run up to the last one."""
+    ids: list[int] = []
+    conn.execute("BEGIN IMMEDIATE")
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        part = rows[start:start + _ROWS_PER_STATEMENT]
+        last = conn.execute(_insert_statement(len(part)), [value for row in part for value in row]).lastrowid
+        ids.extend(range(last - len(part) + 1, last + 1))
+    conn.execute("COMMIT")
+    return ids
+
+
+def append_requests(path: str | os.PathLike, rows: Sequence[Sequence]) -> list[int]:
+    """Append `rows` (REQUEST_COLUMNS without id) to the store at `path` (created if missing); their ids."""
+    path = Path(path)
+    conn = open_writable(path)
+    try:
+        return insert_rows(conn, rows) if rows else []
+    except sqlite3.Error as exc:
+        raise _problem(path, f"cannot import ({exc})", "check the disk has room and the file is writable") from None
+    finally:
+        conn.close()
+
+
+def insert_replays(path: str | os.PathLike, rows: Iterable[Sequence]) -> None:
+    """Keep replay answers (REPLAY_COLUMNS) beside the requests of the store at `path`, in one transaction."""
+    path = Path(path)
+    conn = open_writable(path, create=False)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(f"INSERT INTO replays ({', '.join(REPLAY_COLUMNS)}) "
+                         f"VALUES ({', '.join('?' * len(REPLAY_COLUMNS))})", rows)
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise _problem(path, f"replay answers could not be stored ({exc})",
+                       "check the disk has room and the file is writable, then replay again") from None
+    finally:
+        conn.close()
+
+
+class RecorderStore(_ClosedOnExit):
+    """A recorder store opened for writing, with its group-commit writer thread.
+
+    `submit(row)` (from the server's event loop) returns an asyncio future that resolves to the
+    row's id once the batch holding it is committed; `wait_for_commit` lets in-process readers
+    (`Exchanges.wait_for`) wake on each commit instead of polling the file.
+    """
+
+    MAX_BATCH = 2000
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._conn = open_writable(self.path)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._committed = threading.Condition()
+        self.last_id = _highest_id(self._conn)
+        self.committed_batches = 0
+        self._closed = False
+        self._writer = threading.Thread(target=self._write_loop, name=f"recorder-writer:{self.path.name}",
+                                        daemon=True)
+        self._writer.start()
+
+    # -- writing (event loop side)
+    def submit(self, row: tuple) -> asyncio.Future:
+        """Queue `row` (REQUEST_COLUMNS without id) for the next batch; await the result for its id."""
+        if self._closed:
+            raise _problem(self.path, "the recorder store is closed", "start the recorder again")
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put((row, future))
+        return future
+
+    # -- the writer thread
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list) -> None:
+        ids: list[int] | None = None
+        error: Exception | None = None
+        try:
+            ids = insert_rows(self._conn, [row for row, _ in batch])
+        except sqlite3.Error as exc:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            error = _problem(self.path, f"cannot store the request ({exc})",
+                             "check the disk has room and the file is writable")
+        if ids:
+            with self._committed:
+                self.last_id = ids[-1]
+                self.committed_batches += 1
+                self._committed.notify_all()
+        # One hop back to each event loop per batch, not per request.
+        by_loop: dict[Any, list] = {}
+        for index, (_, future) in enumerate(batch):
+            by_loop.setdefault(future.get_loop(), []).append((future, ids[index] if ids else None))
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled, error)
+            except RuntimeError:  # that loop is gone: nobody waits for the answer any more
+                pass
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def wait_for_commit(self, after_id: int, timeout: float) -> bool:
+        """Block until a request with id > `after_id` is committed (True) or `timeout` passes (False)."""
+        with self._committed:
+            return self._committed.wait_for(lambda: self.last_id > after_id or self._closed, timeout)
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer, checkpoint the WAL, close the file."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._writer.join(30)
+        with self._committed:
+            self._committed.notify_all()
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
+        self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"<RecorderStore {self.path} last_id={self.last_id}{' closed' if self._closed else ''}>"
+
+
+def _settle(settled: list, error: Exception | None) -> None:
+    for future, row_id in settled:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(row_id)
