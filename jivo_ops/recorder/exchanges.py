@@ -489,7 +489,7 @@ def replay_exchanges(exchanges: Iterable[Exchange], to: str, *, store: str | os.
     Dry run (nothing sent) by default when `to` is not a loopback address, unless `yes`."""
     import httpx
 
-    from ..channel.http import check_url, make_client
+    from ..channel.http import check_url, chunked_body, make_client
 
     to = check_url(to, "replay target")
     register_secret(to)
@@ -512,9 +512,7 @@ def replay_exchanges(exchanges: Iterable[Exchange], to: str, *, store: str | os.
     rows = []
     with make_client(timeout=timeout) as client:
         for ex in chosen:
-            content: Any = ex.body
-            if ex.chunked:
-                content = iter([ex.body] if ex.body else [])
+            content: Any = chunked_body(ex.body) if ex.chunked else ex.body
             started = time.perf_counter()
             status, body, headers, error = None, b"", (), None
             try:

@@ -158,15 +158,12 @@ class _HookEndpoint:
                        chunked: bool) -> tuple[int, tuple, tuple[bytes, bytes]]:
         import httpx
 
+        from ..channel.http import achunked_body
+
         url = self.forward.rstrip("/") + f"/{rest}" if rest else self.forward
         if query:
             url += ("&" if "?" in url else "?") + query
-        content: Any = body
-        if chunked:
-            async def stream(data: bytes = body):
-                if data:
-                    yield data
-            content = stream()
+        content: Any = achunked_body(body) if chunked else body
         started = time.perf_counter()
         try:
             response = await self.client.request(method, url, content=content,
