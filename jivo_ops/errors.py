@@ -7,6 +7,7 @@
      │    ├── RejectedError       4xx: the request itself is wrong; never retried
      │    └── UnavailableError    5xx / connection failure, after the retries the docs allow
      ├── SourceError              a log source cannot be read (names file, row, column)
+     ├── SettingsError            an operation's setting is out of range (names it; also a ValueError)
      └── RecorderError            a recorder store is missing, foreign or damaged
 
 Messages are built from masked values only: an exception's text is shown to users as it is.
@@ -26,6 +27,7 @@ __all__ = [
     "SourceError",
     "RecorderError",
     "ScriptError",
+    "SettingsError",
     "WaitTimeoutError",
 ]
 
@@ -81,6 +83,10 @@ class RecorderError(JivoOpsError):
 
 class ScriptError(JivoOpsError):
     """A transfer script is malformed (names the file, step number and key)."""
+
+
+class SettingsError(JivoOpsError, ValueError):
+    """An operation's setting is out of range (e.g. a transfer batch's clients); the message names it."""
 
 
 class WaitTimeoutError(JivoOpsError, TimeoutError):

@@ -61,7 +61,7 @@ def test_transfer_json_summary_and_a_script_file(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--sandbox", "--profile", "x.toml"], "--profile and --sandbox exclude each other"),
-    (["--sandbox", "--clients", "0"], "--clients 0: must be at least 1"),
+    (["--sandbox", "--clients", "0"], "clients must be at least 1, not 0"),
     (["--sandbox", "--script", "missing.json"], "missing.json: script file not found"),
     (["--profile", "no-such-profile.toml"], "no-such-profile.toml"),
 ])

@@ -122,7 +122,7 @@ def test_cli_summary_table_and_json(capsys):
     assert figures["messages"] == "39" and figures["transfers"] == "6"
     assert figures["outcomes.answered"] == "4" and figures["duplicates_removed"] == "2"
     code, out, _ = run(capsys, FIX / "transfers.jsonl", "--summary", "--format", "json")
-    assert json.loads(out)["outcomes"] == {"answered": 1, "no_operators": 0, "unanswered": 0, "error": 1}
+    assert json.loads(out)["outcomes"] == {"answered": 1, "no_operators": 0, "no_switch": 0, "unanswered": 0, "error": 1}
 
 
 def test_cli_out_exports_and_plot(capsys, tmp_path):

@@ -57,7 +57,7 @@ def test_per_transfer_figures_from_every_source(transfers):
     ]
     assert list(transfers["transfer_no"]) == [1] * 6
     assert str(transfers["switched_at"].dtype) == "datetime64[us, UTC]"
-    assert list(transfers["outcome"].cat.categories) == ["answered", "no_operators", "unanswered", "error"]
+    assert list(transfers["outcome"].cat.categories) == ["answered", "no_operators", "no_switch", "unanswered", "error"]
 
 
 def test_per_transfer_matches_what_the_transfer_runner_recorded():
@@ -161,7 +161,7 @@ def test_export_transfers(tmp_path, transfers, suffix):
 def test_summary(logs):
     s = logs.summary()
     assert s["messages"] == 39 and s["chats"] == 9 and s["transfers"] == 6
-    assert s["outcomes"] == {"answered": 4, "no_operators": 1, "unanswered": 0, "error": 1}
+    assert s["outcomes"] == {"answered": 4, "no_operators": 1, "no_switch": 0, "unanswered": 0, "error": 1}
     assert s["median_wait_s"] == pytest.approx((5.5 + 20.0) / 2)
     assert s["rejected"] == 9 and s["duplicates_removed"] == 2
 

@@ -12,7 +12,7 @@ import time
 
 from ._output import add_duration_argument, print_table, wait_slices
 
-__all__ = ["register", "run", "demo_conversation"]
+__all__ = ["register", "run", "demo_transfer"]
 
 
 def register(subparsers) -> None:
@@ -33,7 +33,7 @@ def register(subparsers) -> None:
     p.add_argument("--profile-out", metavar="PATH", help="write the real profile here (file mode 0600)")
     add_duration_argument(p)
     p.add_argument("--demo", action="store_true",
-                   help="run one switch conversation against it, print the timeline and exit")
+                   help="send one test transfer through it, print its timeline and exit (1 unless answered)")
     p.set_defaults(func=run)
 
 
@@ -72,10 +72,10 @@ def run(args: argparse.Namespace) -> int:
             print("tokens are masked here; pass --profile-out PATH to get a usable profile file")
         sys.stdout.flush()
         if args.demo:
-            timeline = demo_conversation(sb)
+            result, shown = demo_transfer(sb)
             print()
-            print(timeline)
-            return 0
+            print(shown)
+            return 0 if result.outcome == "answered" else 1
         print("serving; press Ctrl-C to stop", flush=True)
         try:
             for left in wait_slices(args.duration, 0.2):
@@ -87,29 +87,10 @@ def run(args: argparse.Namespace) -> int:
         sb.stop()
 
 
-def demo_conversation(sb, client_id: str = "demo-client", timeout: float = 10.0) -> str:
-    """One switch conversation on a running sandbox, with plain Chat API calls; returns the timeline."""
-    from ..channel.http import make_client
-    from ..errors import JivoOpsError
+def demo_transfer(sb, step_timeout: float = 10.0):
+    """One test transfer on a running sandbox, by `run_transfer` (the operation a user runs): its
+    result, and the text to show — its timeline, then the sandbox's own log of that chat."""
+    from ..transfer import format_timeline, run_transfer
 
-    url = sb.profile.jaicp.chat_api_url
-    with make_client(timeout=timeout + 5) as http:
-        def say(text: str) -> dict:
-            response = http.post(url, json={"clientId": client_id, "query": text})
-            if response.status_code != 200:
-                raise JivoOpsError(f"the sandbox bot answered HTTP {response.status_code} to {text!r}")
-            return response.json()
-
-        def wait_operator(since: int | None) -> int | None:
-            params = {"clientId": client_id, "timeout": timeout, **({"ts": since} if since is not None else {})}
-            events = http.get(url + "/events", params=params).json()["events"]
-            return events[-1]["event"]["timestamp"] if events else since
-
-        say("/start")
-        replies = say("Позовите оператора")["data"]["replies"]
-        if any(r.get("type") == "switch" for r in replies) and sb.jaicp.clients[client_id].livechat:
-            ts = wait_operator(None)
-            say("Где мой заказ?")
-            wait_operator(ts)
-            say("/closeChat")
-    return sb.history.timeline()
+    result = run_transfer(sb, step_timeout=step_timeout)
+    return result, f"{format_timeline(result)}\n\nthe sandbox saw:\n{sb.timeline(result.chat)}"

@@ -70,19 +70,15 @@ def profile_or_sandbox(args):
 
 
 def run(args) -> int:
-    from ..transfer import format_summary, format_timeline, load_script, run_transfers
+    from ..transfer import TransferSettings, format_summary, format_timeline, load_script, run_transfers
 
-    if args.clients < 1:
-        raise JivoOpsError(f"--clients {args.clients}: must be at least 1")
-    if args.concurrency < 1:
-        raise JivoOpsError(f"--concurrency {args.concurrency}: must be at least 1")
-    if args.step_timeout <= 0:
-        raise JivoOpsError(f"--step-timeout {args.step_timeout}: must be > 0 seconds")
-    script = load_script(args.script) if args.script else None  # bad scripts fail before anything starts
+    # Bad settings and scripts fail before anything (a sandbox) starts.
+    settings = TransferSettings(clients=args.clients, concurrency=args.concurrency, step_timeout=args.step_timeout)
+    script = load_script(args.script) if args.script else None
     progress = not args.no_progress and sys.stderr.isatty()
     with profile_or_sandbox(args) as profile:
-        batch = run_transfers(profile, clients=args.clients, concurrency=args.concurrency, script=script,
-                              step_timeout=args.step_timeout, out=args.out, progress=progress)
+        batch = run_transfers(profile, clients=settings.clients, concurrency=settings.concurrency, script=script,
+                              step_timeout=settings.step_timeout, out=args.out, progress=progress)
     summary = batch.summary()
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))

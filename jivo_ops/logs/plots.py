@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import SourceError
 from .schema import AUTHORS
-from .tabulate import OUTCOMES
+from ..transfer.results import OUTCOMES
 
 __all__ = ["chat_timeline", "wait_histogram", "transfers_per_hour", "new_figure"]
 

@@ -30,12 +30,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SourceError
+from ..transfer.results import OUTCOMES  # the one list: the transfer operation's rule
 from .schema import AUTHORS, STRING_DTYPE, TS_DTYPE
 
 __all__ = ["transfers_table", "per_operator", "per_period", "filter_frame", "parse_time", "summarize",
            "export", "OUTCOMES", "CLOSED_BY", "TRANSFER_COLUMNS", "CLOSE_PHRASES"]
 
-OUTCOMES = ("answered", "no_operators", "unanswered", "error")
 CLOSED_BY = ("client", "operator")
 CLOSE_PHRASES = ("/closeChat",)
 NO_OPERATORS_EVENT = "noLivechatOperatorsOnline"
@@ -137,7 +137,9 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     counted = ~sw[r] & (ts_r <= limit[tr])
     counts = np.bincount(tr[counted] * 4 + author[counted].astype(np.int64), minlength=n_tr * 4).reshape(n_tr, 4)
 
-    outcome = np.where(first_op != _NAT, 0, np.where(no_ops != _NAT, 1, np.where(errors != _NAT, 3, 2)))
+    code = OUTCOMES.index  # by name: the list is the transfer operation's, its order is not ours
+    outcome = np.where(first_op != _NAT, code("answered"), np.where(no_ops != _NAT, code("no_operators"),
+                       np.where(errors != _NAT, code("error"), code("unanswered"))))
     switch_rows = idx[sw_pos]
     switched = ts[sw_pos]
     to_ts = lambda a: pd.array(a.astype("datetime64[us]"), dtype="datetime64[us]").tz_localize("UTC")  # noqa: E731

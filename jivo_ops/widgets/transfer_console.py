@@ -19,8 +19,8 @@ import traitlets as t
 
 from ..errors import JivoOpsError
 from ..redaction import redact
-from ..transfer import DEFAULT_SCRIPT, OUTCOMES, Script, TransferBatch, TransferResult, arun_transfers, \
-    format_summary, format_timeline
+from ..transfer import DEFAULT_SCRIPT, OUTCOMES, Script, TransferBatch, TransferResult, TransferSettings, \
+    arun_transfers, format_summary, format_timeline
 from ._common import FAIL_MARK, OK_MARK, BackgroundJob, StatusLine, copyable, error_text, esc, guarded
 
 __all__ = ["TransferModel", "TransferConsole"]
@@ -79,25 +79,24 @@ class TransferModel(t.HasTraits):
         return self.job is not None and self.job.running
 
     def start(self) -> BackgroundJob:
-        """Start a batch; raises JivoOpsError for bad settings (the view shows it)."""
+        """Start a batch; bad settings raise the operation's SettingsError (the view shows its message)."""
         if self.running:
             raise JivoOpsError("a batch is already running; press «Стоп» first")
-        if self.clients < 1 or self.concurrency < 1 or self.step_timeout <= 0:
-            raise JivoOpsError("clients and concurrency must be ≥ 1 and the step timeout > 0")
+        settings = TransferSettings(clients=self.clients, concurrency=self.concurrency, step_timeout=self.step_timeout)
         script = self.script()
         with self.hold_trait_notifications():
             self.results, self.batch = [], None
             self.finished, self.total, self.error = 0, self.clients, ""
             self.counts = {o: 0 for o in OUTCOMES}
             self.state = "running"
-        job = BackgroundJob(self._run, script, on_done=self._done, on_error=self._failed, name="jivo-ops-console")
+        job = BackgroundJob(self._run, script, settings, on_done=self._done, on_error=self._failed, name="jivo-ops-console")
         self.job = job
         return job.start()
 
-    async def _run(self, script: Script) -> TransferBatch:
+    async def _run(self, script: Script, settings: TransferSettings) -> TransferBatch:
         stop = self.job.stop_event if self.job is not None else None
-        return await arun_transfers(self.target, clients=self.clients, concurrency=self.concurrency, script=script,
-                                    step_timeout=self.step_timeout, progress=False, stop=stop,
+        return await arun_transfers(self.target, clients=settings.clients, concurrency=settings.concurrency,
+                                    script=script, step_timeout=settings.step_timeout, progress=False, stop=stop,
                                     on_result=self._arrived)
 
     def _arrived(self, result: TransferResult) -> None:
