@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "SourceError": "errors",
     "RecorderError": "errors",
     "ScriptError": "errors",
+    "SettingsError": "errors",
     "RetryPolicy": "channel.http",
     "mask_url": "redaction",
     "redact": "redaction",

@@ -50,12 +50,26 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _imports(module: str, path: Path) -> list[tuple[int, str, list[str]]]:
-    """(line, imported module, names) for every import in `module`, lazy ones included, made absolute."""
+def _type_only(tree: ast.AST) -> set[int]:
+    """ids of the nodes under `if TYPE_CHECKING:` (imported for annotations, never at run time)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            found |= {id(inner) for stmt in node.body for inner in ast.walk(stmt)}
+    return found
+
+
+def _imports(module: str, path: Path, *, run_time_only: bool = False) -> list[tuple[int, str, list[str]]]:
+    """(line, imported module, names) for every import in `module`, lazy ones included, made absolute;
+    `run_time_only` leaves out the ones under ``if TYPE_CHECKING:``."""
     is_package = path.name == "__init__.py"
     package = module.split(".") if is_package else module.split(".")[:-1]
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = _type_only(tree) if run_time_only else set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             out += [(node.lineno, alias.name, []) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
@@ -78,9 +92,9 @@ def _unit(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def _own_imports():
+def _own_imports(*, run_time_only: bool = False):
     for module, path in sorted(MODULES.items()):
-        for line, target, names in _imports(module, path):
+        for line, target, names in _imports(module, path, run_time_only=run_time_only):
             yield module, f"{path.relative_to(PACKAGE.parent)}:{line}", target, names
 
 
@@ -126,7 +140,7 @@ def test_faces_do_no_http_or_sqlite_of_their_own():
 
 def test_no_import_cycle():
     graph = {m: set() for m in MODULES}
-    for module, _where, target, _names in _own_imports():
+    for module, _where, target, _names in _own_imports(run_time_only=True):
         while target and target not in MODULES:  # `from pkg.mod import name` → pkg.mod
             target = target.rpartition(".")[0]
         # A package importing its own submodules (re-exports) and a submodule importing a sibling

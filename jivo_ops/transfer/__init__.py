@@ -25,7 +25,7 @@ httpx and no tqdm.
 
 from __future__ import annotations
 
-from .._lazy import lazy_getattr
+from .._lazy import lazy_exports
 
 # public name -> module (in this package) that defines it
 _EXPORTS: dict[str, str] = {
@@ -64,10 +64,4 @@ _EXPORTS: dict[str, str] = {
     "REQUESTS_PER_HTTP_CLIENT": "runner",
 }
 
-__all__ = sorted(_EXPORTS)
-
-__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
-
-
-def __dir__() -> list[str]:
-    return __all__
+lazy_exports(globals(), _EXPORTS)
