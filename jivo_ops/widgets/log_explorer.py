@@ -1,8 +1,9 @@
 """`LogExplorer`: load message logs from every source, filter them, read the per-transfer table,
 look at a chat's timeline and the wait histogram, export what you see.
 
-A thin view over `jivo_ops.logs`: `load` builds the one schema, `LogSet.transfers` /
-`LogSet.filter` tabulate and filter (the same calls `jivo-ops logs` makes), `chat_timeline` / `wait_histogram` draw, `export` writes.
+A thin view over `jivo_ops.logs`: `load` builds the one schema, `LogSet.transfers` / `LogSet.filter`
+tabulate and filter (the calls `jivo-ops logs` makes), `chat_timeline` / `wait_histogram` draw,
+`export` writes.
 Loading runs in a worker thread (a million rows take a few seconds); plots are shown as PNG images.
 """
 
@@ -58,9 +59,8 @@ class LogModel(t.HasTraits):
         for source in sources:
             if isinstance(source, (str, Path)):
                 paths.append(str(source))
-            else:
-                self.objects.append(source.results if hasattr(source, "results") and hasattr(source, "summary")
-                                    and not hasattr(source, "messages") else source)
+            else:  # `load` reads each kind of object itself (a TransferBatch is a sequence of results)
+                self.objects.append(source)
         self.paths = "\n".join(paths)
         self.export_dir = Path(export_dir)
         self.logs = None
