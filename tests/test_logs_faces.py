@@ -189,3 +189,17 @@ def test_a_bad_time_is_the_same_one_line_in_every_face(capsys, timed):
     explorer.wait(60)
     explorer.since_input.value = "soon"
     assert explorer.status.kind == "error" and lines[0].removeprefix("jivo-ops: error: ") in explorer.status.text
+
+
+def test_a_typed_delimiter_escape_is_read_by_load_for_every_face(capsys, tmp_path):
+    """`--delimiter '\\t'` (as typed in a shell) used to be decoded by the CLI itself; load reads it."""
+    from jivo_ops.errors import SourceError
+    from jivo_ops.logs import load
+
+    path = tmp_path / "tab.csv"
+    path.write_text("timestamp\tclientId\tquestion\n2026-11-25 10:00:00.000\tc-8\tПривет\n", encoding="utf-8")
+    typed = load(path, delimiter="\\t").messages
+    assert list(typed["chat"]) == ["c-8"] and list(typed["text"]) == ["Привет"]
+    assert [r["chat"] for r in cli_json(capsys, "logs", path, "--delimiter", "\\t")] == ["c-8"]
+    with pytest.raises(SourceError, match=r"delimiter '\\\\x': give one character"):
+        load(path, delimiter="\\x")
