@@ -103,23 +103,23 @@ def test_blank_fields_mean_no_filter(model):
 
 # --------------------------------------------------------------------------- one time grammar, four faces
 
-NOW = datetime.now(UTC)
 EXACT = ["2026-11-25T10:00:00Z", "2026-11-25 13:00:00.5+03:00", "2026-11-25", "20261125T120000",
          "2026/11/25 14:00", "2026-11-25T15:00", "today"]
 RELATIVE = ["1w", "24h ago", "1h30m", "90s", "2d"]
 
 
-def instants() -> list[tuple[str, str, datetime]]:
+def instants(now: datetime) -> list[tuple[str, str, datetime]]:
     """(case, name, time) of the items placed around each case's instant: 1 µs before, at and after
-    it for exact inputs; a minute either side for durations ago (the faces run a moment apart)."""
+    it for exact inputs; ten minutes either side for durations ago (the faces run later than `now`)."""
     out = []
     for i, text in enumerate(EXACT):
-        moment = parse_time(text, now=NOW)
+        moment = parse_time(text, now=now)
         out += [(f"x{i}", "before", moment - timedelta(microseconds=1)), (f"x{i}", "at", moment),
                 (f"x{i}", "after", moment + timedelta(microseconds=1))]
     for i, text in enumerate(RELATIVE):
-        moment = parse_time(text, now=NOW)
-        out += [(f"r{i}", "before", moment - timedelta(minutes=1)), (f"r{i}", "after", moment + timedelta(minutes=1))]
+        moment = parse_time(text, now=now)
+        out += [(f"r{i}", "before", moment - timedelta(minutes=10)),
+                (f"r{i}", "after", moment + timedelta(minutes=10))]
     return out
 
 
@@ -128,7 +128,7 @@ def timed(tmp_path_factory):
     """The same chats as an events log and as a recorder store (real SQLite, via import_jsonl)."""
     folder = tmp_path_factory.mktemp("timed")
     events, requests = [], []
-    for n, (case, name, moment) in enumerate(instants(), start=1):
+    for n, (case, name, moment) in enumerate(instants(datetime.now(UTC)), start=1):
         chat = f"{case}-{name}"
         stamp = moment.isoformat(timespec="microseconds")
         events.append({"ts": stamp, "chat": chat, "author": "CLIENT", "kind": "text", "text": "привет"})
