@@ -115,7 +115,7 @@ def test_latest_all_get_raw_and_filters(filled):
     assert len(ex.all(since="1h")) == 6 and ex.all(since="2999-01-01") == []
     with pytest.raises(RecorderError, match="no request #99"):
         ex.get(99)
-    with pytest.raises(JivoOpsError, match="neither ISO 8601"):
+    with pytest.raises(JivoOpsError, match="since: cannot read .yesterday-ish. as a time; use ISO 8601"):
         ex.all(since="yesterday-ish")
 
 

@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..redaction import redact
 from ..text import format_table
+from ..times import TIME_FORMS
 
 __all__ = ["print_table", "print_json", "add_profile_argument", "resolve_profile",
            "number_argument", "add_request_filters", "add_duration_argument", "wait_slices"]
@@ -36,7 +37,7 @@ def add_profile_argument(parser, *, sandbox: bool = False) -> None:
 def add_request_filters(parser) -> None:
     """--chat and --since: which recorded requests a command takes (`Exchanges.query`'s chat= and since=)."""
     parser.add_argument("--chat", metavar="ID", help="only requests about this client id")
-    parser.add_argument("--since", metavar="T", help="only requests from T on (ISO 8601, or 90s / 15m / 2h / 1d ago)")
+    parser.add_argument("--since", metavar="T", help=f"only requests from T on: {TIME_FORMS}")
 
 
 def add_duration_argument(parser) -> None:

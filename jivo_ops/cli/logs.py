@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import SourceError
 from ..redaction import redact
 from ..text import format_table
+from ..times import TIME_FORMS
 
 __all__ = ["register", "run"]
 
@@ -34,10 +35,12 @@ def register(subparsers) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--summary", action="store_true", help="headline figures instead of the messages")
     mode.add_argument("--transfers", action="store_true", help="one row per switch: wait, close, outcome")
-    p.add_argument("--since", metavar="T", help="from this time (ISO 8601, naive = UTC; or 24h / 7d ago)")
-    p.add_argument("--until", metavar="T", help="before this time")
+    p.add_argument("--since", metavar="T", help=f"from this time: {TIME_FORMS}")
+    p.add_argument("--until", metavar="T", help="before this time (same forms)")
     p.add_argument("--chat", metavar="ID", action="append", help="only this chat (repeatable)")
-    p.add_argument("--operator", metavar="NAME", action="append", help="only this operator (repeatable)")
+    p.add_argument("--operator", metavar="NAME", action="append",
+                   help="only the chats this operator took part in, all their messages; with --transfers "
+                        "the transfers they answered (repeatable)")
     p.add_argument("--outcome", action="append", choices=["answered", "no_operators", "unanswered", "error"],
                    help="with --transfers: only this outcome (repeatable)")
     p.add_argument("--format", choices=["table", "csv", "json"], help="output format (default: table)")
@@ -137,12 +140,11 @@ def _render(frame, mode, fmt, summary=None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..logs import load
-    from ..logs.tabulate import export, filter_frame, summarize, transfers_table
+    from ..logs import export, load, summarize
 
     options = {"date_format": args.date_format}
     if args.delimiter:
-        options["delimiter"] = args.delimiter.encode().decode("unicode_escape")
+        options["delimiter"] = args.delimiter
     if args.encoding:
         options["encoding"] = args.encoding
     if args.no_header:
@@ -165,8 +167,8 @@ def run(args: argparse.Namespace) -> int:
         raise SourceError("--outcome needs --transfers")
     summary = None
     if mode == "transfers":
-        frame = filter_frame(transfers_table(logs.messages), since=args.since, until=args.until, chat=args.chat,
-                             operator=args.operator, outcome=args.outcome)
+        frame = logs.transfers(since=args.since, until=args.until, chat=args.chat, operator=args.operator,
+                               outcome=args.outcome)
     else:
         logs = logs.filter(since=args.since, until=args.until, chat=args.chat, operator=args.operator)
         frame = logs.messages
@@ -192,7 +194,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _plot(args, logs, mode) -> None:
     from ..logs import plots
-    from ..logs.tabulate import filter_frame, transfers_table
 
     kind = args.plot_kind or ("timeline" if args.chat else "waits" if mode == "transfers" else "hourly")
     if kind == "timeline":
@@ -200,7 +201,7 @@ def _plot(args, logs, mode) -> None:
             raise SourceError("--plot-kind timeline needs --chat ID")
         plots.chat_timeline(logs.messages, args.chat[0], path=args.plot)
     else:
-        t = filter_frame(transfers_table(logs.messages), since=args.since, until=args.until, chat=args.chat,
-                         operator=args.operator, outcome=args.outcome)
+        t = logs.transfers(since=args.since, until=args.until, chat=args.chat, operator=args.operator,
+                           outcome=args.outcome)
         (plots.wait_histogram if kind == "waits" else plots.transfers_per_hour)(t, path=args.plot)
     print(f"jivo-ops: saved the {kind} picture to {args.plot}", file=sys.stderr)

@@ -17,7 +17,8 @@ from __future__ import annotations
 from .loading import LoadResult, LogSet, load, load_part
 from .sources.reporter import from_reporter
 from .schema import AUTHORS, COLUMNS, KINDS, SOURCES, empty_messages
-from .tabulate import (OUTCOMES, export, filter_frame, parse_time, per_operator, per_period, summarize,
+from ..times import parse_time
+from .tabulate import (OUTCOMES, export, filter_frame, per_operator, per_period, summarize,
                        transfers_table)
 
 load_logs = load  # the name jivo_ops exports at top level

@@ -55,11 +55,15 @@ class LogSet:
         {"origin": [], "source": [], "messages": [], "rejected": []}))
 
     # --- views -----------------------------------------------------------------------------
-    def transfers(self, **filters) -> pd.DataFrame:
-        """One row per switch (see :func:`jivo_ops.logs.transfers_table`), then filtered."""
+    # Every face filters through these two (and so through `filter_frame`): None or a blank text
+    # means "no filter", since/until use the one time grammar (`jivo_ops.times`).
+    def transfers(self, *, since=None, until=None, chat=None, operator=None, outcome=None) -> pd.DataFrame:
+        """One row per switch (see :func:`jivo_ops.logs.transfers_table`), then filtered;
+        ``operator`` keeps the transfers that operator answered."""
         from .tabulate import filter_frame, transfers_table
 
-        return filter_frame(transfers_table(self.messages), **filters)
+        return filter_frame(transfers_table(self.messages), since=since, until=until, chat=chat,
+                            operator=operator, outcome=outcome)
 
     def per_operator(self) -> pd.DataFrame:
         from .tabulate import per_operator, transfers_table
@@ -71,13 +75,27 @@ class LogSet:
 
         return per_period(transfers_table(self.messages), freq=freq)
 
-    def filter(self, *, since=None, until=None, chat=None, operator=None, author=None) -> "LogSet":
-        """The same LogSet restricted to some messages (time range, chat(s), operator(s), author(s))."""
+    def filter(self, *, since=None, until=None, chat=None, operator=None, author=None,
+               operator_rows_only: bool = False) -> "LogSet":
+        """The same LogSet restricted to some messages: a time range [since, until), chat(s),
+        author(s), and ``operator``: the chats those operators took part in, all their rows
+        (``operator_rows_only=True``: only the rows the operators wrote)."""
         from .tabulate import filter_frame
 
         return LogSet(filter_frame(self.messages, since=since, until=until, chat=chat, operator=operator,
-                                   author=author),
+                                   author=author, operator_rows_only=operator_rows_only),
                       self.rejected, self.duplicates_removed, self.sources)
+
+    def chat_ids(self) -> list[str]:
+        """The chats worth picking, sorted: those with a transfer, or every chat when none has one."""
+        from .tabulate import transfers_table
+
+        transferred = transfers_table(self.messages)["chat"].dropna().unique().tolist()
+        return sorted(transferred or self.messages["chat"].dropna().unique().tolist())
+
+    def operator_names(self) -> list[str]:
+        """Every operator named in the messages, sorted."""
+        return sorted(self.messages["operator"].dropna().unique().tolist())
 
     def summary(self) -> dict[str, Any]:
         from .tabulate import summarize
@@ -214,9 +232,9 @@ def _parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
             parts.append(Part("(rejected)", "events", empty_messages(), src.rejected))
         return parts
     if isinstance(src, pd.DataFrame):
-        from .sources.events import _from_schema_frame
+        from .sources.events import load_schema_frame
 
-        return [_from_schema_frame(src, origin="DataFrame", source="events", first_row=0)]
+        return [load_schema_frame(src, origin="DataFrame", source="events", first_row=0)]
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
         if path.is_dir():
@@ -386,10 +404,10 @@ def _part_of_json(data: Any, *, origin: str, tz: str, kind: str | None = None) -
             add_jivo_body(b, i, body)
         return b.build()
     if kind == "events":
-        from .sources.events import _from_schema_frame
+        from .sources.events import load_schema_frame
 
         frame = pd.DataFrame([r if isinstance(r, dict) else {} for r in items])
-        return _from_schema_frame(frame, origin=origin, source="events", first_row=1)
+        return load_schema_frame(frame, origin=origin, source="events", first_row=1)
     keys = ", ".join(list(sample)[:8]) if isinstance(sample, dict) else type(sample).__name__
     raise SourceError("cannot tell what kind of log this is (expected Reporter pages, transfer results, "
                       f"Jivo bodies or events; first record: {keys})", path=origin)

@@ -21,8 +21,6 @@ loop per chat — so 100,000 chats take a fraction of a second.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SourceError
+from ..times import parse_time
 from ..transfer.results import OUTCOMES  # the one list: the transfer operation's rule
 from .schema import AUTHORS, STRING_DTYPE, TS_DTYPE
 
-__all__ = ["transfers_table", "per_operator", "per_period", "filter_frame", "parse_time", "summarize",
+__all__ = ["transfers_table", "per_operator", "per_period", "filter_frame", "summarize",
            "export", "OUTCOMES", "CLOSED_BY", "TRANSFER_COLUMNS", "CLOSE_PHRASES"]
 
 CLOSED_BY = ("client", "operator")
@@ -109,7 +108,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     text = m["text"]
     text_is = lambda values: text.isin(list(values)).to_numpy(dtype=bool, na_value=False)[rows]  # noqa: E731
     ts_r = ts[r]
-    op_code, client_code, system_code = AUTHORS.index("OPERATOR"), AUTHORS.index("CLIENT"), AUTHORS.index("SYSTEM")
+    op_code, client_code = AUTHORS.index("OPERATOR"), AUTHORS.index("CLIENT")
 
     def first_ts(mask):
         return _first_per_transfer(tr[mask], ts_r[mask], n_tr, _NAT)
@@ -209,46 +208,37 @@ def per_period(transfers: pd.DataFrame, freq: str = "h") -> pd.DataFrame:
     return out.reset_index()[columns]
 
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.I)
-
-
-def parse_time(value: Any, *, name: str = "time") -> pd.Timestamp:
-    """A point in time as UTC: datetime/Timestamp, ISO 8601 (naive = UTC), or relative to now
-    (``30m``, ``24h``, ``7d``: that long ago)."""
-    if isinstance(value, (pd.Timestamp, datetime)):
-        ts = pd.Timestamp(value)
-    else:
-        text = str(value).strip()
-        rel = _RELATIVE.match(text)
-        if rel:
-            n, unit = float(rel.group(1)), rel.group(2).lower()
-            seconds = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}[unit] * n
-            return pd.Timestamp(datetime.now(timezone.utc) - timedelta(seconds=seconds))
-        try:
-            ts = pd.Timestamp(text)
-        except (ValueError, TypeError):
-            raise SourceError(f"{name}: cannot read {text!r} as a time (use ISO 8601 like "
-                              "2026-11-25T10:00:00+03:00, or 24h / 7d for 'that long ago')") from None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def _as_list(value) -> list | None:
+    """The values a filter keeps; None, "" and blanks mean no filter (a face's empty field)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        return [value]
-    return list(value)
+    values = [value] if isinstance(value, str) else list(value)
+    values = [v for v in values if not (isinstance(v, str) and not v.strip())]
+    return values or None
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def filter_frame(frame: pd.DataFrame, *, since=None, until=None, chat=None, operator=None, outcome=None,
-                 author=None) -> pd.DataFrame:
+                 author=None, operator_rows_only: bool = False) -> pd.DataFrame:
     """Rows of a messages, transfers or per-period frame within [since, until) and matching the
     given chat(s), operator(s), outcome(s) and author(s); a filter on a column the frame lacks is
-    an error, not ignored."""
+    an error, not ignored. None or a blank text means "no filter" for every parameter.
+
+    ``since``/``until`` are read by :func:`jivo_ops.times.parse_time` (ISO 8601, naive = UTC; 24h,
+    7d, 1w ago; now, today).
+
+    ``operator`` on a **messages** frame keeps the *chats* those operators took part in, every row
+    of them (client, bot and system rows included: an operator's conversations);
+    ``operator_rows_only=True`` narrows that to the operators' own rows. On a **transfers** frame
+    it keeps the transfers they answered (its ``operator`` column: the first to answer).
+    """
     mask = np.ones(len(frame), dtype=bool)
     time_col = next((c for c in ("ts", "switched_at", "period") if c in frame.columns), None)
     for value, op, label in ((since, np.greater_equal, "since"), (until, np.less, "until")):
-        if value is not None:
+        if not _blank(value):
             if time_col is None:
                 raise SourceError(f"--{label}: this table has no time column")
             mask &= op(frame[time_col], parse_time(value, name=label)).to_numpy(dtype=bool, na_value=False)
@@ -261,7 +251,11 @@ def filter_frame(frame: pd.DataFrame, *, since=None, until=None, chat=None, oper
         if column == "outcome" and (unknown := set(values) - set(OUTCOMES)):
             raise SourceError(f"unknown outcome {sorted(unknown)[0]!r} (one of {', '.join(OUTCOMES)})",
                               column="outcome")
-        mask &= frame[column].isin(values).to_numpy(dtype=bool, na_value=False)
+        picked = frame[column].isin(values).to_numpy(dtype=bool, na_value=False)
+        if column == "operator" and "author" in frame.columns and not operator_rows_only:
+            picked = frame["chat"].isin(frame["chat"][picked].dropna().unique()).to_numpy(dtype=bool,
+                                                                                          na_value=False)
+        mask &= picked
     return frame if mask.all() else frame[mask].reset_index(drop=True)
 
 

@@ -22,7 +22,7 @@ import re
 import shlex
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import JivoOpsError, RecorderError, WaitTimeoutError
 from ..redaction import mask_url, redact, register_secret
+from ..times import parse_time  # the one grammar of since=/until= (re-exported: it is in __all__)
 from .store import (
     MASKED_TOKEN, REQUEST_COLUMNS, RecorderStore, StoreReader, append_requests, chat_of, insert_replays, utc_now_iso,
 )
@@ -235,25 +236,6 @@ def _row_to_exchange(row: sqlite3.Row) -> Exchange:
         content_type=row["content_type"], chat=row["chat"], forward=forward)
 
 
-_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>s|m|h|d)")
-
-
-def parse_time(value: str | datetime | None) -> datetime | None:
-    """A moment from a datetime, an ISO 8601 text (naive = UTC) or a duration ago: `90s`, `15m`, `2h`, `1d`."""
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
-    text = str(value).strip()
-    match = _DURATION.fullmatch(text)
-    if match:
-        seconds = float(match["n"]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match["unit"]]
-        return datetime.now(timezone.utc) - timedelta(seconds=seconds)
-    try:
-        return _parse_iso(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise JivoOpsError(f"time {text!r} is neither ISO 8601 (2026-11-25T10:00:00) nor a duration "
-                           "ago (90s, 15m, 2h, 1d)") from None
-
-
 def is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host == "localhost":
@@ -301,10 +283,10 @@ class Exchanges:
         where, args = [], []
         if since is not None:
             where.append("received_at >= ?")
-            args.append(parse_time(since).astimezone(timezone.utc).isoformat(timespec="microseconds"))
+            args.append(parse_time(since, name="since").isoformat(timespec="microseconds"))
         if until is not None:
             where.append("received_at <= ?")
-            args.append(parse_time(until).astimezone(timezone.utc).isoformat(timespec="microseconds"))
+            args.append(parse_time(until, name="until").isoformat(timespec="microseconds"))
         if path is not None:
             where.append("path GLOB ?")
             args.append(path.replace("[", "[[]"))

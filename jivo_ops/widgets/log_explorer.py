@@ -1,8 +1,9 @@
 """`LogExplorer`: load message logs from every source, filter them, read the per-transfer table,
 look at a chat's timeline and the wait histogram, export what you see.
 
-A thin view over `jivo_ops.logs`: `load` builds the one schema, `LogSet.transfers` /
-`filter_frame` tabulate and filter, `chat_timeline` / `wait_histogram` draw, `export` writes.
+A thin view over `jivo_ops.logs`: `load` builds the one schema, `LogSet.transfers` / `LogSet.filter`
+tabulate and filter (the calls `jivo-ops logs` makes), `chat_timeline` / `wait_histogram` draw,
+`export` writes.
 Loading runs in a worker thread (a million rows take a few seconds); plots are shown as PNG images.
 """
 
@@ -39,7 +40,7 @@ class LogModel(t.HasTraits):
     """Sources, the loaded `LogSet`, filters; tables, figures and exports derived from them."""
 
     paths = t.Unicode("")        # one file or folder per line
-    since = t.Unicode("")        # ISO 8601, or 30m / 24h / 7d
+    since = t.Unicode("")        # jivo_ops.times grammar: ISO 8601 (naive = UTC), 24h / 1w ago, now
     until = t.Unicode("")
     chat = t.Unicode("")         # "" = every chat
     operator = t.Unicode("")
@@ -58,9 +59,8 @@ class LogModel(t.HasTraits):
         for source in sources:
             if isinstance(source, (str, Path)):
                 paths.append(str(source))
-            else:
-                self.objects.append(source.results if hasattr(source, "results") and hasattr(source, "summary")
-                                    and not hasattr(source, "messages") else source)
+            else:  # `load` reads each kind of object itself (a TransferBatch is a sequence of results)
+                self.objects.append(source)
         self.paths = "\n".join(paths)
         self.export_dir = Path(export_dir)
         self.logs = None
@@ -109,9 +109,10 @@ class LogModel(t.HasTraits):
         return self.logs
 
     # -- views of the data ------------------------------------------------------------------------
+    # The fields go to `LogSet.filter` / `LogSet.transfers` as typed: blank means "no filter" and
+    # the time grammar is `jivo_ops.times`, both decided there, as for `jivo-ops logs`.
     def _filters(self) -> dict[str, Any]:
-        return {"since": self.since.strip() or None, "until": self.until.strip() or None,
-                "chat": self.chat or None, "operator": self.operator or None}
+        return {"since": self.since, "until": self.until, "chat": self.chat, "operator": self.operator}
 
     def _require(self):
         if self.logs is None:
@@ -119,34 +120,19 @@ class LogModel(t.HasTraits):
         return self.logs
 
     def messages(self):
-        """The messages (schema frame) that pass the time/chat/operator filters."""
-        logs = self._require()
-        f = self._filters()
-        # operator names sit on OPERATOR rows only: the operator filter picks that operator's chats
-        if f["operator"]:
-            chats = logs.messages.loc[logs.messages["operator"] == f["operator"], "chat"].dropna().unique()
-            logs = logs.filter(chat=list(chats))
-        return logs.filter(since=f["since"], until=f["until"], chat=f["chat"]).messages
+        """The messages (schema frame) that pass the time/chat/operator filters (operator: the
+        chats that operator took part in)."""
+        return self._require().filter(**self._filters()).messages
 
     def transfers(self):
         """The per-transfer table (one row per switch) with every filter applied."""
-        from ..logs import filter_frame
-
-        logs = self._require()
-        f = self._filters()
-        return filter_frame(logs.transfers(), since=f["since"], until=f["until"], chat=f["chat"],
-                            operator=f["operator"], outcome=self.outcome or None)
+        return self._require().transfers(**self._filters(), outcome=self.outcome)
 
     def chats(self) -> list[str]:
-        if self.logs is None:
-            return []
-        transferred = self.logs.transfers()["chat"].dropna().unique().tolist()
-        return sorted(transferred or self.logs.messages["chat"].dropna().unique().tolist())
+        return [] if self.logs is None else self.logs.chat_ids()
 
     def operators(self) -> list[str]:
-        if self.logs is None:
-            return []
-        return sorted(self.logs.messages["operator"].dropna().unique().tolist())
+        return [] if self.logs is None else self.logs.operator_names()
 
     def timeline_figure(self, chat: str | None = None):
         from ..logs import chat_timeline

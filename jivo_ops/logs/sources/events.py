@@ -26,7 +26,7 @@ from ._build import Builder, Part, json_lines
 from ..schema import (AUTHOR_DTYPE, AUTHORS, COLUMNS, KIND_DTYPE, KINDS, STRING_COLUMNS, STRING_DTYPE,
                      conform, rejected_frame, to_utc)
 
-__all__ = ["load_events_jsonl", "load_schema_csv", "load_parquet", "arrow_schema"]
+__all__ = ["load_events_jsonl", "load_schema_csv", "load_parquet", "load_schema_frame", "arrow_schema"]
 
 _FIELDS = ("ts", "chat", "session", "author", "kind", "text", "operator", "message_id")
 
@@ -113,8 +113,9 @@ def _events_line_by_line(text: str, origin: str, source: str) -> Part:
     return b.build()
 
 
-def _from_schema_frame(frame: pd.DataFrame, *, origin: str, source: str, first_row: int) -> Part:
-    """A frame with schema column names (from CSV/Parquet) → validated schema rows."""
+def load_schema_frame(frame: pd.DataFrame, *, origin: str, source: str, first_row: int) -> Part:
+    """A frame with schema column names (a DataFrame, CSV, Parquet, parsed events JSON) → validated
+    schema rows; rows it cannot take are rejected (row numbers count from `first_row`)."""
     b = Builder(origin, source)
     missing = [c for c in ("ts", "chat", "author", "kind") if c not in frame.columns]
     if missing:
@@ -158,9 +159,9 @@ def _from_schema_frame(frame: pd.DataFrame, *, origin: str, source: str, first_r
 
 def load_schema_csv(text: str, *, origin: str, delimiter: str = ",", source: str = "events") -> Part:
     frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, na_values=[""])
-    return _from_schema_frame(frame, origin=origin, source=source, first_row=2)
+    return load_schema_frame(frame, origin=origin, source=source, first_row=2)
 
 
 def load_parquet(path: str | Path, *, origin: str | None = None, source: str = "events") -> Part:
     frame = pd.read_parquet(path)
-    return _from_schema_frame(frame, origin=origin or str(path), source=source, first_row=1)
+    return load_schema_frame(frame, origin=origin or str(path), source=source, first_row=1)

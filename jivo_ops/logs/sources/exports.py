@@ -15,6 +15,7 @@ A CSV whose header is this package's own schema (``ts, chat, author, kind, …``
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -142,7 +143,13 @@ def load_csv_export(path: str | Path, *, origin: str | None = None, header: bool
                     delimiter: str | None = None, encoding: str | None = None,
                     date_format: str = DEFAULT_DATE_FORMAT, tz: str = "UTC",
                     columns: Sequence[str] | None = None) -> Part:
-    """A Reporter CSV export. ``header`` None = detect; ``delimiter`` None = sniff among , ; tab |."""
+    """A Reporter CSV export. ``header`` None = detect; ``delimiter`` None = sniff among , ; tab |;
+    it may be written as an escape, as typed in a shell or a text field (``\\t`` = tab)."""
+    if delimiter is not None and len(delimiter) > 1:
+        try:
+            delimiter = codecs.decode(delimiter, "unicode_escape")
+        except UnicodeDecodeError:
+            raise SourceError(f"delimiter {delimiter!r}: give one character or an escape like \\t") from None
     path = Path(path)
     origin = origin or str(path)
     raw = path.read_bytes()
