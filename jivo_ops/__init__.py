@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "RejectedError": "errors",
     "UnavailableError": "errors",
     "SourceError": "errors",
+    "TimeFormatError": "errors",
     "RecorderError": "errors",
     "ScriptError": "errors",
     "SettingsError": "errors",

@@ -7,6 +7,7 @@
      │    ├── RejectedError       4xx: the request itself is wrong; never retried
      │    └── UnavailableError    5xx / connection failure, after the retries the docs allow
      ├── SourceError              a log source cannot be read (names file, row, column)
+ │    └── TimeFormatError     a since/until text is not a time (also a ValueError)
      ├── SettingsError            an operation's setting is out of range (names it; also a ValueError)
      └── RecorderError            a recorder store is missing, foreign or damaged
 
@@ -25,6 +26,7 @@ __all__ = [
     "RejectedError",
     "UnavailableError",
     "SourceError",
+    "TimeFormatError",
     "RecorderError",
     "ScriptError",
     "SettingsError",
@@ -75,6 +77,15 @@ class SourceError(JivoOpsError):
         parts = [p for p in (path, f"row {row}" if row is not None else None, f"column {column!r}" if column else None) if p]
         super().__init__(f"{', '.join(parts)}: {message}" if parts else message)
         self.path, self.row, self.column = path, row, column
+
+
+class TimeFormatError(SourceError, ValueError):
+    """A text that is not a time in the one grammar (`jivo_ops.times`): a SourceError, so filters over
+    logs keep raising what they always raised, and a ValueError for argparse-style callers."""
+
+    def __init__(self, message: str, *, name: str, text: str):
+        super().__init__(message)
+        self.name, self.text = name, text
 
 
 class RecorderError(JivoOpsError):

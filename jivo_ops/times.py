@@ -27,7 +27,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from .errors import SourceError
+from .errors import TimeFormatError
 
 __all__ = ["parse_time", "TimeFormatError", "TIME_FORMS", "DURATION_UNITS"]
 
@@ -42,14 +42,9 @@ _DURATION_PART = re.compile(_PART, re.IGNORECASE)
 _SHOWN_LIMIT = 60  # a pasted paragraph is not echoed whole
 
 
-class TimeFormatError(SourceError, ValueError):
-    """A text that is not a time in the one grammar. A `SourceError` (so filters over logs keep
-    raising what they always raised) and a `ValueError` (so argparse-style callers can catch it)."""
-
-    def __init__(self, name: str, text: str):
-        shown = text if len(text) <= _SHOWN_LIMIT else text[:_SHOWN_LIMIT] + "…"
-        super().__init__(f"{name}: cannot read {shown!r} as a time; use {TIME_FORMS}")
-        self.name, self.text = name, text
+def _refusal(name: str, text: str) -> TimeFormatError:
+    shown = text if len(text) <= _SHOWN_LIMIT else text[:_SHOWN_LIMIT] + "…"
+    return TimeFormatError(f"{name}: cannot read {shown!r} as a time; use {TIME_FORMS}", name=name, text=text)
 
 
 def parse_time(value: Any, *, name: str = "time", now: datetime | None = None) -> datetime | None:
@@ -69,7 +64,7 @@ def parse_time(value: Any, *, name: str = "time", now: datetime | None = None) -
     except OverflowError:  # 10**9 weeks ago, year 1 at +03:00: outside what a datetime holds
         moment = None
     if moment is None:
-        raise TimeFormatError(name, text)
+        raise _refusal(name, text)
     return moment
 
 

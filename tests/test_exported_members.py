@@ -14,7 +14,7 @@ PUBLIC = {
     "Profile", "load_profile", "save_profile", "example_profile",
     # errors
     "JivoOpsError", "ProfileError", "ProtocolError", "ServiceError", "RejectedError", "UnavailableError",
-    "SourceError", "RecorderError", "ScriptError", "SettingsError", "WaitTimeoutError",
+    "SourceError", "TimeFormatError", "RecorderError", "ScriptError", "SettingsError", "WaitTimeoutError",
     # secrets
     "mask_url", "redact",
     # the wire

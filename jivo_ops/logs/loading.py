@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SourceError
-from .sources._build import Builder, Part, json_lines
+from ._build import Builder, Part, json_lines
 from .schema import COLUMNS, empty_messages, empty_rejected, conform
 
 __all__ = ["load", "LogSet", "LoadResult", "load_part", "SOURCE_PRIORITY"]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._build import Builder, Part, json_lines
+from .._build import Builder, Part, json_lines
 from ..schema import (AUTHOR_DTYPE, AUTHORS, COLUMNS, KIND_DTYPE, KINDS, STRING_COLUMNS, STRING_DTYPE,
                      conform, rejected_frame, to_utc)
 

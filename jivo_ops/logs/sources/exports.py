@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ...errors import SourceError
-from ._build import Builder, Part
+from .._build import Builder, Part
 from .reporter import add_reporter_message
 from ..schema import java_date_format
 

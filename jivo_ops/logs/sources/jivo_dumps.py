@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._build import Builder, Part, jivo_kind, json_lines
+from .._build import Builder, Part, jivo_kind, json_lines
 
 __all__ = ["add_jivo_body", "load_jivo_bodies", "body_time"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ...errors import RecorderError, SourceError
 from ...recorder.store import SQLITE_MAGIC, StoreReader
-from ._build import Builder, Part
+from .._build import Builder, Part
 from .jivo_dumps import add_jivo_body
 
 __all__ = ["load_recorder_store", "SQLITE_MAGIC"]

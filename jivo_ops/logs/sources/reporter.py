@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ._build import Builder, Part, reply_kind
+from .._build import Builder, Part, reply_kind
 
 __all__ = ["load_reporter_pages", "from_reporter", "add_reporter_message", "operator_name", "reply_text"]
 

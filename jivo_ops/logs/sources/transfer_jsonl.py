@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from ._build import Builder, Part
+from .._build import Builder, Part
 
 __all__ = ["load_transfer_results", "add_transfer"]
 

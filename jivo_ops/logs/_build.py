@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 
 import pandas as pd
 
-from ..schema import AUTHORS, KINDS, conform, rejected_frame, to_utc
+from .schema import AUTHORS, KINDS, conform, rejected_frame, to_utc
 
 __all__ = ["Part", "Builder", "jivo_kind", "reply_kind", "json_lines"]
 
