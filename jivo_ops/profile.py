@@ -9,8 +9,9 @@ A profile file is TOML with two tables, named after the two consoles the user cl
     external_api_endpoint = "https://wh.jivosite.com/<key>/<id>"
     inbound_channel = "chat api"                                  # the inbound channel…
     inbound_operator = "Jivo"                                     # …and its «Оператор» field
-    reporter_url = "https://app.jaicp.com/api/v1/reporter"        # message logs
+    reporter_url = "https://app.jaicp.com/api/v1/reporter"        # message logs (or …/api/reporter/p/<token>)
     reporter_token = ""                                           # or env JIVO_OPS_REPORTER_TOKEN
+    bot_id = ""                                                   # the Reporter's botId (messages/by-client)
     [jivo]
     channel = "JAICP bot"
     webhook_url = "…"      # «URL вашего сервера для Webhooks»
@@ -20,7 +21,8 @@ A profile file is TOML with two tables, named after the two consoles the user cl
 Any key can also come from the environment as ``JIVO_OPS_<TABLE>_<KEY>`` (e.g.
 ``JIVO_OPS_JIVO_UNIQUE_URL``), which wins over the file; ``JIVO_OPS_REPORTER_TOKEN`` is the short
 name of the Reporter token. ``JIVO_OPS_PROFILE`` names the default profile file.
-Every URL and token is a secret: reprs and HTML show masks only.
+Every URL and token is a secret: reprs and HTML show masks only. A `reporter_url` of the older form
+``…/api/reporter/p/<token>`` carries its token in the path: it needs no `reporter_token` and is masked.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from .errors import ProfileError
 from .redaction import mask_secret, mask_url, register_secret
 
 __all__ = ["Profile", "JaicpSettings", "JivoSettings", "load_profile", "save_profile", "example_profile",
-           "resolve_profile", "default_profile_path", "PROFILE_ENV", "FIELD_LABELS", "ProfileField", "PROFILE_FIELDS"]
+           "resolve_profile", "default_profile_path", "PROFILE_ENV", "FIELD_LABELS", "ProfileField", "PROFILE_FIELDS",
+           "reporter_path_token"]
 
 PROFILE_ENV = "JIVO_OPS_PROFILE"
 REPORTER_TOKEN_ENV = "JIVO_OPS_REPORTER_TOKEN"
@@ -60,6 +63,7 @@ class JaicpSettings:
     inbound_operator: str = ""
     reporter_url: str = "https://app.jaicp.com/api/v1/reporter"
     reporter_token: str = ""
+    bot_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,12 +111,26 @@ FIELD_LABELS: dict[str, str] = {
     "jaicp.external_api_endpoint": "«External API Endpoint» (JAICP operator channel)",
     "jaicp.reporter_url": "the Reporter API URL (e.g. https://app.jaicp.com/api/v1/reporter)",
     "jaicp.reporter_token": "the API token (JAICP: project properties → API tokens), or set JIVO_OPS_REPORTER_TOKEN",
+    "jaicp.bot_id": "the bot id (JAICP: project properties → the project's ID such as my_bot-263-XQt; it is the "
+                    "botId of every dialog in Аналитика → Диалоги), or set JIVO_OPS_JAICP_BOT_ID",
     "jivo.webhook_url": "«URL вашего сервера для Webhooks» (Jivo channel settings)",
     "jivo.unique_url": "«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)",
 }
 
 
+_REPORTER_PATH_TOKEN = re.compile(r"/reporter/p/(?P<token>[^/?#\s]+)")
+
+
+def reporter_path_token(url: str) -> str | None:
+    """The token a Reporter URL of the older form ``…/api/reporter/p/<token>`` carries in its path
+    (then no Bearer token is needed); None for the ``…/api/v1/reporter`` form."""
+    match = _REPORTER_PATH_TOKEN.search(url or "")
+    return match["token"] if match else None
+
+
 def _masked(name: str, value: Any) -> Any:
+    if name == "reporter_url" and isinstance(value, str) and reporter_path_token(value):
+        return mask_url(value)
     if name not in SECRET_FIELDS or not isinstance(value, str):
         return value
     return mask_url(value) if "://" in value else mask_secret(value)
@@ -141,6 +159,9 @@ class Profile:
             for f in fields(section):
                 if f.name in SECRET_FIELDS:
                     register_secret(getattr(section, f.name))
+        if token := reporter_path_token(self.jaicp.reporter_url):
+            register_secret(self.jaicp.reporter_url)
+            register_secret(token)
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
@@ -230,6 +251,12 @@ class Profile:
             raise ProfileError(f"is empty{why}; paste {FIELD_LABELS.get(key, 'its value')}", path=self.source,
                                key=key)
         return value
+
+    def require_reporter(self, purpose: str = "") -> tuple[str, str | None]:
+        """The Reporter URL and the Bearer token it needs, or a ProfileError like `require`'s. A URL of
+        the older form ``…/api/reporter/p/<token>`` carries its token: then the token is None."""
+        url = self.require("jaicp.reporter_url", purpose)
+        return url, None if reporter_path_token(url) else self.require("jaicp.reporter_token", purpose)
 
     # -- showing ------------------------------------------------------------------------------
     def masked(self) -> dict[str, dict[str, Any]]:

@@ -50,7 +50,8 @@ def wired_profile(*, jaicp_host: str = "https://app.jaicp.com", jivo_host: str =
     profile = Profile(
         jaicp=JaicpSettings(chat_api_url=f"{jaicp_host}/chatapi/{chat_token}", internal_webhook_url=internal,
                             external_api_endpoint=unique, inbound_operator="Jivo",
-                            reporter_url=f"{jaicp_host}/api/v1/reporter", reporter_token=reporter),
+                            reporter_url=f"{jaicp_host}/api/v1/reporter", reporter_token=reporter,
+                            bot_id="wired_bot-263-XQt"),
         jivo=JivoSettings(webhook_url=internal, unique_url=unique),
         name=name,
     )

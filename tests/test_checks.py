@@ -122,6 +122,7 @@ def _cases(p: Profile):
          "token is 46 characters long"),
         ("reporter-token-empty", {"jaicp": {"reporter_token": ""}}, "J404", "jaicp.reporter_token", "empty"),
         ("reporter-url-empty", {"jaicp": {"reporter_url": ""}}, "J405", "jaicp.reporter_url", "empty"),
+        ("reporter-bot-id-empty", {"jaicp": {"bot_id": ""}}, "J406", "jaicp.bot_id", "requires botId"),
     ]
 
 
@@ -144,6 +145,20 @@ def test_each_mistake_gives_its_finding(changes, code, key, words):
     assert report.ok is (not report.errors)
     for f in report:
         assert_no_secret(str(f), tokens)
+
+
+def test_the_bot_id_finding_follows_the_reporter_credentials():
+    """J406 only when the Reporter can be reached (a token, or one in the URL's path) and the bot id is empty;
+    a URL of the form …/api/reporter/p/<token> needs no separate token (no J404)."""
+    profile, _ = wired_profile()
+    no_bot = profile.replace(jaicp={"bot_id": ""})
+    found = finding(check_profile(no_bot), "J406")
+    assert "Аналитика → Диалоги" in found.fix and "JIVO_OPS_JAICP_BOT_ID" in found.fix
+    assert check_profile(no_bot.replace(jaicp={"reporter_token": ""})).codes == ["J404"]
+    in_path = no_bot.replace(jaicp={"reporter_token": "",
+                                    "reporter_url": f"https://app.jaicp.com/api/reporter/p/{random_token(40)}"})
+    assert check_profile(in_path).codes == ["J406"]
+    assert check_profile(in_path.replace(jaicp={"bot_id": "my_bot-263-XQt"})).codes == []
 
 
 def test_every_code_is_covered_by_a_case():

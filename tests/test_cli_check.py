@@ -36,7 +36,8 @@ def broken(tmp_path) -> tuple[Path, list[str]]:
     unique = f"https://wh.jivosite.com/{key}/{ident}"
     profile = Profile(
         jaicp=JaicpSettings(chat_api_url=f"https://app.jaicp.com/chatapi/{chat}", internal_webhook_url=internal,
-                            external_api_endpoint=unique[:-2], inbound_operator="", reporter_token=reporter),
+                            external_api_endpoint=unique[:-2], inbound_operator="", reporter_token=reporter,
+                            bot_id="broken_bot-1-AbC"),
         jivo=JivoSettings(webhook_url=internal.replace("https", "http") + " ", unique_url=unique, chunked=False),
         name="broken")
     return save_profile(profile, tmp_path / "broken.toml"), [webhook, key, ident, chat, reporter]

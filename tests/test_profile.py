@@ -110,6 +110,26 @@ def test_reporter_token_short_variable(tmp_path, monkeypatch):
     assert load_profile(path).jaicp.reporter_token == "tok-long-form-654321"
 
 
+def test_bot_id_is_a_plain_setting_from_file_or_env(tmp_path, monkeypatch):
+    """`[jaicp] bot_id` (the Reporter's botId): in the form's fields, from JIVO_OPS_JAICP_BOT_ID, not a secret."""
+    from jivo_ops.profile import FIELD_LABELS, PROFILE_FIELDS
+    from jivo_ops.widgets.setup_panel import SetupModel
+    (field,) = [f for f in PROFILE_FIELDS if f.key == "jaicp.bot_id"]
+    assert (field.kind, field.default, field.secret) == (str, "", False)
+    assert "JIVO_OPS_JAICP_BOT_ID" in FIELD_LABELS["jaicp.bot_id"]
+    from jivo_ops.widgets.setup_panel import SetupPanel
+
+    shown = Profile(jaicp=JaicpSettings(bot_id="my_bot-263-XQt"))
+    assert SetupModel(shown).jaicp_bot_id == "my_bot-263-XQt"
+    assert SetupPanel(shown).inputs["jaicp.bot_id"].value == "my_bot-263-XQt"
+    path = save_profile(example_profile(), tmp_path / "p.toml")
+    assert load_profile(path).jaicp.bot_id == ""
+    monkeypatch.setenv("JIVO_OPS_JAICP_BOT_ID", "env_bot-1-AbC")
+    profile = load_profile(path)
+    assert profile.jaicp.bot_id == "env_bot-1-AbC"
+    assert "env_bot-1-AbC" in repr(profile) and profile.masked()["jaicp"]["bot_id"] == "env_bot-1-AbC"
+
+
 def test_env_boolean_that_is_not_one_is_a_clear_error(tmp_path, monkeypatch):
     path = save_profile(example_profile(), tmp_path / "p.toml")
     monkeypatch.setenv("JIVO_OPS_JIVO_CHUNKED", "maybe")

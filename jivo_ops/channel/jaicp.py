@@ -8,8 +8,10 @@ Chat API (an inbound channel for programs, `https://app.jaicp.com/chatapi/<token
         batch = chat.poll_events("client-1", timeout=20)   # long poll: the operator's messages
         batch.texts, batch.last_ts
 
-Reporter API (`…/api/v1/reporter`, Bearer token): paged message and session queries returned as
-the parsed JSON pages, plus `iter_*` helpers that follow the pages.
+Reporter API (`…/api/v1/reporter` with a Bearer token, or the older `…/api/reporter/p/<token>` with
+the token in the path and no header): paged message and session queries returned as the parsed JSON
+pages, plus `iter_*` helpers that follow the pages. `messages/by-client` takes the bot's `botId`
+(required by the API): the client's `bot_id` (the profile's `[jaicp] bot_id`) unless a call names one.
 
 Both exist sync and async (`AsyncChatApiClient`, `AsyncReporterClient`) with the same methods,
 all through the one httpx seam (`jivo_ops.channel.http`). Error bodies of JAICP's shape
@@ -29,7 +31,7 @@ import httpx
 from .http import (JSON_CONTENT_TYPE, NO_RETRY, RetryPolicy, asend, check_url, client_timeout, make_async_client,
                    make_client, send)
 from ..errors import ProtocolError, UnavailableError
-from ..profile import resolve_profile
+from ..profile import reporter_path_token, resolve_profile
 from ..redaction import mask_secret, mask_url, redact, register_secret
 from .switch import SwitchReply, find_switch
 
@@ -418,22 +420,37 @@ def _has_more(page: Any, page_num: int, size: int) -> bool:
     return len(rows) >= size and bool(rows)
 
 
+def _reporter_settings(profile: Any) -> dict[str, Any]:
+    """The constructor arguments of a Reporter client of `profile`: its URL, token and bot id."""
+    settings = resolve_profile(profile)
+    url, token = settings.require_reporter()
+    return {"base_url": url, "token": token, "bot_id": settings.jaicp.bot_id.strip() or None}
+
+
 class _ReporterBase:
-    def __init__(self, base_url: str, token: str, *, max_pages: int):
+    def __init__(self, base_url: str, token: str | None, *, bot_id: str | None, max_pages: int):
         self.base_url = check_url(base_url, "Reporter URL").rstrip("/")
-        if not isinstance(token, str) or not token.strip():
+        register_secret(self.base_url)
+        self.headers = {"Accept": "application/json"}
+        path_token = reporter_path_token(self.base_url)
+        if path_token:  # the older form: the URL is the credential, no header
+            self.token = path_token
+        elif not isinstance(token, str) or not token.strip():
             raise ProtocolError("the Reporter API needs a token (profile [jaicp] reporter_token or "
-                                "env JIVO_OPS_REPORTER_TOKEN)", field="reporter_token")
-        self.token = token.strip()
+                                "env JIVO_OPS_REPORTER_TOKEN), or a reporter_url of the form "
+                                "…/api/reporter/p/<token>", field="reporter_token")
+        else:
+            self.token = token.strip()
+            self.headers["Authorization"] = f"Bearer {self.token}"
         register_secret(self.token)
+        self.bot_id = bot_id.strip() if isinstance(bot_id, str) and bot_id.strip() else None
         self.max_pages = max_pages
-        self.headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
 
     def _by_client(self, client_id: str, bot_id: str | None, page: int, size: int,
                    start_time: datetime | str | None, end_time: datetime | str | None, sort: str | None):
-        params = _drop_none({"botId": bot_id, "clientId": _require_id(client_id, "clientId"), "page": page,
-                             "size": size, "startTime": _time_param(start_time), "endTime": _time_param(end_time),
-                             "sort": sort})
+        params = _drop_none({"botId": bot_id or self.bot_id, "clientId": _require_id(client_id, "clientId"),
+                             "page": page, "size": size, "startTime": _time_param(start_time),
+                             "endTime": _time_param(end_time), "sort": sort})
         return "GET", f"{self.base_url}/messages/by-client", params, None
 
     def _by_session(self, session_id: str, page: int, size: int):
@@ -447,24 +464,25 @@ class _ReporterBase:
         return "POST", f"{self.base_url}/{what}/filter", {"page": page, "size": size}, body
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({mask_url(self.base_url)!r}, token={mask_secret(self.token)!r})"
+        return (f"{type(self).__name__}({mask_url(self.base_url)!r}, token={mask_secret(self.token)!r}, "
+                f"bot_id={self.bot_id!r})")
 
 
 class ReporterClient(_ReporterBase):
     """JAICP Reporter API (message logs), synchronous. Every method returns the parsed JSON page."""
 
-    def __init__(self, base_url: str, token: str, *, client: httpx.Client | None = None,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0,
-                 max_pages: int = 10_000):
-        super().__init__(base_url, token, max_pages=max_pages)
+    def __init__(self, base_url: str, token: str | None = None, *, bot_id: str | None = None,
+                 client: httpx.Client | None = None, transport: httpx.BaseTransport | None = None,
+                 timeout: float = 30.0, max_pages: int = 10_000):
+        super().__init__(base_url, token, bot_id=bot_id, max_pages=max_pages)
         self._own = client is None
         self.client = client or make_client(timeout=timeout, transport=transport)
 
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "ReporterClient":
-        """A client of the profile's `[jaicp] reporter_url` with its `reporter_token`."""
-        settings = resolve_profile(profile)
-        return cls(settings.require("jaicp.reporter_url"), settings.require("jaicp.reporter_token"), **kwargs)
+        """A client of the profile's `[jaicp] reporter_url` with its `reporter_token` (none for a URL
+        that carries its token) and `bot_id`."""
+        return cls(**{**_reporter_settings(profile), **kwargs})
 
     def _call(self, method: str, url: str, params: dict, body: bytes | None) -> dict:
         headers = dict(self.headers)
@@ -524,18 +542,17 @@ class ReporterClient(_ReporterBase):
 class AsyncReporterClient(_ReporterBase):
     """The async twin of ReporterClient."""
 
-    def __init__(self, base_url: str, token: str, *, client: httpx.AsyncClient | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None,
+    def __init__(self, base_url: str, token: str | None = None, *, bot_id: str | None = None,
+                 client: httpx.AsyncClient | None = None, transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = 30.0, max_pages: int = 10_000):
-        super().__init__(base_url, token, max_pages=max_pages)
+        super().__init__(base_url, token, bot_id=bot_id, max_pages=max_pages)
         self._own = client is None
         self.client = client or make_async_client(timeout=timeout, transport=transport)
 
     @classmethod
     def from_profile(cls, profile: Any, **kwargs: Any) -> "AsyncReporterClient":
-        """A client of the profile's `[jaicp] reporter_url` with its `reporter_token`."""
-        settings = resolve_profile(profile)
-        return cls(settings.require("jaicp.reporter_url"), settings.require("jaicp.reporter_token"), **kwargs)
+        """A client of the profile's `[jaicp] reporter_url`, `reporter_token` and `bot_id`, as ReporterClient's."""
+        return cls(**{**_reporter_settings(profile), **kwargs})
 
     async def _call(self, method: str, url: str, params: dict, body: bytes | None) -> dict:
         headers = dict(self.headers)

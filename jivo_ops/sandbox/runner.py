@@ -208,7 +208,8 @@ class Sandbox:
                                 external_api_endpoint=self.jaicp.external_api_endpoint,
                                 inbound_channel=self.jaicp.inbound_channel,
                                 inbound_operator=self.jaicp.inbound_operator,
-                                reporter_url=self.jaicp.reporter_url, reporter_token=self.jaicp.reporter_token),
+                                reporter_url=self.jaicp.reporter_url, reporter_token=self.jaicp.reporter_token,
+                                bot_id=self.jaicp.bot_id),
             jivo=JivoSettings(channel=self.jivo.channel_name, webhook_url=self.jivo.webhook_url,
                               unique_url=self.jivo.unique_url, chunked=self.jivo.chunked),
             name="sandbox")

@@ -49,8 +49,10 @@ Codes (J0xx: the form of any URL field, reported under that field's step; J<step
     J401 warning  the Chat API URL is empty: no test transfers or round-trip probe
     J402 error    the Chat API URL holds another kind of URL (e.g. the Internal Webhook Url)
     J403 warning  the Chat API URL is not of the shape …/chatapi/<8 letters or digits>:<40 hex>
-    J404 warning  the Reporter API token is empty: no message logs from JAICP
+    J404 warning  the Reporter API token is empty (and the URL carries none, …/api/reporter/p/<token>):
+                  no message logs from JAICP
     J405 warning  the Reporter API URL is empty
+    J406 warning  the Reporter API can be reached but the bot id is empty: messages/by-client requires botId
 
 Live probes (`run_probes`, or `check_profile(profile, probe=True)`) send only harmless requests:
 Jivo's `GET <Уникальный URL>/status`, a `HEAD` to each distinct URL (any HTTP answer counts as
@@ -72,7 +74,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import SplitResult, urlsplit
 
 from ..errors import JivoOpsError, ProtocolError, RejectedError, ServiceError
-from ..profile import Profile
+from ..profile import FIELD_LABELS, Profile, reporter_path_token
 from ..redaction import redact
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -114,6 +116,7 @@ FIELDS: dict[str, FieldInfo] = {f.key: f for f in (
     FieldInfo("jaicp.chat_api_url", 4, "Chat API URL"),
     FieldInfo("jaicp.reporter_url", 4, "Reporter API URL"),
     FieldInfo("jaicp.reporter_token", 4, "Reporter API token"),
+    FieldInfo("jaicp.bot_id", 4, "bot id (botId)"),
 )}
 
 # code -> (severity, short title); the module docstring lists the same, in words.
@@ -150,6 +153,7 @@ CODES: dict[str, tuple[str, str]] = {
     "J403": (WARNING, "Chat API URL of an unknown shape"),
     "J404": (WARNING, "Reporter API token empty"),
     "J405": (WARNING, "Reporter API URL empty"),
+    "J406": (WARNING, "Reporter bot id empty"),
 }
 
 _SEVERITY_ORDER = {ERROR: 0, WARNING: 1}
@@ -728,9 +732,14 @@ def _check_step4(run: _Run) -> None:
     if not run.text("jaicp.reporter_url"):
         run.add("J405", "jaicp.reporter_url", "is empty: message logs cannot be fetched",
                 "Set it to https://app.jaicp.com/api/v1/reporter (or your JAICP server's address).")
-    if not run.text("jaicp.reporter_token"):
+    token_in_url = bool(reporter_path_token(run.text("jaicp.reporter_url")))
+    if not run.text("jaicp.reporter_token") and not token_in_url:
         run.add("J404", "jaicp.reporter_token", "is empty: message logs cannot be fetched from JAICP",
                 "Create an API token in JAICP and set it in the profile or in JIVO_OPS_REPORTER_TOKEN.")
+    elif not run.text("jaicp.bot_id"):
+        run.add("J406", "jaicp.bot_id", "is empty: the Reporter API's messages/by-client requires botId, so the "
+                "message logs of a client cannot be fetched",
+                f"Paste {FIELD_LABELS['jaicp.bot_id']}.")
 
 
 _CHECKS: tuple[Callable[[_Run], None], ...] = (_check_url_form, _check_step1, _check_step2, _check_step3,
