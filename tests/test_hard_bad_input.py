@@ -197,7 +197,7 @@ def test_wrong_methods_paths_and_tokens_are_4xx_and_not_recorded(servers):
     reporter = p.jaicp.reporter_url + "/messages/by-client"
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic " + p.jaicp.reporter_token},
                     {"Authorization": "Bearer " + p.jaicp.reporter_token[:-1]}):
-        response = http.get(reporter, params={"clientId": "a"}, headers=headers)
+        response = http.get(reporter, params={"clientId": "a", "botId": p.jaicp.bot_id}, headers=headers)
         tried("wrong tokens")
         assert response.status_code in (401, 403), response.status_code
         assert response.text.strip()

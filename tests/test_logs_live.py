@@ -21,7 +21,8 @@ def test_transfer_batch_and_reporter_pages_of_the_same_chats():
         batch = run_transfers(sb, clients=3, concurrency=3, step_timeout=5.0, progress=False)
         assert [r.outcome for r in batch] == ["answered"] * 3
         with ReporterClient(sb.profile.jaicp.reporter_url, sb.profile.jaicp.reporter_token) as reporter:
-            pages = [p for r in batch for p in from_reporter(reporter, client_id=r.chat, size=2)]
+            pages = [p for r in batch
+                     for p in from_reporter(reporter, client_id=r.chat, bot_id=sb.profile.jaicp.bot_id, size=2)]
     from_runner = jivo_ops.load_logs(batch)
     t = from_runner.transfers().set_index("chat")
     assert len(t) == 3 and set(t["outcome"]) == {"answered"}
@@ -66,7 +67,7 @@ def test_a_store_written_by_the_recorder(tmp_path):
 def test_offline_operators_show_as_no_operators_in_both_sources():
     with Sandbox(operators=2, online=False) as sb:
         batch = run_transfers(sb, clients=2, concurrency=2, step_timeout=5.0, progress=False)
-        with ReporterClient(sb.profile.jaicp.reporter_url, sb.profile.jaicp.reporter_token) as reporter:
+        with ReporterClient.from_profile(sb) as reporter:  # the profile's bot_id goes along
             pages = [p for r in batch for p in from_reporter(reporter, client_id=r.chat)]
     assert [r.outcome for r in batch] == ["no_operators"] * 2
     for logs in (load(batch), load(pages)):

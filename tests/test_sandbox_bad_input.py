@@ -51,7 +51,8 @@ def test_random_bodies_never_get_a_5xx():
             tried += 1
             assert r.status_code < 500
         for params in ({"clientId": "a", "page": "-1"}, {"clientId": "a", "size": "x"}, {"clientId": "a", "sort": "up"},
-                       {"clientId": "a", "endTime": "2020-13-01"}, {}):
+                       {"clientId": "a", "endTime": "2020-13-01"}, {}, {"clientId": "a", "botId": ""}):
+            params = {"botId": p.jaicp.bot_id, **params}
             r = http.get(p.jaicp.reporter_url + "/messages/by-client", params=params, headers=auth)
             tried += 1
             assert 400 <= r.status_code < 500

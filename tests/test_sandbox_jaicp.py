@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -118,20 +119,21 @@ def test_async_request_delivers_its_answer_on_events(sb):
 
 
 def test_reporter_api_serves_the_history(sb):
-    url, token = sb.profile.jaicp.reporter_url, sb.profile.jaicp.reporter_token
+    url, token, bot = sb.profile.jaicp.reporter_url, sb.profile.jaicp.reporter_token, sb.profile.jaicp.bot_id
+    assert bot == sb.jaicp.bot_id
     with httpx.Client(timeout=TIMEOUT) as http:
         http.post(chat_url(sb), json={"clientId": "rep-1", "query": "/start"})
         http.post(chat_url(sb), json={"clientId": "rep-1", "query": "оператор"})
         http.get(chat_url(sb) + "/events", params={"clientId": "rep-1", "timeout": 3})
         http.post(chat_url(sb), json={"clientId": "rep-1", "query": "/closeChat"})
         auth = {"Authorization": f"Bearer {token}"}
-        assert http.get(url + "/messages/by-client", params={"clientId": "rep-1"}).status_code == 401
-        assert http.get(url + "/messages/by-client", params={"clientId": "rep-1"},
+        assert http.get(url + "/messages/by-client", params={"clientId": "rep-1", "botId": bot}).status_code == 401
+        assert http.get(url + "/messages/by-client", params={"clientId": "rep-1", "botId": bot},
                         headers={"Authorization": "Bearer wrong"}).status_code == 401
-        page = http.get(url + "/messages/by-client", params={"clientId": "rep-1", "page": 0, "size": 2},
+        page = http.get(url + "/messages/by-client", params={"clientId": "rep-1", "botId": bot, "page": 0, "size": 2},
                         headers=auth).json()
         assert page["paging"] == {"pageNum": 0, "pageSize": 2, "totalCount": 4}
-        everything = http.get(url + "/messages/by-client", params={"clientId": "rep-1", "size": 100},
+        everything = http.get(url + "/messages/by-client", params={"clientId": "rep-1", "botId": bot, "size": 100},
                               headers=auth).json()["messages"]
         start, switch, operator, finished = everything
         assert start["question"] == "/start" and start["textAnswer"] == sb.settings.greeting
@@ -161,14 +163,54 @@ def test_reporter_api_serves_the_history(sb):
         stats = http.get(url + "/stats/switched-sessions", headers=auth,
                          params={"transferToOperatorMethod": "SWITCH"}).json()
         assert stats["totalCount"] >= 1 and stats["stats"][0]["value"] >= 1
+        # TimestampToValue: an int64 `ts`, the day's start in epoch milliseconds
+        day_ms = int(datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+        assert [type(item["ts"]) for item in stats["stats"]] == [int] * len(stats["stats"])
+        assert stats["stats"][-1]["ts"] in (day_ms, day_ms - 86_400_000)  # today, or yesterday past midnight
         assert http.get(url + "/stats/switched-sessions", headers=auth).status_code == 400
         for bad in ({"filters": [{"key": "WHAT"}]}, {"filters": "x"}, [1]):
             assert http.post(url + "/messages/filter", headers=auth, json=bad).status_code == 400
         assert http.post(url + "/messages/filter", headers=auth, content=b"{oops").status_code == 400
         assert http.get(url + "/messages/by-client", headers=auth,
-                        params={"clientId": "rep-1", "size": 0}).status_code == 400
+                        params={"clientId": "rep-1", "botId": bot, "size": 0}).status_code == 400
         assert http.get(url + "/messages/by-client", headers=auth,
-                        params={"clientId": "rep-1", "startTime": "soon"}).status_code == 400
+                        params={"clientId": "rep-1", "botId": bot, "startTime": "soon"}).status_code == 400
+        assert http.get(url + "/messages/by-client", headers=auth,
+                        params={"clientId": "rep-1", "botId": "other-bot"}).status_code == 404
+
+
+def test_by_client_requires_bot_id_as_the_spec_says(sb):
+    """reporter-api.yml marks botId required on messages/by-client: without it, a 400 with JAICP's error body."""
+    url, token = sb.profile.jaicp.reporter_url, sb.profile.jaicp.reporter_token
+    httpx.post(chat_url(sb), json={"clientId": "bot-1", "query": "/start"}, timeout=TIMEOUT)
+    r = httpx.get(url + "/messages/by-client", params={"clientId": "bot-1"},
+                  headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
+    assert r.status_code == 400
+    assert r.json() == {"error": "reporter.request.bot_id", "message": "botId is required", "args": {}}
+
+
+def test_reporter_serves_the_token_in_path_form_too(sb):
+    """The older `/api/reporter/p/{token}/…` answers every endpoint like `/api/v1/reporter/…`, no header needed."""
+    bearer, path_url = sb.profile.jaicp.reporter_url, sb.jaicp.reporter_path_url
+    auth = {"Authorization": f"Bearer {sb.profile.jaicp.reporter_token}"}
+    assert path_url == f"{sb.jaicp_url}/api/reporter/p/{sb.profile.jaicp.reporter_token}"
+    httpx.post(chat_url(sb), json={"clientId": "path-1", "query": "оператор"}, timeout=TIMEOUT)
+    calls = [("GET", "/messages/by-client", {"clientId": "path-1", "botId": sb.jaicp.bot_id}, None),
+             ("GET", "/stats/switched-sessions", {"transferToOperatorMethod": "SWITCH"}, None),
+             ("POST", "/messages/filter", {}, {"filters": []}), ("POST", "/sessions/filter", {}, {"filters": []})]
+    with httpx.Client(timeout=TIMEOUT) as http:
+        for method, path, params, body in calls:
+            by_path = http.request(method, path_url + path, params=params, json=body)
+            by_bearer = http.request(method, bearer + path, params=params, json=body, headers=auth)
+            assert by_path.status_code == by_bearer.status_code == 200, (path, by_path.text)
+            assert by_path.json().keys() == by_bearer.json().keys()
+        session = http.get(path_url + "/messages/by-client",
+                           params={"clientId": "path-1", "botId": sb.jaicp.bot_id}).json()["messages"][0]["sessionId"]
+        assert http.get(path_url + "/messages/by-session", params={"sessionId": session}).status_code == 200
+        wrong = http.get(f"{sb.jaicp_url}/api/reporter/p/{'W' * 40}/messages/by-client",
+                         params={"clientId": "path-1", "botId": "b"})
+        assert wrong.status_code == 401 and wrong.json()["error"] == "reporter.auth.invalid"
+        assert http.get(path_url + "/messages/by-client", params={"clientId": "path-1"}).status_code == 400
 
 
 def test_spine_clients_work_against_the_sandbox(sb):
@@ -188,7 +230,7 @@ def test_spine_clients_work_against_the_sandbox(sb):
     message_id = jivo.send_text("spine-2", "Добрый день!", name="Тест тестерович")
     assert sb.history.wait_for(lambda e: e.kind == "jivo_received" and e.client_id == "spine-2").detail[
         "message_id"] == message_id
-    with ReporterClient(p.jaicp.reporter_url, p.jaicp.reporter_token) as reporter:
+    with ReporterClient.from_profile(p) as reporter:
         pages = list(reporter.iter_messages_by_client("spine-1", size=2))
         assert len(pages) == 2 and sum(len(page["messages"]) for page in pages) == 4
 

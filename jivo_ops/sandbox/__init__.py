@@ -13,7 +13,8 @@ JAICP (``sb.jaicp_url``)
     ``…/events?clientId=&ts=[&timeout=]`` long poll; ``…/async``;
     ``POST /chatadapter/chatapi/webhook/jivosite/<token>`` — the operator channel's Internal Webhook Url;
     ``/api/v1/reporter/messages/by-client|by-session`` (GET), ``/messages/filter``, ``/sessions/filter``
-    (POST) with ``Authorization: Bearer <reporter_token>``.
+    (POST), ``/stats/switched-sessions`` with ``Authorization: Bearer <reporter_token>``, or the same under
+    ``/api/reporter/p/<reporter_token>`` without the header; ``by-client`` requires ``botId``.
 Jivo (``sb.jivo_url``)
     ``POST /<16 alnum>/<10 alnum>`` — the «Уникальный URL» (client messages), ``GET …/status`` → ``1``/``0``.
 

@@ -17,7 +17,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from ..redaction import mask_url
@@ -90,6 +90,11 @@ class JaicpService(SimulatedService):
     @property
     def reporter_url(self) -> str:
         return f"{self.base_url}/api/v1/reporter"
+
+    @property
+    def reporter_path_url(self) -> str:
+        """The older form of the Reporter's address, the token in the path (no Bearer header)."""
+        return f"{self.base_url}/api/reporter/p/{self.reporter_token}"
 
     def create_operator_channel(self, name: str = "Jivo") -> dict:
         """Step 1: Каналы → Операторы → Подключить канал → Jivo; gives the Internal Webhook Url."""
@@ -583,6 +588,12 @@ class JaicpService(SimulatedService):
 
     # -- HTTP: Reporter API -------------------------------------------------------------------------
     def _reporter_auth(self, request):
+        """Every Reporter endpoint's one auth rule: the token in the path (``/api/reporter/p/{token}/…``,
+        the older form) or a Bearer header (``/api/v1/reporter/…``)."""
+        if "token" in request.path_params:
+            if request.path_params["token"] != self.reporter_token:
+                return error_dto(401, "reporter.auth.invalid", "the token in the path is not valid for this project")
+            return None
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -616,7 +627,6 @@ class JaicpService(SimulatedService):
         except ValueError:
             raise ValueError(f"{name} must be an ISO 8601 date-time, e.g. 2026-11-25T10:00:00Z") from None
         if parsed.tzinfo is None:
-            from datetime import timezone
             parsed = parsed.replace(tzinfo=timezone.utc)
         return parsed
 
@@ -650,7 +660,9 @@ class JaicpService(SimulatedService):
         if not client_id:
             return error_dto(400, "reporter.request.client_id", "clientId is required")
         bot_id = q.get("botId")
-        if bot_id and bot_id != self.bot_id:
+        if not bot_id:  # required by reporter-api.yml
+            return error_dto(400, "reporter.request.bot_id", "botId is required")
+        if bot_id != self.bot_id:
             return error_dto(404, "reporter.bot.not_found", f"no bot {bot_id!r} in this project")
         try:
             start, end = self._parse_time(q.get("startTime"), "startTime"), self._parse_time(q.get("endTime"), "endTime")
@@ -772,7 +784,9 @@ class JaicpService(SimulatedService):
                     day = st.switches[0].date()
                     if (first is None or day >= first) and (last is None or day <= last):
                         per_day[day] = per_day.get(day, 0) + 1
-        stats = [{"ts": day.isoformat(), "value": n} for day, n in sorted(per_day.items())]
+        # TimestampToValue: `ts` is an int64, the day's start in epoch milliseconds (UTC)
+        stats = [{"ts": int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000),
+                  "value": n} for day, n in sorted(per_day.items())]
         return json_response({"stats": stats, "totalCount": sum(per_day.values())})
 
     # -- admin (the JAICP console's forms) ---------------------------------------------------------
@@ -781,7 +795,8 @@ class JaicpService(SimulatedService):
 
     async def _admin_state(self, request):
         return json_response({"operatorChannel": self.operator_channel_state(), "inboundChannel": self.inbound_state(),
-                              "reporter": {"url": self.reporter_url, "token": self.reporter_token},
+                              "reporter": {"url": self.reporter_url, "token": self.reporter_token,
+                                           "botId": self.bot_id},
                               "switch": dict(self.settings().switch_fields),
                               "clients": {cid: {"livechat": st.livechat, "sessionId": st.session_id,
                                                 "events": len(st.events)} for cid, st in self.clients.items()}})
@@ -831,11 +846,14 @@ class JaicpService(SimulatedService):
             Route("/chatapi/{token}/async", self._chat_api_async, methods=["POST"]),
             Route("/chatapi/{token}/events", self._events, methods=["GET"]),
             Route(WEBHOOK_PREFIX + "{token}", self._webhook, methods=["POST"]),
-            Route("/api/v1/reporter/messages/by-client", self._by_client, methods=["GET"]),
-            Route("/api/v1/reporter/messages/by-session", self._by_session, methods=["GET"]),
-            Route("/api/v1/reporter/messages/filter", self._messages_filter, methods=["POST"]),
-            Route("/api/v1/reporter/sessions/filter", self._sessions_filter, methods=["POST"]),
-            Route("/api/v1/reporter/stats/switched-sessions", self._switched_sessions, methods=["GET"]),
+            # the Reporter at both roots: Bearer (/api/v1/reporter) and the older token in the path
+            *[Route(root + path, handler, methods=[method])
+              for root in ("/api/v1/reporter", "/api/reporter/p/{token}")
+              for path, handler, method in (("/messages/by-client", self._by_client, "GET"),
+                                            ("/messages/by-session", self._by_session, "GET"),
+                                            ("/messages/filter", self._messages_filter, "POST"),
+                                            ("/sessions/filter", self._sessions_filter, "POST"),
+                                            ("/stats/switched-sessions", self._switched_sessions, "GET"))],
             Route("/admin/state", self._admin_state, methods=["GET"]),
             Route("/admin/operator-channel", self._admin_operator_channel, methods=["POST"]),
             Route("/admin/inbound-channel", self._admin_inbound, methods=["POST"]),
