@@ -111,8 +111,9 @@ FIELD_LABELS: dict[str, str] = {
     "jaicp.external_api_endpoint": "«External API Endpoint» (JAICP operator channel)",
     "jaicp.reporter_url": "the Reporter API URL (e.g. https://app.jaicp.com/api/v1/reporter)",
     "jaicp.reporter_token": "the API token (JAICP: project properties → API tokens), or set JIVO_OPS_REPORTER_TOKEN",
-    "jaicp.bot_id": "the bot id (JAICP: project properties → the project's ID such as my_bot-263-XQt; it is the "
-                    "botId of every dialog in Аналитика → Диалоги), or set JIVO_OPS_JAICP_BOT_ID",
+    # Where the console shows it is not confirmed by a public source; every Reporter session carries it.
+    "jaicp.bot_id": "the bot's botId (each session the Reporter API returns carries it as botId, e.g. from "
+                    "sessions/filter), or set JIVO_OPS_JAICP_BOT_ID",
     "jivo.webhook_url": "«URL вашего сервера для Webhooks» (Jivo channel settings)",
     "jivo.unique_url": "«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)",
 }
