@@ -153,7 +153,7 @@ def test_the_bot_id_finding_follows_the_reporter_credentials():
     profile, _ = wired_profile()
     no_bot = profile.replace(jaicp={"bot_id": ""})
     found = finding(check_profile(no_bot), "J406")
-    assert "Аналитика → Диалоги" in found.fix and "JIVO_OPS_JAICP_BOT_ID" in found.fix
+    assert "sessions/filter" in found.fix and "JIVO_OPS_JAICP_BOT_ID" in found.fix
     assert check_profile(no_bot.replace(jaicp={"reporter_token": ""})).codes == ["J404"]
     in_path = no_bot.replace(jaicp={"reporter_token": "",
                                     "reporter_url": f"https://app.jaicp.com/api/reporter/p/{random_token(40)}"})
