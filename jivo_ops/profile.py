@@ -112,7 +112,7 @@ FIELD_LABELS: dict[str, str] = {
     "jaicp.reporter_url": "the Reporter API URL (e.g. https://app.jaicp.com/api/v1/reporter)",
     "jaicp.reporter_token": "the API token (JAICP: project properties → API tokens), or set JIVO_OPS_REPORTER_TOKEN",
     # Where the console shows it is not confirmed by a public source; every Reporter session carries it.
-    "jaicp.bot_id": "the bot's botId (each session the Reporter API returns carries it as botId, e.g. from "
+    "jaicp.bot_id": "the bot's botId (every session the Reporter API returns carries it, as in "
                     "sessions/filter), or set JIVO_OPS_JAICP_BOT_ID",
     "jivo.webhook_url": "«URL вашего сервера для Webhooks» (Jivo channel settings)",
     "jivo.unique_url": "«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)",
