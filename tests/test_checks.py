@@ -466,3 +466,25 @@ def test_chat_api_url_of_another_path_shape():
 def test_unparsable_urls_still_differ():
     assert describe_difference("https://[broken/x", BASE) == "it is a different value"
 
+
+
+def test_an_unusual_unique_url_shape_is_a_warning_that_does_not_fail_check(tmp_path, capsys):
+    """Jivo's own docs show https://wh.jivosite.com/foo/bar: the shape rule is a hint of a cut paste, not an error."""
+    from jivo_ops.cli import main
+    from jivo_ops.profile import save_profile
+
+    profile, tokens = wired_profile()
+    docs_example = "https://wh.jivosite.com/foo/bar"
+    report = check_profile(profile.replace(jivo={"unique_url": docs_example},
+                                           jaicp={"external_api_endpoint": docs_example}))
+    assert report.codes == ["J207"] and report.ok
+    found = finding(report, "J207")
+    assert found.severity == "warning"
+    assert "parts are 3 and 3 characters long" in found.message
+    assert "if the end was cut off, copy it again in full" in found.fix
+    path = save_profile(profile.replace(jivo={"unique_url": docs_example},
+                                        jaicp={"external_api_endpoint": docs_example}), tmp_path / "docs.toml")
+    assert main(["check", "--profile", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "J207" in out and out.splitlines()[-1].endswith("no errors; read the warnings")
+    assert_no_secret(out, tokens)

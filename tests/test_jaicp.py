@@ -110,10 +110,11 @@ def test_malformed_bot_responses_name_the_field(body, field):
     assert info.value.field == field
 
 
-def test_a_switch_with_a_wrong_field_type_is_a_protocol_error():
+def test_a_switch_with_a_wrong_field_type_is_read_with_a_warning_naming_it():
+    """Reading a bot's response never fails because of one field's type (was: a ProtocolError)."""
     answer = BotResponse.from_json(bot_body("c", {"type": "switch", "closeChatPhrases": "/closeChat"}))
-    with pytest.raises(ProtocolError, match="closeChatPhrases"):
-        answer.switch
+    assert answer.switch.close_chat_phrases == ("/closeChat",)
+    assert [w.split(":")[0] for w in answer.switch.warnings] == ["closeChatPhrases"]
 
 
 @pytest.mark.parametrize("raw", [b"<html>502 Bad Gateway</html>", b"", b"{\"clientId\": ", b"[1]"])

@@ -81,8 +81,9 @@ def test_explicit_defaults_and_nulls_mean_the_same_as_absent():
     ({"type": "text"}, "type"),
 ])
 def test_wrongly_typed_fields_raise_protocol_error_naming_the_field(wire, field):
+    """Typed input (strict) refuses a wrong type; a bot's reply is read leniently (test_lenient_switch)."""
     with pytest.raises(ProtocolError) as info:
-        SwitchReply.from_json({"type": "switch", **wire})
+        SwitchReply.from_json({"type": "switch", **wire}, strict=True)
     assert info.value.field == field
     assert str(info.value).startswith(field)
 

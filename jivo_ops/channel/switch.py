@@ -15,13 +15,22 @@ typed them: `SwitchReply.from_form(...)` is the one reading of that text, `reply
 inverse (what a form shows for a reply).
 
 A field equal to its documented default is left out of `to_json()`: JAICP reads the two the same.
-Telephony fields (`phoneNumber`, `sipUri`, …) and keys no source documents are kept and emitted
-as they came, and `validate()` flags them, because Jivo does nothing with them.
+`state` (the scenario state; JAICF fills it on every switch) is a known field too. Telephony fields
+(`phoneNumber`, `sipUri`, …) and keys no source documents are kept and emitted, and `validate()`
+flags them, because Jivo does nothing with them.
+
+Reading a bot's reply (`from_json`) never fails because of one field's JSON type: real scenarios
+send `destination: 15`. Each field is read by the rule of its kind (`FIELD_KINDS`); a value of
+another type is kept as that rule reads it (a number where a string is expected becomes its text)
+and `reply.warnings` says so, one sentence per field: the field, what came, what JAICP expects.
+Only a value that is no JSON at all raises ProtocolError naming the field. Typed input (forms,
+`from_json_text`, `from_json(strict=True)`) refuses a wrong type instead.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -29,7 +38,8 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import ProtocolError
 
-__all__ = ["SwitchReply", "SWITCH_FIELDS", "FIELD_HELP", "TELEPHONY_FIELDS", "SUGGESTED_CLOSE_PHRASE", "find_switch"]
+__all__ = ["SwitchReply", "SWITCH_FIELDS", "FIELD_HELP", "TELEPHONY_FIELDS", "FIELD_KINDS", "SUGGESTED_CLOSE_PHRASE",
+           "find_switch"]
 
 # snake_case attribute -> camelCase wire name, in the order of the docs' table.
 SWITCH_FIELDS: Mapping[str, str] = MappingProxyType({
@@ -70,7 +80,20 @@ FIELD_HELP: Mapping[str, str] = MappingProxyType({
 TELEPHONY_FIELDS = frozenset({"phoneNumber", "headers", "transferChannel", "continueCall", "continueRecording",
                               "method", "sipUri"})
 
-_STR_FIELDS = ("first_message", "last_message", "destination", "theme")
+# The kind of JSON value JAICP expects in each live-chat wire field (Just AI's LiveChatSwitchReply);
+# `_Reading` holds the one rule per kind. Telephony fields are kept as they came: Jivo ignores them
+# whatever their type, and validate() flags each.
+FIELD_KINDS: Mapping[str, str] = MappingProxyType({
+    "firstMessage": "text", "lastMessage": "text", "closeChatPhrases": "texts", "appendCloseChatButton": "flag",
+    "ignoreOffline": "flag", "oneTimeMessage": "flag", "destination": "text", "theme": "text",
+    "sendMessagesToOperator": "flag", "sendMessageHistoryAmount": "count", "attributes": "pairs",
+    "hiddenAttributes": "pairs", "customData": "json", "state": "text",
+})
+_EXPECTED = {"text": "a string", "texts": "a list of strings", "flag": "true or false", "count": "a whole number",
+             "pairs": "an object of string values"}
+_STATE = "state"  # wire name = attribute name; no form control: the platform or JAICF fills it
+
+_STR_FIELDS = ("first_message", "last_message", "destination", "theme", "state")
 _MESSAGE_FIELDS = ("first_message", "last_message")  # texts people read: kept as typed
 _NAME_FIELDS = ("destination", "theme")               # identifiers: spaces around them are typos
 _BOOL_FIELDS = ("append_close_chat_button", "ignore_offline", "one_time_message", "send_messages_to_operator")
@@ -106,8 +129,11 @@ class SwitchReply:
     attributes: Mapping[str, str] = field(default_factory=dict)
     hidden_attributes: Mapping[str, str] = field(default_factory=dict)
     custom_data: Any = None
+    state: str | None = None                   # the scenario state the switch came from
     telephony: Mapping[str, Any] = field(default_factory=dict)  # phoneNumber, sipUri, …: camelCase keys
     extra: Mapping[str, Any] = field(default_factory=dict)      # keys no source documents, kept verbatim
+    # What reading the wire changed (from_json): one sentence per wrongly typed field, starting with its name.
+    warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     __hash__ = None  # holds mappings: equal by value, not hashable
 
@@ -115,7 +141,7 @@ class SwitchReply:
         for name in _STR_FIELDS:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
-                raise ProtocolError(f"expected a string, got {type(value).__name__}", field=SWITCH_FIELDS[name])
+                raise ProtocolError(f"expected a string, got {type(value).__name__}", field=_wire_name(name))
         for name in _BOOL_FIELDS:
             if not isinstance(getattr(self, name), bool):
                 raise ProtocolError(f"expected true or false, got {getattr(self, name)!r}",
@@ -145,7 +171,8 @@ class SwitchReply:
             object.__setattr__(self, name, _frozen_map(value))
         object.__setattr__(self, "telephony", _frozen_map(self.telephony))
         object.__setattr__(self, "extra", _frozen_map(self.extra))
-        clash = set(self.extra) & (set(_WIRE_TO_ATTR) | TELEPHONY_FIELDS | {"type"})
+        object.__setattr__(self, "warnings", tuple(str(w) for w in self.warnings))
+        clash = set(self.extra) & (set(FIELD_KINDS) | TELEPHONY_FIELDS | {"type"})
         if clash:
             raise ProtocolError("documented fields go in their own attributes, not in extra", field=sorted(clash)[0])
 
@@ -170,6 +197,8 @@ class SwitchReply:
             elif attr in _MAP_FIELDS:
                 value = dict(value)
             out[wire] = value
+        if self.state is not None:
+            out[_STATE] = self.state
         out.update(self.telephony)
         out.update(self.extra)
         return out
@@ -189,47 +218,42 @@ class SwitchReply:
         return f"$response.replies = $response.replies || []; $response.replies.push({body});"
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "SwitchReply":
-        """Parse a `switch` reply as it appears in a bot response; unknown keys are kept in `extra`,
-        telephony keys in `telephony`; a wrongly typed field raises ProtocolError naming it."""
+    def from_json(cls, data: Mapping[str, Any], *, strict: bool = False) -> "SwitchReply":
+        """Read a `switch` reply as it appears in a bot response; unknown keys are kept in `extra`,
+        telephony keys in `telephony`, null means "not given". A field of another JSON type than
+        JAICP's is read by its kind's rule and noted in `warnings` (`strict`: raises ProtocolError
+        naming the field instead); a value that is no JSON at all always raises."""
         if not isinstance(data, Mapping):
             raise ProtocolError(f"a switch reply must be a JSON object, got {type(data).__name__}")
         kind = data.get("type", "switch")
         if kind != "switch":
             raise ProtocolError(f"expected 'switch', got {kind!r}", field="type")
+        reading = _Reading(strict)
         values: dict[str, Any] = {}
         telephony: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in data.items():
             if key == "type":
                 continue
-            if key in _WIRE_TO_ATTR:
-                values[_WIRE_TO_ATTR[key]] = value
-            elif key in TELEPHONY_FIELDS:
+            _require_json(value, str(key))
+            if key in TELEPHONY_FIELDS:
                 telephony[key] = value
-            else:
+            elif key not in FIELD_KINDS:
                 extra[key] = value
-        for attr in ("close_chat_phrases", "attributes", "hidden_attributes"):
-            if attr in values and values[attr] is None:  # an explicit null means "none"
-                del values[attr]
-        for attr in _BOOL_FIELDS:
-            if attr in values and values[attr] is None:
-                del values[attr]
-        if isinstance(values.get("close_chat_phrases"), list):
-            values["close_chat_phrases"] = tuple(values["close_chat_phrases"])
-        elif "close_chat_phrases" in values:
-            raise ProtocolError("expected a list of strings", field="closeChatPhrases")
-        return cls(**values, telephony=telephony, extra=extra)
+            elif (read := reading.field(key, value)) is not _NOT_SET:
+                values[_WIRE_TO_ATTR.get(key, key)] = read
+        return cls(**values, telephony=telephony, extra=extra, warnings=tuple(reading.warnings))
 
     @classmethod
     def from_json_text(cls, text: str) -> "SwitchReply":
         """Parse a reply typed as JSON text, with or without `"type"`; blank text is the default reply.
-        Broken JSON raises ProtocolError naming the line and column."""
+        Typed input: broken JSON raises ProtocolError naming the line and column, a wrongly typed field
+        one naming the field."""
         try:
             data = json.loads(text) if text.strip() else {}
         except json.JSONDecodeError as exc:
             raise ProtocolError(f"{exc.msg} at line {exc.lineno}, column {exc.colno}", field="switch JSON") from None
-        return cls.from_json({"type": "switch", **data} if isinstance(data, dict) else data)
+        return cls.from_json({"type": "switch", **data} if isinstance(data, dict) else data, strict=True)
 
     # --- form input ----------------------------------------------------------------------------
 
@@ -277,8 +301,8 @@ class SwitchReply:
         return reply, reply.validate()
 
     def to_form(self) -> dict[str, str | bool]:
-        """What a form shows for this reply: `from_form(**reply.to_form())` gives it back (telephony
-        and undocumented keys have no control and are left out)."""
+        """What a form shows for this reply: `from_form(**reply.to_form())` gives it back (state,
+        telephony and undocumented keys have no control and are left out)."""
         amount = self.send_message_history_amount
         return {
             "first_message": self.first_message or "",
@@ -297,15 +321,19 @@ class SwitchReply:
         }
 
     def replace(self, **changes: Any) -> "SwitchReply":
-        """A copy with some attributes changed (validated like a new value)."""
+        """A copy with some attributes changed (validated like a new value); the reading warnings
+        of the changed fields are dropped."""
         current = {f.name: getattr(self, f.name) for f in fields(self)}
+        changed = {_wire_name(name) for name in changes}
+        current["warnings"] = tuple(w for w in self.warnings if _FIELD_ROOT.match(w).group() not in changed)
         current.update(changes)
         return type(self)(**current)
 
     # --- advice ------------------------------------------------------------------------------
 
     def validate(self) -> list[str]:
-        """Warnings, one sentence each, starting with the wire field they are about."""
+        """Advice on what the reply asks for, one sentence each, starting with the wire field it is
+        about (what reading the wire changed is in `warnings`)."""
         warnings: list[str] = []
         if self.append_close_chat_button and not self.close_chat_phrases:
             warnings.append("appendCloseChatButton: has no effect without closeChatPhrases "
@@ -344,6 +372,120 @@ class SwitchReply:
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.to_json().items() if k != "type")
         return f"SwitchReply({shown})"
+
+
+def _wire_name(attr: str) -> str:
+    return SWITCH_FIELDS.get(attr, attr)
+
+
+_FIELD_ROOT = re.compile(r"[A-Za-z_]*")  # the field a warning is about: "attributes.city: …" → attributes
+_NOT_SET = object()
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _require_json(value: Any, wire: str) -> None:
+    """A value from Python that JSON cannot hold has no JSON type at all: no rule reads it."""
+    try:
+        json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(f"not a JSON value ({exc})", field=wire) from None
+
+
+class _Reading:
+    """One reading of a wire reply: every known field by the rule of its kind (FIELD_KINDS). A value
+    of another JSON type is read as the rule says and the change becomes one warning (or, strict, a
+    ProtocolError naming the field)."""
+
+    def __init__(self, strict: bool):
+        self.strict = strict
+        self.warnings: list[str] = []
+
+    def loose(self, wire: str, kind: str, value: Any, read: Any, outcome: str) -> Any:
+        came = _json_type(value)
+        if self.strict:
+            raise ProtocolError(f"expected {_EXPECTED[kind]}, got {came}", field=wire)
+        shown = "" if value is None else f" ({_preview(value)})"
+        self.warnings.append(f"{wire}: JAICP expects {_EXPECTED[kind]}, got {came}{shown}; {outcome}")
+        return read
+
+    def field(self, wire: str, value: Any) -> Any:
+        """The field's value as this reading keeps it; _NOT_SET when there is none (null: not given)."""
+        if value is None:
+            return _NOT_SET
+        kind = FIELD_KINDS[wire]
+        return value if kind == "json" else getattr(self, kind)(wire, value)
+
+    def text(self, wire: str, value: Any) -> Any:
+        """A string as is; anything else as its JSON text (15 → "15"); a null item is left out."""
+        if isinstance(value, str):
+            return value
+        if value is None:
+            return self.loose(wire, "text", value, _NOT_SET, "left out")
+        text = _json_text(value)
+        outcome = f"kept as the text {_preview(text)}" if not isinstance(value, (list, dict)) else \
+            "kept as its JSON text"
+        return self.loose(wire, "text", value, text, outcome)
+
+    def texts(self, wire: str, value: Any) -> Any:
+        """A list: each item read as text; one value of another type: the list of that one item."""
+        if not isinstance(value, list):
+            item = value if isinstance(value, str) else _json_text(value)
+            return self.loose(wire, "texts", value, (item,), f"kept as the one item {_preview(item)}")
+        items = (self.text(f"{wire}[{i}]", item) for i, item in enumerate(value))
+        return tuple(item for item in items if item is not _NOT_SET)
+
+    def flag(self, wire: str, value: Any) -> Any:
+        """true/false; the strings "true"/"false"; a number: true unless 0; else false, the default."""
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            read = value.strip().lower() == "true"
+        elif isinstance(value, (int, float)):
+            read = value != 0
+        else:
+            return self.loose(wire, "flag", value, False, "read as false, the default")
+        return self.loose(wire, "flag", value, read, f"read as {_json_text(read)}")
+
+    def count(self, wire: str, value: Any) -> Any:
+        """A whole number; a finite fraction cut to its whole part, a string of digits as that number;
+        else not set."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and math.isfinite(value):
+            read: Any = int(value)
+        elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+            read = int(value.strip())
+        else:
+            return self.loose(wire, "count", value, _NOT_SET, "ignored (not set)")
+        return self.loose(wire, "count", value, read, f"read as {read}")
+
+    def pairs(self, wire: str, value: Any) -> Any:
+        """An object: each value read as text; anything else: ignored (no pairs)."""
+        if not isinstance(value, Mapping):
+            return self.loose(wire, "pairs", value, _NOT_SET, "ignored (none set)")
+        read = {str(key): self.text(f"{wire}.{key}", item) for key, item in value.items()}
+        return {key: item for key, item in read.items() if item is not _NOT_SET}
+
+
+def _preview(value: Any, limit: int = 40) -> str:
+    """A value as JSON, cut short for a one-line warning."""
+    text = _json_text(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _form_text(typed: Any, wire: str) -> str:

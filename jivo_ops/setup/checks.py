@@ -35,7 +35,7 @@ Codes (J0xx: the form of any URL field, reported under that field's step; J<step
     J204 error    «Chunked кодировка в запросах» is off
     J205 error    «Уникальный URL» is empty
     J206 error    «Уникальный URL» holds another kind of URL (e.g. JAICP's Internal Webhook Url)
-    J207 error    the Уникальный URL's path is not /<16 letters or digits>/<10 letters or digits>
+    J207 warning  the Уникальный URL's path is not /<16 letters or digits>/<10 letters or digits> (a cut paste?)
     J208 warning  the Уникальный URL's host is neither Jivo's (*.jivosite.com) nor loopback
     J209 warning  the Jivo «Название канала» is empty
     J210 warning  «URL вашего сервера для Webhooks» points at a recorder tap (/hook/<token>), not at JAICP
@@ -137,7 +137,7 @@ CODES: dict[str, tuple[str, str]] = {
     "J204": (ERROR, "chunked encoding off"),
     "J205": (ERROR, "Уникальный URL empty"),
     "J206": (ERROR, "Уникальный URL holds another URL"),
-    "J207": (ERROR, "Уникальный URL of a wrong shape"),
+    "J207": (WARNING, "Уникальный URL of an unusual shape"),
     "J208": (WARNING, "Уникальный URL on a foreign host"),
     "J209": (WARNING, "Jivo channel unnamed"),
     "J210": (WARNING, "Jivo webhook URL points at a recorder tap"),
@@ -628,7 +628,7 @@ def _check_unique_url(run: _Run) -> None:
 
 
 def _check_jivo_shape(run: _Run, key: str) -> None:
-    """J207/J208: /<16 alnum>/<10 alnum> on Jivo's host (or loopback, where the sandbox lives)."""
+    """J207/J208 (warnings): /<16 alnum>/<10 alnum> on Jivo's host (or loopback, where the sandbox lives)."""
     parts = _split(run.text(key))
     if parts is None:
         return
@@ -643,11 +643,11 @@ def _check_jivo_shape(run: _Run, key: str) -> None:
                      + ("" if all(s.isalnum() for s in segments) else ", not all letters and digits"))
         else:
             shape = f"its path has {_plural(len(segments), 'part')}"
-        run.add("J207", key, f"is not of Jivo's shape /<16 letters or digits>/<10 letters or digits>: "
+        # Only a hint that a paste was cut: Jivo's own docs show an example URL of another shape.
+        run.add("J207", key, f"is not of Jivo's usual shape /<16 letters or digits>/<10 letters or digits>: "
                 f"{shape}{also}",
-                "Copy «Уникальный URL» again from the Jivo channel, in full, and paste it unchanged.")
-        run.broken.add(key)
-        return
+                "Compare it with «Уникальный URL» in the Jivo channel's settings (Управление → Каналы связи): "
+                "if the end was cut off, copy it again in full; if they match, nothing is wrong.")
     if not _is_jivo_host(parts.hostname) and not _is_loopback(parts.hostname):
         run.add("J208", key, f"is on {parts.hostname}, not on Jivo's host (wh.jivosite.com){also}",
                 "Use the address Jivo shows as «Уникальный URL», unless you put a proxy in between on purpose.")

@@ -340,12 +340,13 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
                                                ok=False, note=str(exc)))
                 return done(False, "the Chat API did not answer the switch request",
                             f"Check {F_CHAT_API} and that the bot is published.")
-            switched = answer.switch is not None
+            switch = answer.switch
+            switched = switch is not None
             exchanges.append(ProbeExchange("open live chat", "POST", mask_url(chat_url), 200,
                                            sent={"clientId": client_id, "query": "Позовите оператора"},
                                            received=answer.texts + (["<switch>"] if switched else []),
                                            latency_s=time.perf_counter() - began, ok=switched,
-                                           note=None if switched else "the bot did not switch"))
+                                           note=_switch_note(switch)))
             if not switched:
                 return done(False, "the bot did not switch to an operator",
                             "Make the scenario push a reply of type switch (see `jivo-ops switch`).")
@@ -416,6 +417,15 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
         return done(False, "the agent message never reached the client", hint)
     finally:
         await http.aclose()
+
+
+def _switch_note(switch) -> str | None:
+    """What the probe says about the bot's switch: none at all, or how reading its fields went."""
+    if switch is None:
+        return "the bot did not switch"
+    if switch.warnings:
+        return "switch read with warnings: " + " | ".join(switch.warnings)
+    return None
 
 
 def _run(coro):

@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Generator, Iterable, Iterator, Mapping, Sequence
 
 from ..channel.jaicp import POLL_GRACE
+from ..channel.switch import find_switch
 from ..errors import JivoOpsError, ProtocolError, ServiceError
 from ..redaction import mask_url, redact
 from .results import Step, TransferResult
@@ -373,16 +374,19 @@ class Conversation:
             kept.append(reply)
         return kept
 
-    def _take_switch(self, replies: Sequence[Mapping[str, Any]], at: datetime) -> bool:
-        for reply in replies:
-            if reply.get("type") == "switch":
-                self.switched_at = self.switched_at or at
-                phrases = reply.get("closeChatPhrases")
-                if isinstance(phrases, list):
-                    self.close_phrases = [p for p in phrases if isinstance(p, str) and p]
-                self.in_live_chat = True
-                return True
-        return False
+    def _take_switch(self, step: str, replies: Sequence[Mapping[str, Any]], at: datetime) -> bool:
+        """Whether the replies hold a switch; its close phrases are read the way SwitchReply reads
+        them, and each field it had to read leniently becomes a SYSTEM note on the timeline."""
+        switch = find_switch(replies)
+        if switch is None:
+            return False
+        self.switched_at = self.switched_at or at
+        if switch.close_chat_phrases:  # a switch without phrases leaves those known so far
+            self.close_phrases = [p for p in switch.close_chat_phrases if p]
+        for warning in switch.warnings:
+            self.note(step, "SYSTEM", "event", f"switch reply: {warning}", ts=at)
+        self.in_live_chat = True
+        return True
 
     # -- steps ----------------------------------------------------------------------------
     def _play(self) -> Plan:
@@ -421,7 +425,7 @@ class Conversation:
     def _do_say(self, step: ScriptStep) -> Plan:
         response = yield from self._query("say", step.text or "")
         replies = self._record_replies("say", response.replies, "BOT")
-        if self._take_switch(replies, self.steps[-1].ts if replies else self.clock.now()):
+        if self._take_switch("say", replies, self.steps[-1].ts if replies else self.clock.now()):
             self._check_no_operators(response.raw, "say")
 
     def _do_event(self, step: ScriptStep) -> Plan:
@@ -437,7 +441,7 @@ class Conversation:
         response = yield from self._query("switch", step.text or DEFAULT_SWITCH_TEXT)
         received = self.clock.now()
         replies = self._record_replies("switch", response.replies, "BOT", ts=received)
-        if not self._take_switch(replies, received):
+        if not self._take_switch("switch", replies, received):
             self.note("switch", "SYSTEM", "event", "the bot answered without a switch reply")
             raise _Ended("no_switch", "the bot did not switch to an operator (no `switch` reply)")
         self._check_no_operators(response.raw, "switch")
