@@ -69,6 +69,25 @@ class LogSet:
         return filter_frame(transfers_table(self.messages, pairs=self.jivo_pairs), since=since, until=until,
                             chat=chat, operator=operator, outcome=outcome)
 
+    def kpis(self, by: str | None = None, service_level_s: float = 20, *, tz: str = "UTC") -> pd.DataFrame:
+        """Contact-centre KPIs of the hand-over: one row, or one per ``by`` = ``"day"``, ``"hour"``
+        or ``"operator"``. Every rate comes as ``<name>_num``, ``<name>_den``, ``<name>_rate``:
+
+        - ``escalation`` sessions with a switch ÷ sessions; ``containment`` its complement;
+        - ``no_operators`` switches with ``noLivechatOperatorsOnline`` ÷ switches;
+        - ``service_level`` switches answered within ``service_level_s`` ÷ switches offered (a
+          switch nobody could take counts against it);
+        - ``abandonment`` switches the client closed before any operator message ÷ switches;
+        - ``rated`` rated ÷ answered switches; ``positive`` positive ratings ÷ rated;
+
+        plus ``sessions``, ``switches``, ``answered``, ``first_reply_median_s``/``_p90_s``/``_p95_s``
+        and ``handling_median_s``/``_p90_s``. Times are UTC; ``tz`` is the clock day/hour periods
+        are cut on. See :mod:`jivo_ops.logs.kpis`."""
+        from .kpis import kpis
+        from .tabulate import transfers_table
+
+        return kpis(self.messages, transfers_table(self.messages), by=by, service_level_s=service_level_s, tz=tz)
+
     def per_operator(self) -> pd.DataFrame:
         from .tabulate import per_operator, transfers_table
 
