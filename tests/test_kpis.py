@@ -126,3 +126,14 @@ def test_no_switches_at_all_gives_zero_counts_and_no_rates(tmp_path):
                            "author": ["CLIENT"], "kind": ["text"], "text": ["hi"]})).kpis().iloc[0]
     assert (k["sessions"], k["switches"], k["escalation_num"], k["containment_num"]) == (1, 0, 0, 1)
     assert pd.isna(k["service_level_rate"]) and pd.isna(k["first_reply_median_s"])
+
+
+def test_the_readme_kpi_command_runs_word_for_word(capsys, monkeypatch):
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### KPIs of the hand-over"):]
+    command = next(line for line in section.splitlines() if line.startswith("jivo-ops logs "))
+    monkeypatch.chdir(root)
+    assert main(command.split()[1:]) == 0
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[0].split() == ["figure", "Анна", "Смирнова", "Борис"]
