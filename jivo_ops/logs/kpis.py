@@ -57,19 +57,23 @@ def _period(ts: pd.Series, freq: str, tz: str) -> pd.Series:
 
 def _sessions(messages: pd.DataFrame) -> pd.DataFrame:
     """One row per JAICP session: its first time and whether it switched."""
-    m = messages[(messages["source"] != "webhooks").to_numpy(dtype=bool, na_value=True)
-                 & messages["ts"].notna().to_numpy()]
-    key = m["session"].fillna(m["chat"])
+    keep = (messages["source"] != "webhooks").to_numpy(dtype=bool, na_value=True) & messages["ts"].notna().to_numpy()
+    session = messages["session"]
+    key = session if not session.hasnans else session.fillna(messages["chat"])
     codes, _ = pd.factorize(key)
+    codes = codes[keep]
     if not len(codes):
-        return pd.DataFrame({"first_at": pd.Series([], dtype=m["ts"].dtype), "escalated": []})
-    ts = m["ts"].array.asi8
-    first = np.full(codes.max() + 1, np.iinfo(np.int64).max)
+        return pd.DataFrame({"first_at": pd.Series([], dtype=messages["ts"].dtype), "escalated": []})
+    ts = messages["ts"].array.asi8[keep]
+    n = codes.max() + 1
+    first = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first, codes, ts)
-    switched = np.zeros(codes.max() + 1, dtype=bool)
-    switched[codes[(m["kind"] == "switch").to_numpy(dtype=bool, na_value=False)]] = True
-    first_at = pd.Series(pd.to_datetime(first, unit="us", utc=True)).astype(m["ts"].dtype)
-    return pd.DataFrame({"first_at": first_at, "escalated": switched})
+    switched = np.zeros(n, dtype=bool)
+    switched[codes[(messages["kind"] == "switch").to_numpy(dtype=bool, na_value=False)[keep]]] = True
+    present = np.zeros(n, dtype=bool)
+    present[codes] = True  # a session only Jivo's rows name is no JAICP session
+    first_at = pd.Series(pd.to_datetime(first[present], unit="us", utc=True)).astype(messages["ts"].dtype)
+    return pd.DataFrame({"first_at": first_at, "escalated": switched[present]})
 
 
 def _ratio(num, den) -> pd.Series:

@@ -118,7 +118,16 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     author = m["author"].cat.codes.to_numpy()[rows]
     kind_is = lambda name: (m["kind"] == name).to_numpy(dtype=bool, na_value=False)[rows]  # noqa: E731
     text = m["text"]
-    text_is = lambda values: text.isin(list(values)).to_numpy(dtype=bool, na_value=False)[rows]  # noqa: E731
+    def text_of(where: np.ndarray) -> tuple[np.ndarray, pd.Series]:
+        """(positions in r, their texts) for the rows `where` picks: string tests on those only."""
+        pos = np.flatnonzero(where)
+        return pos, pd.Series(text.array.take(rows[pos]))
+
+    def text_is(values, picked: tuple[np.ndarray, pd.Series]) -> np.ndarray:
+        pos, texts = picked
+        out = np.zeros(len(r), dtype=bool)
+        out[pos] = texts.isin(list(values)).to_numpy(dtype=bool, na_value=False)
+        return out
     ts_r = ts[r]
     op_code, client_code = AUTHORS.index("OPERATOR"), AUTHORS.index("CLIENT")
 
@@ -126,20 +135,24 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         return _first_per_transfer(tr[mask], ts_r[mask], n_tr, _NAT)
 
     is_event = kind_is("event")
-    is_text = text_is([p.strip() for p in close_phrases]) if close_phrases else np.zeros(len(r), bool)
-    client_close = first_ts((author == client_code) & is_text)
-    finished_mask = is_event & text_is([FINISHED_EVENT, JIVO_FINISHED_EVENT])
+    events = text_of(is_event)  # every event-name test reads these texts, taken once
+    is_client = author == client_code
+    client_close = first_ts(text_is([p.strip() for p in close_phrases], text_of(is_client)) if close_phrases
+                            else np.zeros(len(r), bool))
+    finished_mask = text_is([FINISHED_EVENT, JIVO_FINISHED_EVENT], events)
     finished = first_ts(finished_mask)
-    no_ops = first_ts(is_event & text_is([NO_OPERATORS_EVENT]))
+    no_ops = first_ts(text_is([NO_OPERATORS_EVENT], events))
     errors = first_ts(kind_is("error"))
     op_mask = author == op_code
     first_op = first_ts(op_mask)
     op_names = _first_per_transfer(tr[op_mask], rows[op_mask], n_tr, -1)
-    accept_mask = is_event & text_is([ACCEPTED_EVENT])
+    accept_mask = text_is([ACCEPTED_EVENT], events)
     accepted = first_ts(accept_mask)
     acceptor = _first_per_transfer(tr[accept_mask], rows[accept_mask], n_tr, -1)
     op_names = np.where(acceptor >= 0, acceptor, op_names)  # Jivo's own word on who took the chat
-    rate_mask = is_event & text.str.startswith(f"{RATE_EVENT}:", na=False).to_numpy(dtype=bool)[rows]
+    rate_pos, rate_texts = events
+    rate_mask = np.zeros(len(r), dtype=bool)
+    rate_mask[rate_pos] = rate_texts.str.startswith(f"{RATE_EVENT}:", na=False).to_numpy(dtype=bool)
     rate_rows = _first_per_transfer(tr[rate_mask], rows[rate_mask], n_tr, -1)
     jivo_mask = (m["source"] == "webhooks").to_numpy(dtype=bool, na_value=False)[rows]
     jivo_rows = _first_per_transfer(tr[jivo_mask], rows[jivo_mask], n_tr, -1)
@@ -167,7 +180,12 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     op_series[op_names < 0] = pd.NA
     wait = np.where(first_op != _NAT, (first_op - switched) / 1e6, np.nan)
     jivo_chat = _take_or_na(m["session"], jivo_rows)
-    rating = _take_or_na(text, rate_rows).str.slice(len(RATE_EVENT) + 1).astype(RATING_DTYPE)
+    rated = rate_rows >= 0
+    rating_codes = np.full(n_tr, -1, dtype=np.int8)
+    if rated.any():
+        names = pd.Series(text.array.take(rate_rows[rated])).str.slice(len(RATE_EVENT) + 1)
+        rating_codes[rated] = pd.Categorical(names, dtype=RATING_DTYPE).codes
+    rating = pd.Series(pd.Categorical.from_codes(rating_codes, dtype=RATING_DTYPE))
     paired_by = pd.Series(pd.NA, index=range(n_tr), dtype=STRING_DTYPE)
     if pairs is not None and len(pairs):
         paired_by = jivo_chat.map(dict(zip(pairs["jivo_chat"], pairs["rule"]))).astype(STRING_DTYPE)
@@ -193,6 +211,8 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
 
 def _take_or_na(column: pd.Series, rows: np.ndarray) -> pd.Series:
     """column[rows] as strings, NA where a row number is -1 (none)."""
+    if not (rows >= 0).any():
+        return pd.Series(pd.NA, index=range(len(rows)), dtype=STRING_DTYPE)
     out = pd.Series(column.array.take(np.where(rows >= 0, rows, 0)), dtype=STRING_DTYPE)
     out[rows < 0] = pd.NA
     return out
