@@ -25,3 +25,20 @@ def test_the_kpi_tab_shows_the_operations_figures():
     ui.operator_choice.value = "Борис"  # the filters apply: only Борис's chats
     assert ui.model.kpis()["operator"].tolist() == ["Борис"]
     assert "Анна" not in ui.kpi_table.value
+
+
+def test_the_heat_map_and_the_wait_per_day_are_drawn(tmp_path):
+    from jivo_ops.logs.kpis import service_level_by_hour_of_week
+    from jivo_ops.logs.plots import service_level_heatmap, wait_by_day
+
+    logs = load(*SOURCES)
+    t = logs.transfers()
+    grid = service_level_by_hour_of_week(t, logs.messages)
+    monday = grid["switches"].loc[0]  # 2026-03-02 is a Monday
+    assert monday[[10, 11, 12, 13, 14]].tolist() == [1, 1, 1, 1, 1] and int(grid["switches"].values.sum()) == 5
+    assert grid["service_level"].loc[0, 10] == 1.0 and grid["service_level"].loc[0, 12] == 0.0
+    # operators were seen at 10, 11 and 14 (messages, accepts); not at 12 (the offline trap) or 13
+    assert grid["operators_online"].loc[0, [10, 11, 12, 13, 14]].tolist() == [True, True, False, False, True]
+    service_level_heatmap(t, logs.messages, path=tmp_path / "sl.png")
+    wait_by_day(t, path=tmp_path / "waits.png")
+    assert (tmp_path / "sl.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "waits.png").stat().st_size > 0

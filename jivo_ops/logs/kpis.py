@@ -165,7 +165,7 @@ def service_level_by_hour_of_week(transfers: pd.DataFrame, messages: pd.DataFram
     switches) and ``operators_online`` (True where an operator wrote or Jivo saw an accept that
     hour; only where the messages are given)."""
     local = transfers["switched_at"].dt.tz_convert(tz)
-    frame = pd.DataFrame({"day": local.dt.weekday, "hour": local.dt.hour,
+    frame = pd.DataFrame({"day": local.dt.day_of_week, "hour": local.dt.hour,
                           "ok": (transfers["wait_s"] <= service_level_s).to_numpy(dtype=bool)})
     grid = pd.MultiIndex.from_product([range(7), range(24)], names=["day", "hour"])
     g = frame.groupby(["day", "hour"])["ok"].agg(["size", "sum"]).reindex(grid, fill_value=0)
@@ -173,7 +173,7 @@ def service_level_by_hour_of_week(transfers: pd.DataFrame, messages: pd.DataFram
     if messages is not None:
         active = messages[(messages["author"] == "OPERATOR") | (messages["text"] == "chat_accepted")]
         when = active["ts"].dropna().dt.tz_convert(tz)
-        seen = pd.Series(True, index=pd.MultiIndex.from_arrays([when.dt.weekday, when.dt.hour],
+        seen = pd.Series(True, index=pd.MultiIndex.from_arrays([when.dt.day_of_week, when.dt.hour],
                                                                 names=["day", "hour"]))
         seen = seen[~seen.index.duplicated()].reindex(grid, fill_value=False)
         out["operators_online"] = seen.unstack()
