@@ -121,7 +121,7 @@ def test_bad_kpi_options_are_one_line(capsys, argv, message):
     assert message in err and "Traceback" not in err
 
 
-def test_no_switches_at_all_gives_zero_counts_and_no_rates(tmp_path):
+def test_no_switches_at_all_gives_zero_counts_and_no_rates():
     k = load(pd.DataFrame({"ts": [pd.Timestamp("2026-03-02T10:00:00Z")], "chat": ["x"], "session": ["s"],
                            "author": ["CLIENT"], "kind": ["text"], "text": ["hi"]})).kpis().iloc[0]
     assert (k["sessions"], k["switches"], k["escalation_num"], k["containment_num"]) == (1, 0, 0, 1)
