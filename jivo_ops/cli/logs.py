@@ -1,4 +1,4 @@
-"""`jivo-ops logs SOURCE... [--summary | --transfers] [--since T] [--until T] [--chat ID]
+"""`jivo-ops logs SOURCE... [--summary | --transfers | --kpis [--by day|hour|operator]] [--since T] [--until T] [--chat ID]
 [--format table|csv|json] [--out FILE] [--plot FILE.png]`: read message logs from any source.
 
 Without --summary or --transfers it lists the messages. Rejected rows and removed duplicates
@@ -35,6 +35,13 @@ def register(subparsers) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--summary", action="store_true", help="headline figures instead of the messages")
     mode.add_argument("--transfers", action="store_true", help="one row per switch: wait, close, outcome")
+    mode.add_argument("--kpis", action="store_true",
+                      help="contact-centre KPIs of the hand-over, each with its numerator and denominator")
+    p.add_argument("--by", choices=["day", "hour", "operator"], help="with --kpis: one row per day, hour or operator")
+    p.add_argument("--service-level", metavar="SECONDS", type=float, default=20,
+                   help="with --kpis: the service level's answer time (default 20 s)")
+    p.add_argument("--display-tz", metavar="ZONE", default="UTC",
+                   help="with --kpis --by day|hour: the clock the periods are cut on (default UTC)")
     p.add_argument("--since", metavar="T", help=f"from this time: {TIME_FORMS}")
     p.add_argument("--until", metavar="T", help="before this time (same forms)")
     p.add_argument("--chat", metavar="ID", action="append", help="only this chat (repeatable)")
@@ -116,7 +123,22 @@ def _summary_frame(summary: dict):
     return pd.DataFrame({"figure": list(flat), "value": ["" if v is None else str(v) for v in flat.values()]})
 
 
+def _kpi_table(frame) -> str:
+    """One line per figure, one column per period/operator (a wide table read down)."""
+    import pandas as pd
+
+    key = next((c for c in ("period", "operator") if c in frame.columns), None)
+    heads = ["figure"] + ([_fmt_ts(v) if key == "period" else str(v) for v in frame[key]] if key else ["value"])
+    figures = [c for c in frame.columns if c != key]
+    cell = lambda v: "" if pd.isna(v) else (  # noqa: E731
+        f"{v:.3f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v))
+    rows = [[name] + [cell(v) for v in frame[name]] for name in figures]
+    return format_table(rows, heads, width=max(120, shutil.get_terminal_size((120, 24)).columns))
+
+
 def _render(frame, mode, fmt, summary=None) -> str:
+    if mode == "kpis" and fmt == "table":
+        return _kpi_table(frame)
     if mode == "summary":
         if fmt == "json":
             return json.dumps(summary, ensure_ascii=False, indent=2)
@@ -162,9 +184,11 @@ def run(args: argparse.Namespace) -> int:
         n = logs.duplicates_removed
         print(f"jivo-ops: {n} duplicate message{'s' if n != 1 else ''} removed", file=sys.stderr)
 
-    mode = "summary" if args.summary else "transfers" if args.transfers else "messages"
+    mode = "summary" if args.summary else "transfers" if args.transfers else "kpis" if args.kpis else "messages"
     if args.outcome and mode != "transfers":
         raise SourceError("--outcome needs --transfers")
+    if args.by and mode != "kpis":
+        raise SourceError("--by needs --kpis")
     summary = None
     if mode == "transfers":
         frame = logs.transfers(since=args.since, until=args.until, chat=args.chat, operator=args.operator,
@@ -172,6 +196,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         logs = logs.filter(since=args.since, until=args.until, chat=args.chat, operator=args.operator)
         frame = logs.messages
+        if mode == "kpis":
+            frame = logs.kpis(by=args.by, service_level_s=args.service_level, tz=args.display_tz)
         if mode == "summary":
             summary = summarize(logs)
             frame = _summary_frame(summary)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .schema import AUTHORS, KINDS, conform, rejected_frame, to_utc
 
-__all__ = ["Part", "Builder", "jivo_kind", "reply_kind", "json_lines"]
+__all__ = ["Part", "Builder", "jivo_kind", "reply_kind", "json_lines", "merge_parts"]
 
 _FIELDS = ("ts", "chat", "session", "author", "kind", "text", "operator", "message_id")
 
@@ -40,6 +40,17 @@ class Part:
     source: str
     messages: pd.DataFrame
     rejected: pd.DataFrame
+
+
+def merge_parts(first: Part, *others: Part) -> Part:
+    """One file that holds rows of several source families (a recorder store that received Chat
+    API bodies and Webhooks API events) as one Part named like the first."""
+    parts = (first, *others)
+    messages = pd.concat([p.messages for p in parts], ignore_index=True)
+    messages["source"] = messages["source"].astype(object)
+    rejected = pd.concat([p.rejected for p in parts], ignore_index=True).sort_values(
+        "row", kind="stable", na_position="last").reset_index(drop=True)
+    return Part(first.origin, first.source, conform(messages), rejected)
 
 
 def json_lines(text: str, reject: Callable[[int, str], None]) -> Iterator[tuple[int, Any]]:

@@ -5,7 +5,7 @@ Jivo bodies, transfer dicts), ``TransferResult`` values, a schema DataFrame, or 
 Files are told apart by extension and content: ``.xlsx`` → export; ``.parquet`` → schema;
 an SQLite header → recorder store; ``.csv``/``.tsv``/``.txt`` → CSV export (or the schema's own
 CSV); JSON/JSONL by the keys of the first record (``transfer_id`` → transfers, ``messages`` →
-Reporter pages, ``ts`` + ``author`` → events, ``recipient``/``sender`` → Jivo bodies,
+Reporter pages, ``ts`` + ``author`` → events, ``recipient``/``sender`` → Jivo bodies, ``event_name`` → Jivo Webhooks API events,
 ``questionId``/``timestamp`` → Reporter messages).
 
 De-duplication, on stable keys:
@@ -15,7 +15,8 @@ De-duplication, on stable keys:
    id seen twice at different times is two deliveries, e.g. a webhook retried by Jivo);
 2. the same message seen by two source families (the recorder and the Reporter both log an
    operator's answer): same chat, author, kind and text within ``dedupe_window`` of each other;
-   the row of the richer source is kept (reporter > export > transfers > recorder > jivo > events).
+   the row of the richer source is kept (reporter > export > transfers > recorder > jivo > events >
+   webhooks).
 
 Every removed row is counted in ``LogSet.duplicates_removed``.
 """
@@ -37,7 +38,8 @@ from .schema import COLUMNS, empty_messages, empty_rejected, conform
 
 __all__ = ["load", "LogSet", "LoadResult", "load_part", "SOURCE_PRIORITY"]
 
-SOURCE_PRIORITY = {"reporter": 6, "export": 5, "transfers": 4, "recorder": 3, "jivo": 2, "events": 1}
+SOURCE_PRIORITY = {"reporter": 6, "export": 5, "transfers": 4, "recorder": 3, "jivo": 2, "events": 1,
+                   "webhooks": 0}
 _JSON_EXT = {".json", ".jsonl", ".ndjson", ".log", ""}
 _CSV_EXT = {".csv", ".tsv", ".txt"}
 
@@ -53,6 +55,8 @@ class LogSet:
     duplicates_removed: int = 0
     sources: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         {"origin": [], "source": [], "messages": [], "rejected": []}))
+    # Jivo Webhooks API chats paired with their JAICP chat (jivo_chat, chat, rule): see jivo_join
+    jivo_pairs: pd.DataFrame = field(default_factory=lambda: _empty_pairs())
 
     # --- views -----------------------------------------------------------------------------
     # Every face filters through these two (and so through `filter_frame`): None or a blank text
@@ -62,8 +66,27 @@ class LogSet:
         ``operator`` keeps the transfers that operator answered."""
         from .tabulate import filter_frame, transfers_table
 
-        return filter_frame(transfers_table(self.messages), since=since, until=until, chat=chat,
-                            operator=operator, outcome=outcome)
+        return filter_frame(transfers_table(self.messages, pairs=self.jivo_pairs), since=since, until=until,
+                            chat=chat, operator=operator, outcome=outcome)
+
+    def kpis(self, by: str | None = None, service_level_s: float = 20, *, tz: str = "UTC") -> pd.DataFrame:
+        """Contact-centre KPIs of the hand-over: one row, or one per ``by`` = ``"day"``, ``"hour"``
+        or ``"operator"``. Every rate comes as ``<name>_num``, ``<name>_den``, ``<name>_rate``:
+
+        - ``escalation`` sessions with a switch ÷ sessions; ``containment`` its complement;
+        - ``no_operators`` switches with ``noLivechatOperatorsOnline`` ÷ switches;
+        - ``service_level`` switches answered within ``service_level_s`` ÷ switches offered (a
+          switch nobody could take counts against it);
+        - ``abandonment`` switches the client closed before any operator message ÷ switches;
+        - ``rated`` rated ÷ answered switches; ``positive`` positive ratings ÷ rated;
+
+        plus ``sessions``, ``switches``, ``answered``, ``first_reply_median_s``/``_p90_s``/``_p95_s``
+        and ``handling_median_s``/``_p90_s``. Times are UTC; ``tz`` is the clock day/hour periods
+        are cut on. See :mod:`jivo_ops.logs.kpis`."""
+        from .kpis import kpis
+        from .tabulate import transfers_table
+
+        return kpis(self.messages, transfers_table(self.messages), by=by, service_level_s=service_level_s, tz=tz)
 
     def per_operator(self) -> pd.DataFrame:
         from .tabulate import per_operator, transfers_table
@@ -84,7 +107,7 @@ class LogSet:
 
         return LogSet(filter_frame(self.messages, since=since, until=until, chat=chat, operator=operator,
                                    author=author, operator_rows_only=operator_rows_only),
-                      self.rejected, self.duplicates_removed, self.sources)
+                      self.rejected, self.duplicates_removed, self.sources, self.jivo_pairs)
 
     def chat_ids(self) -> list[str]:
         """The chats worth picking, sorted: those with a transfer, or every chat when none has one."""
@@ -124,6 +147,12 @@ class LogSet:
 LoadResult = LogSet
 
 
+def _empty_pairs() -> pd.DataFrame:
+    from .jivo_join import empty_pairs
+
+    return empty_pairs()
+
+
 def load(*sources: Any, tz: str = "UTC", dedupe: bool = True, dedupe_window: str | pd.Timedelta = "2s",
          **options: Any) -> LogSet:
     """Load every source into one schema frame; see the module docstring for what is accepted.
@@ -151,6 +180,9 @@ def combine(parts: list[Part], *, dedupe: bool = True, dedupe_window="2s") -> Lo
         messages = _concat(frames)
     rejected = [p.rejected for p in parts if len(p.rejected)]
     rejected = pd.concat(rejected, ignore_index=True) if rejected else empty_rejected()
+    from .jivo_join import pair_jivo_chats
+
+    messages, pairs = pair_jivo_chats(messages)  # before de-duplication: both sides log the client
     removed = 0
     if dedupe and len(messages):
         messages, removed = _dedupe(messages, pd.Timedelta(dedupe_window))
@@ -163,7 +195,7 @@ def combine(parts: list[Part], *, dedupe: bool = True, dedupe_window="2s") -> Lo
     sources = pd.DataFrame({"origin": [p.origin for p in parts], "source": [p.source for p in parts],
                             "messages": [len(p.messages) for p in parts],
                             "rejected": [len(p.rejected) for p in parts]})
-    return LogSet(messages, rejected, removed, sources)
+    return LogSet(messages, rejected, removed, sources, pairs)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -322,6 +354,10 @@ def _json_kind(record: Any) -> str | None:
             return "reporter"
         if "ts" in record and "author" in record:
             return "events"
+        from .sources.jivo_webhooks import is_webhook_event
+
+        if is_webhook_event(record):
+            return "webhooks"
         if isinstance(record.get("body"), dict) or "recipient" in record or (
                 "sender" in record and "message" in record):
             return "jivo"
@@ -356,6 +392,10 @@ def _load_json_file(path: Path, head: bytes, *, origin: str, tz: str, kind: str 
         from .sources.jivo_dumps import load_jivo_bodies
 
         return load_jivo_bodies(text, origin=origin, tz=tz)
+    if kind == "webhooks":
+        from .sources.jivo_webhooks import load_webhook_text
+
+        return load_webhook_text(text, origin=origin, tz=tz)
     if kind == "reporter":
         from .sources.reporter import load_reporter_pages
 
@@ -368,7 +408,7 @@ def _load_json_file(path: Path, head: bytes, *, origin: str, tz: str, kind: str 
             part.rejected = pd.concat([rejected_frame(bad), part.rejected], ignore_index=True)
         return part
     raise SourceError("cannot tell what kind of log this is (expected Reporter pages, transfer results, "
-                      "Jivo bodies or events JSONL; keys of the first record: "
+                      "Jivo bodies, Jivo Webhooks API events or events JSONL; keys of the first record: "
                       f"{', '.join(repr(k) for k in list(first)[:8]) if isinstance(first, dict) else type(first).__name__})",
                       path=origin, row=1)
 
@@ -403,6 +443,10 @@ def _part_of_json(data: Any, *, origin: str, tz: str, kind: str | None = None) -
         for i, body in enumerate(items, start=1):
             add_jivo_body(b, i, body)
         return b.build()
+    if kind == "webhooks":
+        from .sources.jivo_webhooks import load_webhook_events
+
+        return load_webhook_events(enumerate(items, start=1), origin=origin, tz=tz)
     if kind == "events":
         from .sources.events import load_schema_frame
 
@@ -410,4 +454,4 @@ def _part_of_json(data: Any, *, origin: str, tz: str, kind: str | None = None) -
         return load_schema_frame(frame, origin=origin, source="events", first_row=1)
     keys = ", ".join(list(sample)[:8]) if isinstance(sample, dict) else type(sample).__name__
     raise SourceError("cannot tell what kind of log this is (expected Reporter pages, transfer results, "
-                      f"Jivo bodies or events; first record: {keys})", path=origin)
+                      f"Jivo bodies, Jivo Webhooks API events or events; first record: {keys})", path=origin)

@@ -1,4 +1,5 @@
-"""Pictures of the logs: a chat's timeline, the wait-time histogram, transfers per hour.
+"""Pictures of the logs: a chat's timeline, the wait-time histogram, transfers per hour, the
+service level per hour of the week, the wait per day.
 
 Each function returns a matplotlib ``Figure`` and saves it as PNG when given ``path``. Figures
 are built without pyplot's global state (Agg canvas) outside notebooks; inside a Jupyter kernel
@@ -17,7 +18,8 @@ from ..errors import SourceError
 from .schema import AUTHORS
 from ..transfer.results import OUTCOMES
 
-__all__ = ["chat_timeline", "wait_histogram", "transfers_per_hour", "new_figure"]
+__all__ = ["chat_timeline", "wait_histogram", "transfers_per_hour", "service_level_heatmap", "wait_by_day",
+           "new_figure"]
 
 AUTHOR_COLORS = {"CLIENT": "#1f77b4", "BOT": "#7f7f7f", "OPERATOR": "#2ca02c", "SYSTEM": "#d62728"}
 OUTCOME_COLORS = {"answered": "#2ca02c", "no_operators": "#ff7f0e", "unanswered": "#d62728", "error": "#9467bd"}
@@ -151,4 +153,58 @@ def transfers_per_hour(transfers: pd.DataFrame, *, path=None, freq: str = "h"):
         ax.text(0.5, 0.5, "no transfers", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("Transfers and outcomes per " + ("hour" if freq.lower() == "h" else freq))
     ax.set_ylabel("transfers")
+    return _finish(fig, path)
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def service_level_heatmap(transfers: pd.DataFrame, messages: pd.DataFrame | None = None, *, path=None,
+                          service_level_s: float = 20, tz: str = "UTC"):
+    """Service level (colour) and switches (the number in each cell) per hour of the week, on the
+    ``tz`` clock; with the messages, hours in which no operator was seen (no operator message, no
+    Jivo ``chat_accepted``) are hatched."""
+    from .kpis import service_level_by_hour_of_week
+
+    grid = service_level_by_hour_of_week(transfers, messages, service_level_s=service_level_s, tz=tz)
+    fig = new_figure(12, 4)
+    ax = fig.add_subplot()
+    level = grid["service_level"].to_numpy(dtype=float)
+    image = ax.imshow(np.ma.masked_invalid(level), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    fig.colorbar(image, ax=ax, label=f"answered within {service_level_s:g} s ÷ switches offered")
+    counts = grid["switches"].to_numpy()
+    for day, hour in zip(*np.nonzero(counts)):
+        ax.text(hour, day, str(counts[day, hour]), ha="center", va="center", fontsize=7)
+    if "operators_online" in grid:
+        offline = ~grid["operators_online"].to_numpy(dtype=bool)
+        for day, hour in zip(*np.nonzero(offline)):
+            ax.add_patch(_hatched_cell(hour, day))
+    ax.set_xticks(range(24))
+    ax.set_yticks(range(7), _WEEKDAYS)
+    ax.set_xlabel(f"hour ({tz})")
+    ax.set_title("Service level and switches per hour of the week" +
+                 (" (hatched: no operator seen)" if "operators_online" in grid else ""))
+    return _finish(fig, path)
+
+
+def _hatched_cell(x, y):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#999999", linewidth=0)
+
+
+def wait_by_day(transfers: pd.DataFrame, *, path=None, tz: str = "UTC"):
+    """The distribution of the wait for the first operator reply, one box per day (``tz`` clock)."""
+    answered = transfers[transfers["wait_s"].notna()]
+    fig = new_figure(10, 4)
+    ax = fig.add_subplot()
+    if len(answered):
+        day = answered["switched_at"].dt.tz_convert(tz).dt.date
+        groups = [(str(d), g.to_numpy()) for d, g in answered["wait_s"].groupby(day)]
+        ax.boxplot([g for _, g in groups], showfliers=True)
+        ax.set_xticks(range(1, len(groups) + 1), [d for d, _ in groups], rotation=30)
+    else:
+        ax.text(0.5, 0.5, "no answered transfers", ha="center", va="center", transform=ax.transAxes)
+    ax.set_title(f"Wait for the first operator reply per day ({tz})")
+    ax.set_ylabel("seconds")
     return _finish(fig, path)

@@ -20,7 +20,8 @@ column        dtype                        meaning
                                            for photo/video/document rows without a caption
 ``operator``  ``string``                   the operator's name (or id) on OPERATOR rows, else NA
 ``source``    ``category``                 the source family: ``reporter``, ``export``,
-                                           ``recorder``, ``transfers``, ``jivo``, ``events``
+                                           ``recorder``, ``transfers``, ``jivo``, ``events``,
+                                           ``webhooks`` (Jivo Webhooks API events)
 ``origin``    ``category``                 the file (or label) the row came from
 ``message_id``  ``string``                 the source's own id for the row (Reporter
                                            ``questionId`` + reply index, Jivo ``message.id``,
@@ -65,7 +66,7 @@ __all__ = [
 AUTHORS = ("CLIENT", "BOT", "OPERATOR", "SYSTEM")
 KINDS = ("text", "photo", "video", "document", "audio", "location", "buttons",
          "switch", "event", "error", "other")
-SOURCES = ("reporter", "export", "recorder", "transfers", "jivo", "events")
+SOURCES = ("reporter", "export", "recorder", "transfers", "jivo", "events", "webhooks")
 
 STRING_DTYPE = pd.StringDtype("pyarrow")
 TS_DTYPE = pd.DatetimeTZDtype("us", "UTC")

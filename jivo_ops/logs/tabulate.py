@@ -8,12 +8,17 @@ within it:
   (events logged at the very instant of the switch count as after it: they are its consequence)
 - ``closed_at``/``closed_by`` — the earlier of a CLIENT message equal to a close phrase
   (``closed_by='client'``; default phrases ``("/closeChat",)``) and a ``livechatFinished`` event
-  (``'operator'``: the live chat ended without the client asking); NA when neither happened;
+  or Jivo's ``chat_finished`` (``'operator'``: the live chat ended without the client asking);
+  NA when neither happened;
 - ``outcome`` — ``answered`` (an operator wrote), else ``no_operators`` (a
   ``noLivechatOperatorsOnline`` event), else ``error`` (an ``error`` row), else ``unanswered``;
-- ``operator`` — the first operator's name;
+- ``operator`` — who Jivo says accepted the chat (``chat_accepted``), else the first operator's name;
 - ``n_client``, ``n_bot``, ``n_operator``, ``n_system`` — messages by author from the switch
-  (itself not counted) to the close (included), or to the segment's end when not closed.
+  (itself not counted) to the close (included), or to the segment's end when not closed;
+- from Jivo's Webhooks API, when the chat was paired (:mod:`jivo_ops.logs.jivo_join`):
+  ``accepted_at`` (the ``chat_accepted`` event), ``jivo_chat`` (``jivo:<chat_id>``), ``rating``
+  (``positive``/``negative`` from ``chat.rate``, else NA) and ``paired_by`` (the pairing rule:
+  ``id`` or ``text``); all NA without Jivo events.
 
 Everything is computed with sorts, cumulative sums and bincounts over whole columns — no Python
 loop per chat — so 100,000 chats take a fraction of a second.
@@ -31,19 +36,22 @@ from ..errors import SourceError
 from ..times import parse_time
 from ..transfer.results import OUTCOMES  # the one list: the transfer operation's rule
 from .schema import AUTHORS, STRING_DTYPE, TS_DTYPE
+from .sources.jivo_webhooks import ACCEPTED_EVENT, FINISHED_EVENT as JIVO_FINISHED_EVENT, RATE_EVENT
 
 __all__ = ["transfers_table", "per_operator", "per_period", "filter_frame", "summarize",
            "export", "OUTCOMES", "CLOSED_BY", "TRANSFER_COLUMNS", "CLOSE_PHRASES"]
 
 CLOSED_BY = ("client", "operator")
+RATINGS = ("positive", "negative")
 CLOSE_PHRASES = ("/closeChat",)
 NO_OPERATORS_EVENT = "noLivechatOperatorsOnline"
 FINISHED_EVENT = "livechatFinished"
 OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
 CLOSED_BY_DTYPE = pd.CategoricalDtype(list(CLOSED_BY))
+RATING_DTYPE = pd.CategoricalDtype(list(RATINGS))
 TRANSFER_COLUMNS = ("chat", "session", "transfer_no", "switched_at", "first_operator_at", "wait_s",
                     "closed_at", "closed_by", "operator", "outcome", "n_client", "n_bot", "n_operator",
-                    "n_system", "source")
+                    "n_system", "source", "accepted_at", "jivo_chat", "rating", "paired_by")
 _NAT = np.iinfo(np.int64).min  # datetime64's NaT as int64
 
 
@@ -56,7 +64,9 @@ def _empty_transfers() -> pd.DataFrame:
         "closed_by": pd.Series([], dtype=CLOSED_BY_DTYPE), "operator": pd.Series([], dtype=STRING_DTYPE),
         "outcome": pd.Series([], dtype=OUTCOME_DTYPE),
         **{f"n_{a.lower()}": pd.Series([], dtype="int64") for a in AUTHORS},
-        "source": pd.Series([], dtype="category")})
+        "source": pd.Series([], dtype="category"), "accepted_at": ts,
+        "jivo_chat": pd.Series([], dtype=STRING_DTYPE), "rating": pd.Series([], dtype=RATING_DTYPE),
+        "paired_by": pd.Series([], dtype=STRING_DTYPE)})
 
 
 def _first_per_transfer(t_ids: np.ndarray, values: np.ndarray, n: int, fill) -> np.ndarray:
@@ -68,8 +78,10 @@ def _first_per_transfer(t_ids: np.ndarray, values: np.ndarray, n: int, fill) -> 
     return out
 
 
-def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CLOSE_PHRASES) -> pd.DataFrame:
-    """One row per switch; see the module docstring for each column's meaning."""
+def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CLOSE_PHRASES,
+                    pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per switch; see the module docstring for each column's meaning. ``pairs`` (a
+    LogSet's ``jivo_pairs``) gives ``paired_by``."""
     m = messages
     is_switch_all = (m["kind"] == "switch").to_numpy(dtype=bool, na_value=False)
     if not is_switch_all.any():
@@ -106,7 +118,16 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     author = m["author"].cat.codes.to_numpy()[rows]
     kind_is = lambda name: (m["kind"] == name).to_numpy(dtype=bool, na_value=False)[rows]  # noqa: E731
     text = m["text"]
-    text_is = lambda values: text.isin(list(values)).to_numpy(dtype=bool, na_value=False)[rows]  # noqa: E731
+    def text_of(where: np.ndarray) -> tuple[np.ndarray, pd.Series]:
+        """(positions in r, their texts) for the rows `where` picks: string tests on those only."""
+        pos = np.flatnonzero(where)
+        return pos, pd.Series(text.array.take(rows[pos]))
+
+    def text_is(values, picked: tuple[np.ndarray, pd.Series]) -> np.ndarray:
+        pos, texts = picked
+        out = np.zeros(len(r), dtype=bool)
+        out[pos] = texts.isin(list(values)).to_numpy(dtype=bool, na_value=False)
+        return out
     ts_r = ts[r]
     op_code, client_code = AUTHORS.index("OPERATOR"), AUTHORS.index("CLIENT")
 
@@ -114,15 +135,27 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         return _first_per_transfer(tr[mask], ts_r[mask], n_tr, _NAT)
 
     is_event = kind_is("event")
-    is_text = text_is([p.strip() for p in close_phrases]) if close_phrases else np.zeros(len(r), bool)
-    client_close = first_ts((author == client_code) & is_text)
-    finished_mask = is_event & text_is([FINISHED_EVENT])
+    events = text_of(is_event)  # every event-name test reads these texts, taken once
+    is_client = author == client_code
+    client_close = first_ts(text_is([p.strip() for p in close_phrases], text_of(is_client)) if close_phrases
+                            else np.zeros(len(r), bool))
+    finished_mask = text_is([FINISHED_EVENT, JIVO_FINISHED_EVENT], events)
     finished = first_ts(finished_mask)
-    no_ops = first_ts(is_event & text_is([NO_OPERATORS_EVENT]))
+    no_ops = first_ts(text_is([NO_OPERATORS_EVENT], events))
     errors = first_ts(kind_is("error"))
     op_mask = author == op_code
     first_op = first_ts(op_mask)
     op_names = _first_per_transfer(tr[op_mask], rows[op_mask], n_tr, -1)
+    accept_mask = text_is([ACCEPTED_EVENT], events)
+    accepted = first_ts(accept_mask)
+    acceptor = _first_per_transfer(tr[accept_mask], rows[accept_mask], n_tr, -1)
+    op_names = np.where(acceptor >= 0, acceptor, op_names)  # Jivo's own word on who took the chat
+    rate_pos, rate_texts = events
+    rate_mask = np.zeros(len(r), dtype=bool)
+    rate_mask[rate_pos] = rate_texts.str.startswith(f"{RATE_EVENT}:", na=False).to_numpy(dtype=bool)
+    rate_rows = _first_per_transfer(tr[rate_mask], rows[rate_mask], n_tr, -1)
+    jivo_mask = (m["source"] == "webhooks").to_numpy(dtype=bool, na_value=False)[rows]
+    jivo_rows = _first_per_transfer(tr[jivo_mask], rows[jivo_mask], n_tr, -1)
 
     big = np.iinfo(np.int64).max
     cc = np.where(client_close == _NAT, big, client_close)
@@ -146,6 +179,16 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     op_series = pd.array(op_series, dtype=STRING_DTYPE)
     op_series[op_names < 0] = pd.NA
     wait = np.where(first_op != _NAT, (first_op - switched) / 1e6, np.nan)
+    jivo_chat = _take_or_na(m["session"], jivo_rows)
+    rated = rate_rows >= 0
+    rating_codes = np.full(n_tr, -1, dtype=np.int8)
+    if rated.any():
+        names = pd.Series(text.array.take(rate_rows[rated])).str.slice(len(RATE_EVENT) + 1)
+        rating_codes[rated] = pd.Categorical(names, dtype=RATING_DTYPE).codes
+    rating = pd.Series(pd.Categorical.from_codes(rating_codes, dtype=RATING_DTYPE))
+    paired_by = pd.Series(pd.NA, index=range(n_tr), dtype=STRING_DTYPE)
+    if pairs is not None and len(pairs):
+        paired_by = jivo_chat.map(dict(zip(pairs["jivo_chat"], pairs["rule"]))).astype(STRING_DTYPE)
     out = pd.DataFrame({
         "chat": m["chat"].array.take(switch_rows),
         "session": m["session"].array.take(switch_rows),
@@ -159,9 +202,20 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         "outcome": pd.Categorical.from_codes(outcome, dtype=OUTCOME_DTYPE),
         "n_client": counts[:, 0], "n_bot": counts[:, 1], "n_operator": counts[:, 2], "n_system": counts[:, 3],
         "source": m["source"].array.take(switch_rows),
+        "accepted_at": to_ts(accepted),
+        "jivo_chat": jivo_chat.array, "rating": rating.array, "paired_by": paired_by.array,
     })
     order = np.lexsort((out["transfer_no"].to_numpy(), codes[sw_pos], switched))  # by time, then chat
     return out.iloc[order].reset_index(drop=True)
+
+
+def _take_or_na(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """column[rows] as strings, NA where a row number is -1 (none)."""
+    if not (rows >= 0).any():
+        return pd.Series(pd.NA, index=range(len(rows)), dtype=STRING_DTYPE)
+    out = pd.Series(column.array.take(np.where(rows >= 0, rows, 0)), dtype=STRING_DTYPE)
+    out[rows < 0] = pd.NA
+    return out
 
 
 def _p95(s: pd.Series) -> float:

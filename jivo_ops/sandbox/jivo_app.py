@@ -5,12 +5,20 @@ and answers 2xx, or 4xx with a ``text/plain; charset=utf-8`` reason; ``GET <uniq
 answers ``1``/``0``. Operators answer on this server's event loop and POST their messages to the
 channel's «URL вашего сервера для Webhooks», chunked or with Content-Length as the channel says,
 resending on failure as the settings say. ``/admin/…`` stands in for Jivo's web console.
+
+With ``webhooks_api_url`` set, Jivo's separate Webhooks API is simulated too: ``chat_accepted``
+when an operator takes a chat and ``chat_finished`` (the transcript, the agents, ``chat.rate``)
+when an operator closes it, in the documented shapes (README "Protocol notes"); ``user_token`` is
+the client's ``sender.id`` [guess]. ``POST /admin/close`` takes an optional ``rate``
+(``positive``/``negative``) for the client's rating.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -45,6 +53,8 @@ class JivoChat:
     replies: int = 0
     closed: bool = False
     pending: list = field(default_factory=list)      # messages waiting for an operator to come online
+    chat_id: int = 0                                 # Jivo's own chat number (Webhooks API ``chat_id``)
+    transcript: list = field(default_factory=list)   # chat.messages[] of chat_finished
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -91,6 +101,7 @@ class JivoService(SimulatedService):
         self.rebuild_operators()
         self.chats: dict[str, JivoChat] = {}
         self._next_operator = 0
+        self._chat_numbers = itertools.count(4398)
 
     # -- wiring ---------------------------------------------------------------------------------
     @property
@@ -158,7 +169,7 @@ class JivoService(SimulatedService):
         client_id = str(sender["id"])
         chat = self.chats.get(client_id)
         if chat is None or chat.closed:
-            chat = JivoChat(client_id=client_id, sender=dict(sender))
+            chat = JivoChat(client_id=client_id, sender=dict(sender), chat_id=next(self._chat_numbers))
             self.chats[client_id] = chat
             self.history.add(self.side, "chat_opened", client_id=client_id, author="SYSTEM",
                              text="new chat from " + str(sender.get("name") or client_id))
@@ -178,6 +189,8 @@ class JivoService(SimulatedService):
                     return
                 first = chat.operator is None
                 chat.operator = op
+                if first:
+                    await self._post_event(chat, "chat_accepted", op)
                 if first and self.settings().lifecycle_events:
                     self.history.add(self.side, "agent_joined", client_id=chat.client_id, author="OPERATOR",
                                      text=f"{op.name} joined", operator=op.name)
@@ -207,9 +220,10 @@ class JivoService(SimulatedService):
             out.append({"type": "photo", "file": s.photo_url, "file_name": s.photo_url.rsplit("/", 1)[-1]})
         return out
 
-    async def _close(self, chat: JivoChat, op: Operator | None) -> None:
+    async def _close(self, chat: JivoChat, op: Operator | None, rate: str | None = None) -> None:
         """Agent-side close: the chat ends in Jivo; JAICP hears of it only if the signal is on."""
         chat.closed = True
+        await self._post_event(chat, "chat_finished", op, rate=rate)
         self.history.add(self.side, "operator_close", client_id=chat.client_id, author="OPERATOR",
                          text="operator closed the chat", operator=op.name if op else None)
         s = self.settings()
@@ -228,6 +242,8 @@ class JivoService(SimulatedService):
         if is_content:
             if op is not None:
                 op.messages_sent += 1
+                chat.transcript.append({"timestamp": int(time.time()), "type": "agent", "agent_id": op.id,
+                                        "message": text})
             self.history.add(self.side, "operator_message", client_id=chat.client_id, author="OPERATOR", text=text,
                              operator=op.name if op else None, type=kind, message_id=body["message"]["id"])
         url = self.webhook_url.strip()
@@ -253,6 +269,34 @@ class JivoService(SimulatedService):
                                     f"attempt(s): {result.reason or result.status}")
         return result.ok
 
+    async def _post_event(self, chat: JivoChat, event: str, op: Operator | None, *, rate: str | None = None) -> None:
+        """One Webhooks API event to ``webhooks_api_url`` (nothing when it is empty)."""
+        s = self.settings()
+        url = s.webhooks_api_url.strip()
+        if not url:
+            return
+        agent = {"id": op.id, "name": op.name, "email": "", "phone": ""} if op else None
+        body: dict[str, Any] = {
+            "event_name": event, "chat_id": chat.chat_id, "widget_id": self.channel_id,
+            "user_token": chat.client_id,
+            "visitor": {"name": chat.sender.get("name"), "email": chat.sender.get("email"),
+                        "phone": chat.sender.get("phone"), "number": str(chat.chat_id), "description": "",
+                        "social": None, "chats_count": 1}}
+        if event == "chat_finished":
+            body["agents"] = [agent] if agent else []
+            body["chat"] = {"messages": list(chat.transcript), "rate": rate, "blacklisted": False}
+        else:
+            body["agent"] = agent
+        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+        def on_attempt(attempt: int, status: int | None, reason: str) -> None:
+            self.history.add(self.side, "webhooks_api_attempt", client_id=chat.client_id, text=event,
+                             attempt=attempt, status=status, url=mask_url(url),
+                             **({"reason": reason} if status is None or status >= 300 else {}))
+
+        await deliver(await self.http(), url, raw, chunked=False, retries=s.webhook_retries,
+                      wait=s.webhook_retry_wait, timeout=s.webhook_timeout, on_attempt=on_attempt)
+
     async def _serve_pending(self) -> None:
         for chat in list(self.chats.values()):
             if chat.pending and not chat.closed:
@@ -275,11 +319,12 @@ class JivoService(SimulatedService):
             message["file_name"] = message["file"].rsplit("/", 1)[-1]
         return await self._post(chat, op, message)
 
-    async def operator_close(self, client_id: str) -> None:
+    async def operator_close(self, client_id: str, *, rate: str | None = None) -> None:
+        """The operator closes the chat; `rate` is the client's rating Jivo reports (chat.rate)."""
         chat = self.chats.get(client_id)
         if chat is None or chat.closed:
             raise KeyError(client_id)
-        await self._close(chat, chat.operator)
+        await self._close(chat, chat.operator, rate=rate)
 
     # -- HTTP -------------------------------------------------------------------------------------
     def _unknown_channel(self, request):
@@ -316,6 +361,8 @@ class JivoService(SimulatedService):
         chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
         chat = self._chat(sender)
         chat.received += 1
+        chat.transcript.append({"timestamp": int(time.time()), "type": "visitor",
+                                "message": message.get("text") or message.get("file")})
         self.history.add(self.side, "jivo_received", client_id=chat.client_id, author="CLIENT",
                          text=message.get("text") or message.get("file"), type=message["type"],
                          message_id=message.get("id"), chunked=chunked, status=200)
@@ -386,11 +433,14 @@ class JivoService(SimulatedService):
         return json_response({"delivered": delivered})
 
     async def _admin_close(self, request):
-        _, client_id, error = await self._admin_client_body(request)
+        data, client_id, error = await self._admin_client_body(request)
         if error:
             return error
+        rate = data.get("rate")
+        if rate not in (None, "positive", "negative"):
+            return plain("rate must be positive, negative or absent", 400)
         try:
-            await self.operator_close(client_id)
+            await self.operator_close(client_id, rate=rate)
         except KeyError:
             return plain(f"no open chat with client {client_id!r}", 404)
         return json_response({"closed": client_id})

@@ -46,6 +46,7 @@ class SandboxSettings:
     lifecycle_events: bool = False                  # [guess] post "agent joined" / "chat closed" to the webhook
     joined_message_type: str = "agent_joined"       # [guess] message.type of those events
     closed_message_type: str = "chat_closed"        # [guess]
+    webhooks_api_url: str = ""                      # Jivo's Webhooks API (chat_accepted, chat_finished) posts here; "": off
 
     # -- Jivo Chat API channel ----------------------------------------------------------------------
     strict_content_type: bool = False               # [guess] reject bodies not labelled application/json

@@ -1,8 +1,8 @@
 """`LogExplorer`: load message logs from every source, filter them, read the per-transfer table,
-look at a chat's timeline and the wait histogram, export what you see.
+look at a chat's timeline and the wait histogram, read the hand-over KPIs, export what you see.
 
 A thin view over `jivo_ops.logs`: `load` builds the one schema, `LogSet.transfers` / `LogSet.filter`
-tabulate and filter (the calls `jivo-ops logs` makes), `chat_timeline` / `wait_histogram` draw,
+/ `LogSet.kpis` tabulate and filter (the calls `jivo-ops logs` makes), `chat_timeline` / `wait_histogram` draw,
 `export` writes.
 Loading runs in a worker thread (a million rows take a few seconds); plots are shown as PNG images.
 """
@@ -27,6 +27,7 @@ TABLE_ROWS = 20
 TABLE_COLUMNS = ("chat", "switched_at", "wait_s", "operator", "outcome", "closed_by", "n_client", "n_operator",
                  "source")
 EXPORT_FORMATS = ("csv", "parquet", "xlsx", "jsonl")
+KPI_GROUPINGS = (("всего", ""), ("по дням", "day"), ("по часам", "hour"), ("по операторам", "operator"))
 _PLOT_LOCK = threading.Lock()
 
 
@@ -45,6 +46,7 @@ class LogModel(t.HasTraits):
     chat = t.Unicode("")         # "" = every chat
     operator = t.Unicode("")
     outcome = t.Unicode("")
+    kpi_by = t.Unicode("")       # "" | day | hour | operator: the KPI tab's grouping
 
     state = t.Unicode("idle")    # idle | loading | ready | failed
     error = t.Unicode("")
@@ -127,6 +129,10 @@ class LogModel(t.HasTraits):
     def transfers(self):
         """The per-transfer table (one row per switch) with every filter applied."""
         return self._require().transfers(**self._filters(), outcome=self.outcome)
+
+    def kpis(self):
+        """The hand-over KPIs (`LogSet.kpis`) of the messages the time/chat/operator filters keep."""
+        return self._require().filter(**self._filters()).kpis(by=self.kpi_by or None)
 
     def chats(self) -> list[str]:
         return [] if self.logs is None else self.logs.chat_ids()
@@ -223,8 +229,13 @@ class LogExplorer(w.VBox):
         self.export_status = StatusLine()
         filters = w.VBox([w.HBox([self.since_input, self.until_input]),
                           w.HBox([self.chat_choice, self.operator_choice, self.outcome_choice])])
-        self.plots = plots = w.Tab([self.timeline_image, self.wait_image],
-                                   titles=("Хронология чата", "Ожидание оператора"))
+        self.kpi_by_choice = w.Dropdown(options=KPI_GROUPINGS, value="", description="KPI", style=style)
+        w.dlink((self.kpi_by_choice, "value"), (m, "kpi_by"))
+        m.observe(lambda _change: self.refresh(), "kpi_by")
+        self.kpi_table = w.HTML()
+        self.plots = plots = w.Tab([self.timeline_image, self.wait_image,
+                                    w.VBox([self.kpi_by_choice, self.kpi_table])],
+                                   titles=("Хронология чата", "Ожидание оператора", "KPI"))
         plots.observe(lambda _change: self._draw_plot(self._safe_transfers()), "selected_index")
         exports = w.HBox([self.export_format, self.export_transfers_button, self.export_messages_button])
         title = w.HTML("<b>Журналы сообщений</b> — переводы на оператора, ожидание, исходы")
@@ -304,6 +315,9 @@ class LogExplorer(w.VBox):
             return
         self._plot_generation += 1
         generation, which = self._plot_generation, self.plots.selected_index or 0
+        if which == 2:
+            self._render_kpis()
+            return
         chat = self.model.chat or (str(table["chat"].iloc[0]) if table is not None and len(table) else None)
 
         def draw() -> bytes | None:
@@ -349,6 +363,20 @@ class LogExplorer(w.VBox):
         caption = f"переводы: {len(table)}" + (f" (первые {TABLE_ROWS})" if len(table) > TABLE_ROWS else "")
         self.table.value = (f"<b>{esc(caption)}</b>"
                             + shown.to_html(index=False, na_rep="–", classes="jivo-ops-transfers", border=0))
+
+    def _render_kpis(self) -> None:
+        try:
+            k = self.model.kpis()
+        except Exception as exc:  # noqa: BLE001 - shown on the status line like a filter error
+            self.last_error = exc
+            self.status.error(exc)
+            return
+        key = next((c for c in ("period", "operator") if c in k.columns), None)
+        shown = (k.set_index(key) if key else k).T
+        self.kpi_table.value = (f"<b>KPI (service level: ответ за {k.attrs['service_level_s']:g} с)</b>"
+                                + shown.to_html(na_rep="–", float_format=lambda v: f"{v:.3g}",
+                                                classes="jivo-ops-kpis", border=0))
+        self.plot_caption.value = "<span class='jivo-ops-plot-caption'>KPI: числитель, знаменатель, доля</span>"
 
     def __repr__(self) -> str:
         return f"LogExplorer({self.model.summary_text().splitlines()[0]})"

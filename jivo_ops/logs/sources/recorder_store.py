@@ -5,7 +5,9 @@ recorder may keep writing while it is read. Each stored ``requests`` row whose b
 agent message becomes an OPERATOR row (``recipient.id`` → ``chat``, ``ts`` = ``received_at``; see
 :mod:`jivo_ops.logs.sources.jivo_dumps`); ``message_id`` is Jivo's ``message.id``, or
 ``recorder:<request id>`` when Jivo sent none. Requests that are not messages (a GET, a malformed
-body the recorder answered 400) go to the rejected table with the request id as the row. Extra
+body the recorder answered 400) go to the rejected table with the request id as the row. A body
+that is a Jivo Webhooks API event (``event_name``: a store that received them) is read by
+:mod:`jivo_ops.logs.sources.jivo_webhooks` (its rows' ``source`` is ``webhooks``). Extra
 columns of newer stores are ignored; a store of contract C without ``status`` still loads.
 """
 
@@ -16,8 +18,9 @@ from pathlib import Path
 
 from ...errors import RecorderError, SourceError
 from ...recorder.store import SQLITE_MAGIC, StoreReader
-from .._build import Builder, Part
+from .._build import Builder, Part, merge_parts
 from .jivo_dumps import add_jivo_body
+from .jivo_webhooks import add_webhook_event, is_webhook_event
 
 __all__ = ["load_recorder_store", "SQLITE_MAGIC"]
 
@@ -40,6 +43,7 @@ def load_recorder_store(path: str | Path, *, origin: str | None = None) -> Part:
             if column not in store.columns:
                 raise SourceError(f"missing column in table 'requests'; {_TODO}", path=origin, column=column)
         b = Builder(origin, "recorder")
+        hooks = Builder(origin, "webhooks", ts_column="timestamp")
         try:
             for req_id, received_at, method, body, code in store.iter_rows_after(0, _READ):
                 if str(method).upper() != "POST":
@@ -52,7 +56,10 @@ def load_recorder_store(path: str | Path, *, origin: str | None = None) -> Part:
                     answered = f" (the recorder answered {code})" if code is not None else ""
                     b.reject(req_id, f"body is not UTF-8 JSON: {exc}{answered}")
                     continue
-                add_jivo_body(b, req_id, parsed, ts=received_at, message_id=f"recorder:{req_id}")
+                if is_webhook_event(parsed):
+                    add_webhook_event(hooks, req_id, parsed, ts=received_at)
+                else:
+                    add_jivo_body(b, req_id, parsed, ts=received_at, message_id=f"recorder:{req_id}")
         except RecorderError as exc:
             raise SourceError(str(exc)) from None
-        return b.build()
+        return merge_parts(b.build(), hooks.build()) if hooks.row_of or hooks.rejected else b.build()
