@@ -31,7 +31,7 @@ def test_accept_and_finish_events_reach_the_recorder_and_join_the_jaicp_side(tmp
                             and e.text == "chat_finished" and e.detail["status"] == 200)
         assert httpx.post(sb.jivo_url + "/admin/close", json={"clientId": "wh-3", "rate": "5"},
                           timeout=TIMEOUT).status_code == 400
-        with ReporterClient(sb.profile.jaicp.reporter_url, sb.profile.jaicp.reporter_token) as reporter:
+        with ReporterClient.from_profile(sb.profile) as reporter:
             pages = [p for cid in ("wh-1", "wh-2") for p in from_reporter(reporter, client_id=cid)]
         operator = sb.settings.names[0]
     hooks = load(store)

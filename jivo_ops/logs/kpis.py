@@ -109,7 +109,7 @@ def kpis(messages: pd.DataFrame, transfers: pd.DataFrame, *, by: str | None = No
         "handling_s": handling.where(handling >= 0).to_numpy(dtype="float64", na_value=np.nan),
     })
     if by is None:
-        key, keys = np.zeros(len(t), dtype=int), None
+        key = np.zeros(len(t), dtype=int)
     elif by == "operator":
         key = t["operator"]
         flags = flags[key.notna().to_numpy()]
