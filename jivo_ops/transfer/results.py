@@ -102,6 +102,14 @@ class Step:
                    http=data.get("http"))
 
 
+def _operator_side(value: Any) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ProtocolError(f"must be a JSON object or null, not {type(value).__name__}", field="operator_side")
+    return dict(value)
+
+
 @dataclass(frozen=True)
 class TransferResult:
     """What happened to one simulated client; `to_json()` is one line of the JSONL file."""
@@ -119,6 +127,9 @@ class TransferResult:
     error: str | None = None
     steps: tuple[Step, ...] = ()
     interrupted: bool = False
+    # What the operator was given: {"first_message", "sender", "messages": [{"ts", "text", "type"}]};
+    # None when nobody can see Jivo's side (a real Jivo with human operators).
+    operator_side: Mapping[str, Any] | None = None
 
     # -- derived figures --------------------------------------------------------------------
     @property
@@ -146,6 +157,7 @@ class TransferResult:
             "error": redact(self.error) if self.error else None,
             "interrupted": self.interrupted,
             "steps": [s.to_json() for s in self.steps],
+            "operator_side": _mask_payload(self.operator_side) if self.operator_side is not None else None,
         }
 
     @classmethod
@@ -170,6 +182,7 @@ class TransferResult:
             operator=data.get("operator"), error=data.get("error"),
             steps=tuple(Step.from_json(s) for s in data.get("steps") or ()),
             interrupted=bool(data.get("interrupted", False)),
+            operator_side=_operator_side(data.get("operator_side")),
         )
 
     # -- views ------------------------------------------------------------------------------
