@@ -47,6 +47,9 @@ def format_summary(summary: Mapping[str, Any]) -> tuple[list[list[str]], list[st
 
     total = summary["transfers"] or 1
     rows = [[f"outcome: {o}", str(n), f"{100 * n / total:.0f}%"] for o, n in summary["outcomes"].items()]
+    checks = summary.get("checks") or {}
+    if any(checks.values()):
+        rows += [[f"checks: {status}", str(n), ""] for status, n in checks.items()]
     if summary.get("interrupted"):
         rows.append(["interrupted", str(summary["interrupted"]), ""])
     for label, key in (("time to switch", "time_to_switch_s"),
