@@ -37,10 +37,11 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import ScriptError
 from .checks import parse_expect
+from .jaicp_xml import read_jaicp_xml
 from .results import OUTCOMES
 
-__all__ = ["ACTIONS", "DEFAULT_SWITCH_TEXT", "ScriptStep", "Script", "DEFAULT_SCRIPT", "load_script", "as_script",
-           "ScriptError"]
+__all__ = ["ACTIONS", "DEFAULT_SWITCH_TEXT", "ScriptStep", "Script", "DEFAULT_SCRIPT", "load_script", "load_scripts",
+           "as_script", "ScriptError"]
 
 ACTIONS = ("say", "switch", "wait_operator", "close", "event", "pause")
 DEFAULT_SWITCH_TEXT = "Позовите оператора"
@@ -77,15 +78,20 @@ class Script:
     steps: tuple[ScriptStep, ...]
     outcome: str | None = None   # the expected outcome as written; see `expected_outcome`
     clients: int | None = None   # how many clients to run by default
+    # Sandbox settings this script needs (e.g. {"online": False}); applied only when it runs on a sandbox.
+    sandbox: Mapping[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: Any, *, source: str = "script", default_name: str = "custom") -> "Script":
-        outcome = clients = None
+        outcome = clients = sandbox = None
         if isinstance(data, Mapping):
-            unknown = set(data) - {"name", "steps", "description", "outcome", "clients"}
+            unknown = set(data) - {"name", "steps", "description", "outcome", "clients", "sandbox"}
             if unknown:
                 raise ScriptError(f"{source}: unknown key(s) {sorted(unknown)}; a script has 'name', 'steps', "
-                                  f"'outcome' and 'clients'")
+                                  f"'outcome', 'clients' and 'sandbox'")
+            sandbox = data.get("sandbox")
+            if sandbox is not None and not isinstance(sandbox, Mapping):
+                raise ScriptError(f"{source}: 'sandbox' must be a table/object of sandbox settings")
             name = data.get("name", default_name)
             if not isinstance(name, str) or not name:
                 raise ScriptError(f"{source}: 'name' must be a non-empty string")
@@ -97,7 +103,7 @@ class Script:
             raise ScriptError(f"{source}: 'steps' must be a non-empty list of steps "
                               f"(actions: {', '.join(ACTIONS)})")
         return cls(name=name, steps=tuple(_parse_step(s, source, i) for i, s in enumerate(raw_steps, 1)),
-                   outcome=outcome, clients=clients)
+                   outcome=outcome, clients=clients, sandbox=dict(sandbox) if sandbox else None)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "steps": [s.to_json() for s in self.steps]}
@@ -105,6 +111,8 @@ class Script:
             out["outcome"] = self.outcome
         if self.clients is not None:
             out["clients"] = self.clients
+        if self.sandbox:
+            out["sandbox"] = dict(self.sandbox)
         return out
 
     @property
@@ -184,8 +192,9 @@ DEFAULT_SCRIPT = Script(name="default", steps=(
 ))
 
 
-def load_script(path: str | os.PathLike) -> Script:
-    """Read a script from a JSON or TOML file (chosen by the extension; JSON otherwise)."""
+def load_scripts(path: str | os.PathLike, *, switch_state: str | None = None) -> list[Script]:
+    """Every script in a file: one from JSON/TOML, one per ``<test-case>`` from a JAICP XML test
+    (`jaicp_xml`; `switch_state` names the state whose step is the switch)."""
     p = Path(path).expanduser()
     try:
         raw = p.read_bytes()
@@ -193,6 +202,8 @@ def load_script(path: str | os.PathLike) -> Script:
         raise ScriptError(f"{p}: script file not found") from None
     except OSError as exc:
         raise ScriptError(f"{p}: cannot read: {exc.strerror}") from None
+    if p.suffix.lower() == ".xml":
+        return [Script.from_json(data, source=str(p)) for data in read_jaicp_xml(p, raw, switch_state=switch_state)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -206,7 +217,22 @@ def load_script(path: str | os.PathLike) -> Script:
         raise ScriptError(f"{p}: broken TOML: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ScriptError(f"{p}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    return Script.from_json(data, source=str(p), default_name=p.stem)
+    return [Script.from_json(data, source=str(p), default_name=_stem(p))]
+
+
+def _stem(p: Path) -> str:
+    """A script file's name without its extensions (``happy.transfer.toml`` → ``happy``)."""
+    return p.name.split(".", 1)[0] or p.stem
+
+
+def load_script(path: str | os.PathLike, *, switch_state: str | None = None) -> Script:
+    """Read a script from a JSON, TOML or JAICP XML file (chosen by the extension; JSON otherwise).
+    An XML file must then hold one ``<test-case>``; `load_scripts` reads them all."""
+    scripts = load_scripts(path, switch_state=switch_state)
+    if len(scripts) != 1:
+        raise ScriptError(f"{Path(path).expanduser()}: {len(scripts)} test-cases "
+                          f"({', '.join(s.name for s in scripts)}); read them with load_scripts")
+    return scripts[0]
 
 
 def as_script(script: Script | str | os.PathLike | Sequence | Mapping | None) -> Script:
