@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 
 from ..errors import JivoOpsError, ScriptError
 from ..redaction import redact
-from .render import format_timeline
+from .render import format_check, format_timeline
 from .results import TransferBatch, TransferResult
 from .script import Script, load_scripts
 
@@ -88,10 +88,7 @@ def run_suite(scripts: Sequence[Script], target: Any, **options: Any) -> list[Tr
 def failure_report(result: TransferResult) -> str:
     """What a failing transfer shows: each failed check with expected/got, then its timeline."""
     lines = [f"{result.script}: {len(result.failed_checks)} failed check(s), outcome {result.outcome}"]
-    for c in result.failed_checks:
-        lines.append(f"  {c.where} {c.check}: {redact(c.message)}")
-        lines.append(f"      expected: {redact(repr(c.expected))}")
-        lines.append(f"      got:      {redact(repr(c.got))}")
+    lines += [format_check(c) for c in result.failed_checks]
     if not result.failed_checks and not result.passed:
         lines.append(f"  the transfer ended in error: {redact(result.error or '')}")
     lines += ["", format_timeline(result)]
