@@ -1,7 +1,8 @@
 """pytest plugin (entry point ``jivo_ops_transfer``): transfer scripts as test items.
 
 ``pytest handover/`` runs every ``*.transfer.toml`` / ``*.transfer.json`` there, one item per script
-(JAICP ``*.xml`` tests too, one item per test-case, when their folder or file is passed explicitly),
+(JAICP ``*.xml`` tests too, one item per test-case, when their own folder or the file is passed
+explicitly),
 with the script's ``clients`` or ``--jivo-ops-clients N``, against ``--jivo-ops-profile PATH`` /
 ``$JIVO_OPS_PROFILE``, or against a sandbox started for the session when neither is given.
 A failing item shows each failed check with expected/got and the transfer's timeline; a malformed
@@ -47,14 +48,13 @@ def pytest_unconfigure(config) -> None:
 
 
 def _passed_explicitly(path: Path, config) -> bool:
-    """Whether `path` is, or is under, a path given on the command line (not a configured testpath)."""
+    """Whether `path`, or the folder holding it, was given on the command line (not a configured
+    testpath): XML files elsewhere in a tree are other tools' business."""
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         return False
-    for arg in config.args:
-        given = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
-        if path.resolve() == given or given in path.resolve().parents:
-            return True
-    return False
+    here = path.resolve()
+    given = {Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args}
+    return here in given or here.parent in given
 
 
 def pytest_collect_file(file_path: Path, parent):

@@ -43,12 +43,13 @@ def find_scripts(folder: str | os.PathLike, *, xml: bool = False) -> list[Path]:
     return sorted({p for pattern in patterns for p in root.rglob(pattern) if p.is_file()})
 
 
-def load_suite(paths: Iterable[str | os.PathLike], *, switch_state: str | None = None) -> list[Script]:
-    """Every script of the given files and folders (folders: `find_scripts`, XML included)."""
+def load_suite(paths: Iterable[str | os.PathLike], *, xml: bool = False,
+               switch_state: str | None = None) -> list[Script]:
+    """Every script of the given files and folders (folders: `find_scripts`, JAICP XML when `xml`)."""
     scripts: list[Script] = []
     for path in paths:
         p = Path(path).expanduser()
-        files = find_scripts(p, xml=True) if p.is_dir() else [p]
+        files = find_scripts(p, xml=xml) if p.is_dir() else [p]
         for file in files:
             scripts += load_scripts(file, switch_state=switch_state)
     return scripts
