@@ -307,3 +307,23 @@ def test_jaicp_xml_errors_name_the_tag_and_line(tmp_path, body, message):
     with pytest.raises(ScriptError) as caught:
         load_scripts(tmp_path / "t.xml")
     assert message in str(caught.value)
+
+
+# -- TransferConsole -------------------------------------------------------------------------------
+
+
+def test_the_console_shows_a_checks_column_and_marks_failed_checks_in_the_timeline(examples):
+    from jivo_ops.widgets import TransferConsole
+
+    happy = next(s for s in examples if s.name == "happy path")
+    with Sandbox(**EXAMPLE_SANDBOX_SETTINGS, greeting="Добрый день! Чем помочь?") as sb:
+        console = TransferConsole(sb, [happy], clients=1, step_timeout=STEP)
+        console.script_choice.value = "happy path"
+        console.run_button.click()
+        batch = console.wait(60)
+    assert batch is not None and not batch.passed
+    assert "<th>checks</th>" in console.table.value
+    assert "✗ 7 ok, 1 failed, 0 skipped" in console.table.value
+    assert console.status.text.startswith("✗")
+    assert "✗ step 1 (say) text_contains: expected a text reply containing" in console.timeline.value
+    assert "got:      [&#x27;Добрый день! Чем помочь?&#x27;]" in console.timeline.value
