@@ -13,6 +13,9 @@ One concept per module:
 ``results``         `Step`, `TransferResult` (its `to_json()` is the JSONL contract read by
                     `logs`), `OUTCOMES`, `summarize`, `TransferBatch`, JSONL read/write
 ``render``          `format_timeline`, `format_summary`
+``checks``          `Check`: a step's ``expect`` and the script's ``outcome``, evaluated (the one place)
+``jaicp_xml``       JAICP's XML scenario tests read as scripts (`load_scripts`)
+``regression``      folders of scripts, `run_script`, failure reports, JUnit XML (pytest plugin, CLI)
 ``settings``        `TransferSettings`: clients, concurrency, step timeout, checked once
 ``conversation``    the engine: `Conversation`, no I/O of its own (a driver performs its actions)
 ``runner``          the asyncio + httpx driver: `arun_transfers`, and `run_transfers` /
@@ -35,7 +38,9 @@ _EXPORTS: dict[str, str] = {
     "Script": "script",
     "DEFAULT_SCRIPT": "script",
     "load_script": "script",
+    "load_scripts": "script",
     "as_script": "script",
+    "Check": "checks",
     "OUTCOMES": "results",
     "AUTHORS": "results",
     "Step": "results",

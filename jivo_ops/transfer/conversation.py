@@ -33,6 +33,7 @@ from ..channel.jaicp import POLL_GRACE
 from ..channel.switch import find_switch
 from ..errors import JivoOpsError, ProtocolError, ServiceError
 from ..redaction import mask_url, redact
+from .checks import Check, Observed, evaluate_step, outcome_check, step_not_run
 from .results import Step, TransferResult
 from .script import DEFAULT_SWITCH_TEXT, Script, ScriptStep
 
@@ -261,6 +262,10 @@ class Conversation:
         self.error: str | None = None
         self.interrupted = False
         self.current: ScriptStep | None = None  # the script step being played
+        self.checks: list[Check] = []
+        self._seen: Observed | None = None  # what the current step has seen so far (for its `expect`)
+        self._evaluated = 0  # script steps whose checks are in `self.checks`
+        self._client_said = clock.monotonic()  # when the client's last message was sent
         self._plan = self._play()
         self._action: Action | None = None  # what the driver is to do now (None: not started)
         self._handed = False
@@ -322,7 +327,19 @@ class Conversation:
             transfer_id=self.transfer_id, chat=self.chat, script=self.script.name, outcome=self.outcome or "error",
             started_at=self.started_at, switched_at=self.switched_at, first_operator_at=self.first_operator_at,
             closed_at=self.closed_at, closed_by=self.closed_by, operator=self.operator, error=self.error,
-            steps=tuple(self.steps), interrupted=self.interrupted)
+            steps=tuple(self.steps), interrupted=self.interrupted,
+            checks=tuple(self.checks + outcome_check(self.script.expected_outcome, self.outcome or "error")))
+
+    def _settle_checks(self) -> None:
+        """Evaluate the step just played; after the end, skip the checks of steps never reached."""
+        if self._seen is not None:
+            self.checks += evaluate_step(self.script.steps[self._seen.number - 1].expect, self._seen)
+            self._evaluated, self._seen = self._seen.number, None
+        if self.outcome is not None:
+            why = f"not run: the transfer ended earlier ({self.outcome})"
+            for number, step in enumerate(self.script.steps[self._evaluated:], self._evaluated + 1):
+                self.checks += step_not_run(step.expect, number, step.action, why)
+            self._evaluated = len(self.script.steps)
 
     # -- one exchange with evidence ---------------------------------------------------------
     def _exchange(self, step: str, action: Action, method: str, url: str, request: Mapping[str, Any], *,
@@ -359,6 +376,7 @@ class Conversation:
         request = {"clientId": self.chat, "query": text}
         response, latency = yield from self._exchange(
             step, SendQuery(self.chat, text, limit=self.step_timeout), "POST", self.url, request)
+        self._client_said = self._sent
         self.note(step, "CLIENT", "text", text, latency=latency, ts=self._sent_at,
                   http={"method": "POST", "url": self.url, "status": 200, "request": request, "response": response.raw})
         return response
@@ -372,6 +390,8 @@ class Conversation:
             kind = _kind(reply)
             self.note(step, author, kind, _reply_text(reply), ts=ts)
             kept.append(reply)
+        if author == "BOT" and self._seen is not None:
+            self._seen.replies += kept
         return kept
 
     def _take_switch(self, step: str, replies: Sequence[Mapping[str, Any]], at: datetime) -> bool:
@@ -381,6 +401,9 @@ class Conversation:
         if switch is None:
             return False
         self.switched_at = self.switched_at or at
+        if self._seen is not None and self._seen.switch is None:
+            self._seen.switch = next(r for r in replies if r.get("type") == "switch")
+            self._seen.switch_batch, self._seen.switch_s = list(replies), self._received - self._sent
         if switch.close_chat_phrases:  # a switch without phrases leaves those known so far
             self.close_phrases = [p for p in switch.close_chat_phrases if p]
         for warning in switch.warnings:
@@ -391,9 +414,10 @@ class Conversation:
     # -- steps ----------------------------------------------------------------------------
     def _play(self) -> Plan:
         try:
-            for step in self.script.steps:
-                self.current = step
+            for number, step in enumerate(self.script.steps, 1):
+                self.current, self._seen = step, Observed(number, step.action)
                 yield from getattr(self, f"_do_{step.action}")(step)
+                self._settle_checks()
             self._finish()
         except _Ended as ended:
             self.outcome, self.error = ended.outcome, ended.error
@@ -407,6 +431,7 @@ class Conversation:
         except Exception as exc:  # a bug or an unexpected body: the evidence, never a lost batch
             self.outcome, self.error = "error", f"unexpected {_describe_exc(exc)}"
             self.note("error", "SYSTEM", "error", self.error)
+        self._settle_checks()
         return self.result()
 
     def _finish(self) -> None:
@@ -517,6 +542,10 @@ class Conversation:
             self.note(step, "OPERATOR", kind, _reply_text(reply), latency=latency if first else None,
                       http=http if first else None, ts=received)
             first = False
+            if self._seen is not None:
+                self._seen.operator_texts.append(_reply_text(reply) or "")
+                if self._seen.operator_s is None:
+                    self._seen.operator_s = self._received - self._client_said
         return "operator"
 
     def _operator_closed(self, at: datetime) -> None:
@@ -562,6 +591,11 @@ class Conversation:
             return
         if not self.in_live_chat:
             self.note("close", "SYSTEM", "event", "skipped: no live chat is open")
+            return
+        if not step.text and not self.close_phrases:
+            # Any phrase would only reach the operator: such a chat ends on the operator's side.
+            self.note("close", "SYSTEM", "event", "skipped: the switch reply has no closeChatPhrases, so the client "
+                                                  "cannot close the chat")
             return
         phrase = step.text or (self.close_phrases[0] if self.close_phrases else DEFAULT_CLOSE_PHRASE)
         response = yield from self._query("close", phrase)

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..redaction import redact
 
 if TYPE_CHECKING:
+    from .checks import Check
     from .results import TransferResult
 
-__all__ = ["format_timeline", "format_summary"]
+__all__ = ["format_timeline", "format_summary", "format_check"]
 
 
 def format_timeline(result: TransferResult, *, width: int = 100) -> str:
@@ -47,6 +48,9 @@ def format_summary(summary: Mapping[str, Any]) -> tuple[list[list[str]], list[st
 
     total = summary["transfers"] or 1
     rows = [[f"outcome: {o}", str(n), f"{100 * n / total:.0f}%"] for o, n in summary["outcomes"].items()]
+    checks = summary.get("checks") or {}
+    if any(checks.values()):
+        rows += [[f"checks: {status}", str(n), ""] for status, n in checks.items()]
     if summary.get("interrupted"):
         rows.append(["interrupted", str(summary["interrupted"]), ""])
     for label, key in (("time to switch", "time_to_switch_s"),
@@ -55,3 +59,10 @@ def format_summary(summary: Mapping[str, Any]) -> tuple[list[list[str]], list[st
         rows.append([f"{label}: median", secs(figures["median"]), f"n={figures['n']}"])
         rows.append([f"{label}: p95", secs(figures["p95"]), ""])
     return rows, ["figure", "value", "share"]
+
+
+def format_check(check: Check, indent: str = "  ") -> str:
+    """A failed (or any) check as three lines: where and what, then expected and got (secrets masked)."""
+    return (f"{indent}{check.where} {check.check}: {redact(check.message)}\n"
+            f"{indent}    expected: {redact(repr(check.expected))}\n"
+            f"{indent}    got:      {redact(repr(check.got))}")

@@ -12,7 +12,9 @@ error           an HTTP exchange failed (4xx/5xx/connection/timeout of a non-wai
 ============== ==============================================================================
 
 A JSONL line is ``TransferResult.to_json()`` (the transfer-results contract read by `logs`);
-tokens are masked on the way out (`Step.to_json`).
+tokens are masked on the way out (`Step.to_json`). Its ``checks`` key (additive) lists the script's
+evaluated expectations, ``{"step", "action", "check", "status", "expected", "got", "message"}``
+(`checks.Check`); ``passed`` says whether the transfer was what the script wanted.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..errors import ProtocolError
 from ..redaction import mask_secret, redact
+from .checks import CHECK_STATUSES, Check
 from .render import format_summary, format_timeline
 
 __all__ = ["OUTCOMES", "AUTHORS", "Step", "TransferResult", "TransferBatch", "summarize", "jsonl_line",
@@ -110,6 +113,15 @@ def _operator_side(value: Any) -> Mapping[str, Any] | None:
     return dict(value)
 
 
+def _checks(value: Any) -> tuple[Check, ...]:
+    if not isinstance(value or [], list):
+        raise ProtocolError("must be a list of checks", field="checks")
+    try:
+        return tuple(Check.from_json(c) for c in value or ())
+    except (ValueError, TypeError) as exc:
+        raise ProtocolError(str(exc), field="checks[]") from None
+
+
 @dataclass(frozen=True)
 class TransferResult:
     """What happened to one simulated client; `to_json()` is one line of the JSONL file."""
@@ -130,6 +142,7 @@ class TransferResult:
     # What the operator was given: {"first_message", "sender", "messages": [{"ts", "text", "type"}]};
     # None when nobody can see Jivo's side (a real Jivo with human operators).
     operator_side: Mapping[str, Any] | None = None
+    checks: tuple[Check, ...] = ()  # the script's expectations, evaluated
 
     # -- derived figures --------------------------------------------------------------------
     @property
@@ -142,6 +155,17 @@ class TransferResult:
         if self.switched_at and self.first_operator_at:
             return (self.first_operator_at - self.switched_at).total_seconds()
         return None
+
+    @property
+    def passed(self) -> bool:
+        """No check failed (skips allowed), and no error unless an outcome check asked for it."""
+        if any(c.status == "failed" for c in self.checks):
+            return False
+        return self.outcome != "error" or any(c.check == "outcome" and c.status == "passed" for c in self.checks)
+
+    @property
+    def failed_checks(self) -> list[Check]:
+        return [c for c in self.checks if c.status == "failed"]
 
     @property
     def ended_at(self) -> datetime:
@@ -158,6 +182,7 @@ class TransferResult:
             "interrupted": self.interrupted,
             "steps": [s.to_json() for s in self.steps],
             "operator_side": _mask_payload(self.operator_side) if self.operator_side is not None else None,
+            "checks": [_mask_payload(c.to_json()) for c in self.checks],
         }
 
     @classmethod
@@ -183,6 +208,7 @@ class TransferResult:
             steps=tuple(Step.from_json(s) for s in data.get("steps") or ()),
             interrupted=bool(data.get("interrupted", False)),
             operator_side=_operator_side(data.get("operator_side")),
+            checks=_checks(data.get("checks")),
         )
 
     # -- views ------------------------------------------------------------------------------
@@ -236,8 +262,10 @@ def summarize(results: Iterable[TransferResult]) -> dict[str, Any]:
         counts[r.outcome] = counts.get(r.outcome, 0) + 1
     switch = [r.time_to_switch_s for r in results if r.time_to_switch_s is not None]
     wait = [r.wait_s for r in results if r.wait_s is not None]
+    checks = {status: sum(c.status == status for r in results for c in r.checks) for status in CHECK_STATUSES}
     return {
         "transfers": len(results), "outcomes": counts,
+        "checks": checks, "passed": sum(r.passed for r in results),
         "interrupted": sum(r.interrupted for r in results),
         "time_to_switch_s": {"median": statistics.median(switch) if switch else None,
                              "p95": _percentile(switch, 0.95), "n": len(switch)},
@@ -300,6 +328,11 @@ class TransferBatch(Sequence[TransferResult]):
     @property
     def all_answered(self) -> bool:
         return bool(self.results) and all(r.outcome == "answered" for r in self.results)
+
+    @property
+    def passed(self) -> bool:
+        """Every transfer's checks passed (skips allowed)."""
+        return bool(self.results) and all(r.passed for r in self.results)
 
     def summary(self) -> dict[str, Any]:
         out = summarize(self.results)

@@ -27,6 +27,7 @@ from ..errors import JivoOpsError
 from ..profile import resolve_profile
 from .conversation import (POLL_WINDOW_S, Action, Conversation, Finished, PollEvents, SendEvent, SendQuery, Sleep,
                            not_started_result)
+from .checks import settle_operator_checks
 from .results import OUTCOMES, TransferBatch, TransferResult, jsonl_line
 from .script import Script, as_script
 from .settings import TransferSettings
@@ -119,6 +120,7 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     stopping = asyncio.Event()
 
     def finished(index: int, result: TransferResult) -> None:
+        result = settle_operator_checks(result)  # once operator_side is known (or stays None)
         results[index] = result
         counts[result.outcome] += 1
         if sink is not None:

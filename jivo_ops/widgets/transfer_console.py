@@ -20,7 +20,8 @@ import traitlets as t
 from ..errors import JivoOpsError
 from ..redaction import redact
 from ..transfer import DEFAULT_SCRIPT, OUTCOMES, Script, TransferBatch, TransferResult, TransferSettings, \
-    arun_transfers, format_summary, format_timeline
+    arun_transfers, format_summary, format_timeline, summarize
+from ..transfer.render import format_check
 from ._common import FAIL_MARK, OK_MARK, BackgroundJob, StatusLine, copyable, error_text, esc, guarded
 
 __all__ = ["TransferModel", "TransferConsole"]
@@ -238,7 +239,7 @@ class TransferConsole(w.VBox):
         elif m.state == "failed":
             self.status.error(m.error)
         elif m.state == "done":
-            ok = m.batch is not None and m.batch.all_answered
+            ok = m.batch is not None and m.batch.passed
             self.status.show(f"{OK_MARK if ok else FAIL_MARK} {m.summary_text()}", "ok" if ok else "error")
         self._render_table()
         chats = [r.chat for r in list(m.results)]
@@ -262,18 +263,34 @@ class TransferConsole(w.VBox):
             wait = f"{r.wait_s:.2f}" if r.wait_s is not None else "–"
             switch = f"{r.time_to_switch_s:.2f}" if r.time_to_switch_s is not None else "–"
             rows.append(f"<tr><td><code>{esc(r.chat)}</code></td><td style='color:{color}'><b>{esc(r.outcome)}</b></td>"
+                        f"<td>{self._checks_cell(r)}</td>"
                         f"<td>{switch}</td><td>{wait}</td><td>{esc(r.operator or '')}</td>"
                         f"<td>{esc(redact(r.error or ''))}</td></tr>")
         more = len(self.model.results) - len(results)
         caption = f"последние {len(results)} из {len(self.model.results)}" if more > 0 else "готовые переводы"
         self.table.value = ("<table class='jivo-ops-live'><caption style='text-align:left'>" + esc(caption)
-                            + "</caption><tr><th>chat</th><th>outcome</th><th>switch, s</th><th>wait, s</th>"
+                            + "</caption><tr><th>chat</th><th>outcome</th><th>checks</th><th>switch, s</th><th>wait, s</th>"
                             "<th>operator</th><th>error</th></tr>" + "".join(rows) + "</table>")
+
+    @staticmethod
+    def _checks_cell(result: TransferResult) -> str:
+        """passed/failed/skipped counts of one transfer's checks; red with a mark when any failed."""
+        counts = summarize([result])["checks"]
+        if not any(counts.values()):
+            return "–"
+        text = f"{counts['passed']} ok, {counts['failed']} failed, {counts['skipped']} skipped"
+        if counts["failed"]:
+            return f"<span style='color:#c62828'><b>{FAIL_MARK} {esc(text)}</b></span>"
+        return f"{OK_MARK} {esc(text)}"
 
     def _render_timeline(self) -> None:
         chosen = self.chat_choice.value
         result = next((r for r in list(self.model.results) if r.chat == chosen), None)
-        self.timeline.value = copyable(format_timeline(result, width=140), block=True) if result else ""
+        if result is None:
+            self.timeline.value = ""
+            return
+        marked = [f"{FAIL_MARK} " + format_check(c, indent="").replace("\n", "\n  ") for c in result.failed_checks]
+        self.timeline.value = copyable("\n".join([format_timeline(result, width=140)] + marked), block=True)
 
     def _render_summary(self) -> None:
         batch = self.model.batch
