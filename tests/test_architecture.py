@@ -9,6 +9,7 @@ Layers, lowest first; a module imports only from its own unit or from a lower la
     transfer    test transfers (script, engine, runner, results)
     logs        message logs (reads recorder stores and transfer results)
     setup       checks and probes (use the recorder, the channel clients)
+    locust      transfer scripts as a Locust load test (drives the transfer engine)
     faces       widgets, cli: gather input, call an operation, show the result
 """
 
@@ -29,6 +30,7 @@ LAYERS: list[set[str]] = [
     {"transfer"},
     {"logs"},
     {"setup"},
+    {"locust"},
     {"widgets", "cli"},
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

@@ -19,7 +19,8 @@ from ..errors import JivoOpsError, RejectedError, UnavailableError
 from ..redaction import install_log_redaction, mask_url, redact
 
 __all__ = ["RetryPolicy", "NO_RETRY", "make_client", "make_async_client", "send", "asend", "JSON_CONTENT_TYPE",
-           "check_url", "client_timeout", "chunked_body", "achunked_body", "CHUNK_SIZE"]
+           "check_url", "client_timeout", "chunked_body", "achunked_body", "CHUNK_SIZE",
+           "raise_for_status", "connection_error"]
 
 log = logging.getLogger("jivo_ops.http")
 OnAttempt = Callable[[int, "int | None", str], None]
@@ -135,7 +136,8 @@ def _reason(response: httpx.Response) -> str:
     return redact(text[:500]) or response.reason_phrase
 
 
-def _raise_for(response: httpx.Response, what: str) -> None:
+def raise_for_status(response: httpx.Response, what: str) -> None:
+    """The typed error a non-2xx answer means: 4xx a RejectedError, anything else an UnavailableError."""
     url = mask_url(str(response.request.url))
     reason = _reason(response)
     if 400 <= response.status_code < 500:
@@ -145,7 +147,8 @@ def _raise_for(response: httpx.Response, what: str) -> None:
                            url=url, status=response.status_code, reason=reason)
 
 
-def _connection_error(exc: httpx.HTTPError, url: str, what: str, attempts: int) -> UnavailableError:
+def connection_error(exc: Exception, url: str, what: str, attempts: int) -> UnavailableError:
+    """The UnavailableError of a request that got no answer (refused, reset, timed out)."""
     kind = type(exc).__name__
     return UnavailableError(f"{what} failed at {mask_url(url)} after {attempts} attempt(s): {kind}: {redact(exc)}",
                             url=mask_url(url), reason=kind)
@@ -158,15 +161,15 @@ def _judge(retry: RetryPolicy, attempt: int, url: str, what: str,
         # A wrong scheme is the caller's mistake, not a flaky line: resending cannot help.
         if (attempt > retry.retries or not isinstance(exc, httpx.TransportError)
                 or isinstance(exc, httpx.UnsupportedProtocol)):
-            raise _connection_error(exc, url, what, attempt) from None
+            raise connection_error(exc, url, what, attempt) from None
     else:
         assert response is not None
         if not retry.should_retry(response.status_code):
             if response.status_code >= 400:
-                _raise_for(response, what)
+                raise_for_status(response, what)
             return response
         if attempt > retry.retries:
-            _raise_for(response, what)
+            raise_for_status(response, what)
     log.info("%s to %s: %s, retry %d of %d in %.1f s", what, mask_url(url),
              response.status_code if response is not None else "connection error",
              attempt, retry.retries, retry.wait)

@@ -29,7 +29,7 @@ from typing import Any, AsyncIterator, Iterator, Mapping, Sequence
 import httpx
 
 from .http import (JSON_CONTENT_TYPE, NO_RETRY, RetryPolicy, asend, check_url, client_timeout, make_async_client,
-                   make_client, send)
+                   make_client, raise_for_status, send)
 from ..errors import ProtocolError, UnavailableError
 from ..profile import reporter_path_token, resolve_profile
 from ..redaction import mask_secret, mask_url, redact, register_secret
@@ -38,6 +38,7 @@ from .switch import SwitchReply, find_switch
 __all__ = [
     "ChatApiClient",
     "AsyncChatApiClient",
+    "ChatApiRequests",
     "BotResponse",
     "ChatEvent",
     "EventBatch",
@@ -243,7 +244,10 @@ def _require_id(value: str, name: str) -> str:
     return value
 
 
-class _ChatApiBase:
+class ChatApiRequests:
+    """What each Chat API call sends (URL, body, poll parameters) and how its answer is read: shared by
+    the httpx clients below and by any driver with an HTTP client of its own (the Locust user)."""
+
     def __init__(self, url: str, *, timeout: float, retry: RetryPolicy):
         self.url = check_url(url, "Chat API URL").rstrip("/")
         register_secret(self.url)
@@ -251,7 +255,7 @@ class _ChatApiBase:
         self.retry = retry
         self.events_url = f"{self.url}/events"
 
-    def _query(self, client_id: str, text: str, data: Mapping | None) -> bytes:
+    def query_body(self, client_id: str, text: str, data: Mapping | None) -> bytes:
         if not isinstance(text, str):
             raise ProtocolError(f"expected a string, got {type(text).__name__}", field="query")
         body: dict[str, Any] = {"clientId": _require_id(client_id, "clientId"), "query": text}
@@ -259,13 +263,13 @@ class _ChatApiBase:
             body["data"] = dict(data)
         return _json_bytes(body)
 
-    def _event(self, client_id: str, event: str, data: Mapping | None) -> bytes:
+    def event_body(self, client_id: str, event: str, data: Mapping | None) -> bytes:
         body: dict[str, Any] = {"clientId": _require_id(client_id, "clientId"), "event": _require_id(event, "event")}
         if data is not None:
             body["data"] = dict(data)
         return _json_bytes(body)
 
-    def _poll(self, client_id: str, ts: int | None, timeout: float) -> tuple[dict, httpx.Timeout]:
+    def poll_params(self, client_id: str, ts: int | None, timeout: float) -> tuple[dict, httpx.Timeout]:
         params: dict[str, Any] = {"clientId": _require_id(client_id, "clientId")}
         if ts is not None:
             params["ts"] = int(ts)
@@ -274,11 +278,18 @@ class _ChatApiBase:
         params["timeout"] = f"{timeout:g}"
         return params, client_timeout(timeout + POLL_GRACE)
 
+    def read_answer(self, response: httpx.Response, what: str) -> Any:
+        """The JSON body of an answer received some other way, or the typed error that its status (as
+        `send` judges it, no retries) or a body that is not JSON means."""
+        if not 200 <= response.status_code < 300:
+            raise_for_status(response, what)
+        return _parse_json(response, what)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({mask_url(self.url)!r})"
 
 
-class ChatApiClient(_ChatApiBase):
+class ChatApiClient(ChatApiRequests):
     """Synchronous JAICP Chat API client. `client` lets tests pass an httpx.Client with a MockTransport."""
 
     def __init__(self, url: str, *, client: httpx.Client | None = None,
@@ -301,16 +312,16 @@ class ChatApiClient(_ChatApiBase):
 
     def send_query(self, client_id: str, text: str, *, data: Mapping | None = None) -> BotResponse:
         """Send what a client types; the bot's replies come back at once."""
-        return self._post(self._query(client_id, text, data), "Chat API query")
+        return self._post(self.query_body(client_id, text, data), "Chat API query")
 
     def send_event(self, client_id: str, event: str, data: Mapping | None = None) -> BotResponse:
         """Send a named event (e.g. "/start"-like custom events) with optional data."""
-        return self._post(self._event(client_id, event, data), "Chat API event")
+        return self._post(self.event_body(client_id, event, data), "Chat API event")
 
     def poll_events(self, client_id: str, *, ts: int | None = None, timeout: float = 30.0) -> EventBatch:
         """Long-poll `/events` for what reached the client asynchronously (operator messages).
         Waits at most `timeout` (+ a small grace); a poll the server keeps open longer is an empty batch."""
-        params, http_timeout = self._poll(client_id, ts, timeout)
+        params, http_timeout = self.poll_params(client_id, ts, timeout)
         try:
             response = send(self.client, "GET", self.events_url, params=params, retry=self.retry,
                             what="Chat API events poll", timeout=http_timeout)
@@ -331,7 +342,7 @@ class ChatApiClient(_ChatApiBase):
         self.close()
 
 
-class AsyncChatApiClient(_ChatApiBase):
+class AsyncChatApiClient(ChatApiRequests):
     """The async twin of ChatApiClient."""
 
     def __init__(self, url: str, *, client: httpx.AsyncClient | None = None,
@@ -353,13 +364,13 @@ class AsyncChatApiClient(_ChatApiBase):
         return BotResponse.from_json(_parse_json(response, what))
 
     async def send_query(self, client_id: str, text: str, *, data: Mapping | None = None) -> BotResponse:
-        return await self._post(self._query(client_id, text, data), "Chat API query")
+        return await self._post(self.query_body(client_id, text, data), "Chat API query")
 
     async def send_event(self, client_id: str, event: str, data: Mapping | None = None) -> BotResponse:
-        return await self._post(self._event(client_id, event, data), "Chat API event")
+        return await self._post(self.event_body(client_id, event, data), "Chat API event")
 
     async def poll_events(self, client_id: str, *, ts: int | None = None, timeout: float = 30.0) -> EventBatch:
-        params, http_timeout = self._poll(client_id, ts, timeout)
+        params, http_timeout = self.poll_params(client_id, ts, timeout)
         try:
             response = await asend(self.client, "GET", self.events_url, params=params, retry=self.retry,
                                    what="Chat API events poll", timeout=http_timeout)

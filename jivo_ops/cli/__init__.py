@@ -27,6 +27,7 @@ COMMANDS = [
     "record",
     "replay",
     "export",
+    "load",
 ]
 
 
@@ -45,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "pass_through", None) is None:  # only `load` hands unknown options on (to Locust)
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pass_through = extra
     install_log_redaction()
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO,

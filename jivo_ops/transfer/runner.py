@@ -32,7 +32,7 @@ from .results import OUTCOMES, TransferBatch, TransferResult, jsonl_line
 from .script import Script, as_script
 from .settings import TransferSettings
 
-__all__ = ["arun_transfers", "run_transfers", "run_transfer", "play", "REQUESTS_PER_HTTP_CLIENT"]
+__all__ = ["arun_transfers", "run_transfers", "run_transfer", "play", "perform", "REQUESTS_PER_HTTP_CLIENT"]
 
 # Few requests in flight per httpx client beat one crowded client (see BENCHMARKS.md).
 REQUESTS_PER_HTTP_CLIENT = 8
@@ -49,7 +49,7 @@ async def play(conversation: Conversation, api: AsyncChatApiClient) -> TransferR
                 continue
             try:
                 async with asyncio.timeout(action.limit):
-                    value = await _perform(api, action)
+                    value = await perform(api, action)
             except Exception as exc:  # noqa: BLE001 - the engine decides what a failure means
                 conversation.fail(exc)
             else:
@@ -59,7 +59,9 @@ async def play(conversation: Conversation, api: AsyncChatApiClient) -> TransferR
         return conversation.interrupt()
 
 
-def _perform(api: AsyncChatApiClient, action: Action):
+def perform(api, action: Action):
+    """The Chat API call an HTTP action means, on `api` (an async client: the awaitable; a sync one, a
+    Locust user's: the answer itself)."""
     if isinstance(action, SendQuery):
         return api.send_query(action.client_id, action.text, data=action.data)
     if isinstance(action, SendEvent):
