@@ -149,7 +149,7 @@ class _HookEndpoint:
         # tap mode: the target decides
         await self._forward(send, method, rest, query, headers, body, chunked,
                             lambda status, cols: _request_row(received_at, method, path, query, headers, body,
-                                                              chunked, status, None, content_type, parsed, cols))
+                                                              chunked, status, error, content_type, parsed, cols))
 
     async def _store(self, row: tuple, send) -> int | None:
         """The row's id once on disk; None when the store failed (the caller got 503, the log the reason)."""
