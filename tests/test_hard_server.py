@@ -22,11 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jivo_ops.channel.serving import ServerThread, ServingLimits
+from jivo_ops.channel.serving import ServingLimits
 from jivo_ops.errors import RecorderError
 from jivo_ops.logs.sources.recorder_store import load_recorder_store
 from jivo_ops.recorder.server import Recorder
-from jivo_ops.recorder.store import RecorderStore, open_readonly
+from jivo_ops.recorder.store import RecorderStore, StoreReader
 
 TOKEN = "hardSERVER0123456789abcd"
 PARSERS = ["h11", pytest.param("httptools", marks=pytest.mark.skipif(
@@ -67,12 +67,8 @@ def post_head(path: str, length: int | None, extra: str = "") -> bytes:
 
 
 def rows(store: Path) -> list[sqlite3.Row]:
-    conn = open_readonly(store)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute("SELECT * FROM requests ORDER BY id").fetchall()
-    finally:
-        conn.close()
+    with StoreReader(store) as reader:
+        return reader.rows_after(0)
 
 
 @pytest.fixture
@@ -124,11 +120,11 @@ def test_a_slow_header_drip_is_cut_at_the_header_timeout_not_reset_by_each_byte(
 @pytest.mark.parametrize("http", PARSERS)
 def test_a_body_that_keeps_coming_slowly_is_not_cut(store, http):
     body = agent_message()
-    with Recorder(store, token=TOKEN, limits=ServingLimits(**QUICK, http=http)) as rec:
+    with Recorder(store, token=TOKEN, limits=ServingLimits(header_timeout=1, body_timeout=1, http=http)) as rec:
         sock = connect(rec.port)
         sock.sendall(post_head(f"/hook/{TOKEN}", len(body)))
-        for start in range(0, len(body), len(body) // 4 + 1):  # each part within the 0.5 s body timeout,
-            time.sleep(0.3)                                      # the whole body well over it
+        for start in range(0, len(body), len(body) // 4 + 1):  # each part within the 1 s body timeout,
+            time.sleep(0.4)                                      # the whole body well over it
             sock.sendall(body[start:start + len(body) // 4 + 1])
         sock.settimeout(5)
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
@@ -163,7 +159,6 @@ def test_over_the_connection_cap_a_request_gets_503_with_retry_after(store, http
 FD_SCRIPT = r"""
 import resource, sys, time
 resource.setrlimit(resource.RLIMIT_NOFILE, (96, 96))
-from jivo_ops.channel.serving import ServerThread, ServingLimits
 from jivo_ops.cli import main
 sys.argv = ["jivo-ops", "record", "--listen", "127.0.0.1:0", "--store", sys.argv[1], "--token", sys.argv[2],
             "--header-timeout", "2", "--duration", "12"]
