@@ -93,7 +93,7 @@ def test_slow_headers_idle_connections_and_stalled_bodies_get_408_then_close(sto
         for answer in answers:
             assert answer.startswith(b"HTTP/1.1 408 "), answer
             assert b"connection: close" in answer.lower() and not answer.endswith(b"<still open>")
-        assert elapsed < 3, f"the 0.5 s timeouts took {elapsed:.1f} s"
+        assert elapsed < 5, f"the 0.5 s timeouts took {elapsed:.1f} s"
         assert httpx.post(rec.url, content=agent_message()).status_code == 200  # the server goes on
 
 
@@ -114,7 +114,7 @@ def test_a_slow_header_drip_is_cut_at_the_header_timeout_not_reset_by_each_byte(
                 break
         answer = read_all(sock, timeout=2)
         assert answer.startswith(b"HTTP/1.1 408 ") or closed_after is not None, answer
-        assert time.monotonic() - started < 3.5
+        assert time.monotonic() - started < 6
 
 
 @pytest.mark.parametrize("http", PARSERS)
@@ -148,7 +148,7 @@ def test_over_the_connection_cap_a_request_gets_503_with_retry_after(store, http
         silent = connect(rec.port)
         started = time.monotonic()
         assert read_all(silent, timeout=3).startswith(b"HTTP/1.1 503 ")
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 3
         for sock in held:
             sock.close()
         time.sleep(0.2)
@@ -320,7 +320,7 @@ def test_tap_a_dripping_target_gets_one_overall_deadline_then_504(store):
         answer = httpx.post(rec.url, content=agent_message(), timeout=30)
         elapsed = time.monotonic() - started
     assert answer.status_code == 504, answer.text
-    assert elapsed < 2.5, f"a 1 s forward deadline held the caller {elapsed:.1f} s"
+    assert elapsed < 4, f"a 1 s forward deadline held the caller {elapsed:.1f} s"
     assert "ReadTimeout" in rows(store)[0]["forward_error"] or "deadline" in rows(store)[0]["forward_error"]
 
 
