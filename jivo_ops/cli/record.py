@@ -32,7 +32,19 @@ def register(subparsers) -> None:
     p.add_argument("--forward", metavar="URL",
                    help="tap mode: pass each request on to URL (e.g. JAICP's Internal Webhook Url), record its "
                         "answer too, and answer the caller with the target's status and body")
-    p.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="body cap (default 1 MiB) → 413")
+    p.add_argument("--max-body", type=int, default=None, metavar="BYTES",
+                   help="body cap, at least 1 (default 1 MiB) → 413")
+    p.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="a request's headers must arrive within this (default 10) → 408 and the connection closed")
+    p.add_argument("--body-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="a body must make progress within this (default 10) → 408 and the connection closed")
+    p.add_argument("--max-connections", type=int, default=None, metavar="N",
+                   help="open connections served at once; more get 503 with Retry-After "
+                        "(default: from the file-descriptor limit, 480 for the usual 1,024)")
+    p.add_argument("--forward-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="tap mode: the whole forward (connect, answer, body) within this (default 10) → 504")
+    p.add_argument("--max-answer", type=int, default=None, metavar="BYTES",
+                   help="tap mode: the target's answer is kept up to this (default 1 MiB), the caller gets it all")
     add_duration_argument(p)
     p.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
     p.set_defaults(func=run)
@@ -41,15 +53,19 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import JivoOpsError
     from ..recorder.exchanges import shown
-    from ..recorder.server import DEFAULT_MAX_BODY, Recorder
-    from ..channel.serving import parse_listen
+    from ..recorder.server import DEFAULT_MAX_ANSWER, DEFAULT_MAX_BODY, Recorder
+    from ..channel.serving import ServingLimits, parse_listen
 
     try:
         host, port = parse_listen(args.listen)
+        limits = ServingLimits(header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+                               max_connections=args.max_connections)
     except ValueError as exc:
         raise JivoOpsError(str(exc)) from None
     recorder = Recorder(args.store, token=args.token, host=host, port=port, forward=args.forward,
-                        max_body=args.max_body or DEFAULT_MAX_BODY)
+                        max_body=DEFAULT_MAX_BODY if args.max_body is None else args.max_body,
+                        max_answer=DEFAULT_MAX_ANSWER if args.max_answer is None else args.max_answer,
+                        forward_timeout=args.forward_timeout, limits=limits)
     try:
         recorder.start()
     except OSError as exc:
@@ -73,11 +89,10 @@ def run(args: argparse.Namespace) -> int:
                         print(shown(exchange.summary()), file=sys.stderr, flush=True)
         except KeyboardInterrupt:
             pass
-        stored = exchanges.last_id() - start_id
-        rejected = f", {recorder.rejected} rejected (wrong token or path, not stored)" if recorder.rejected else ""
-        print(f"stopped: {stored} request(s) stored in {args.store} this run{rejected}")
     finally:
-        recorder.stop()
+        recorder.stop()  # first: requests still in flight are stored, then counted
+    rejected = f", {recorder.rejected} rejected (wrong token or path, not stored)" if recorder.rejected else ""
+    print(f"stopped: {recorder.stored} request(s) stored in {args.store} this run{rejected}")
     return 0
 
 

@@ -34,7 +34,7 @@ from ..times import parse_time  # the one grammar of since=/until= (re-exported:
 from .store import (
     MASKED_TOKEN, REQUEST_COLUMNS, RecorderStore, StoreReader, append_requests, chat_of, insert_replays, utc_now_iso,
 )
-from .wire import answer_body, forwardable_headers
+from .wire import INCOMPLETE_STATUS, answer_body, forwardable_headers
 
 if TYPE_CHECKING:
     import sqlite3
@@ -141,7 +141,7 @@ class Exchange:
 
     @property
     def replayable(self) -> bool:
-        return self.status != 413
+        return self.status not in (413, INCOMPLETE_STATUS)  # nothing whole to send again
 
     def url(self, base: str | None = None, *, token: str | None = None) -> str:
         """Where it was sent: `base` (a target URL) + the query, or the recorder's own URL from the Host
@@ -165,8 +165,9 @@ class Exchange:
         size = f"{len(self.body)} B"
         who = f" chat={self.chat}" if self.chat else ""
         fwd = f" → {self.forward.status or self.forward.error}" if self.forward else ""
+        cut = f" ({self.error})" if self.status == INCOMPLETE_STATUS else ""
         return (f"#{self.id} {self.received_at.strftime('%H:%M:%S.%f')[:-3]} {self.method} {self.path} "
-                f"{self.status}{fwd}{who} {size}{' chunked' if self.chunked else ''}")
+                f"{self.status}{fwd}{who} {size}{' chunked' if self.chunked else ''}{cut}")
 
     def to_json(self) -> dict:
         """A JSON-able dict; the body as UTF-8 text when it is text, else base64 (`body_encoding`)."""

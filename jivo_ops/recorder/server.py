@@ -32,24 +32,30 @@ acknowledged. The store and its layout (contract C) live in `jivo_ops.recorder.s
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
+from ..channel.serving import TIMED_OUT, ServingLimits, refusal
 from ..errors import RecorderError
 from ..redaction import mask_url, register_secret
 from .exchanges import Exchanges
 from .store import MASKED_TOKEN, RecorderStore, chat_of, utc_now_iso
-from .wire import HOOK_PREFIX, answer_body, forwardable_headers
+from .wire import HOOK_PREFIX, INCOMPLETE_NOTE, INCOMPLETE_STATUS, answer_body, forwardable_headers
 
-__all__ = ["Recorder", "DEFAULT_MAX_BODY", "build_app"]
+__all__ = ["Recorder", "DEFAULT_MAX_BODY", "DEFAULT_MAX_ANSWER", "build_app"]
 
 DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_MAX_ANSWER = 1024 * 1024  # a tap keeps this much of the target's answer; the caller gets all of it
+_log = logging.getLogger("jivo_ops.recorder")
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._~-]{8,200}")
 
 
@@ -63,13 +69,32 @@ def _header(headers: list, name: bytes) -> bytes | None:
     return None
 
 
+def _has_dot_segment(raw_path: bytes, path: str) -> bool:
+    """A `.` or `..` segment, as sent or percent-encoded (once or more, `/` encoded too): never forwarded."""
+    text = raw_path.decode("latin-1")
+    for _ in range(4):  # %252e%252e → %2e%2e → ..
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return any(segment in (".", "..") for candidate in (text, path) for segment in candidate.replace("\\", "/").split("/"))
+
+
+class _Refuse:
+    """Any path that is not a hook: the one 404 every refusal shares (byte for byte)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        await _refuse(send, 404)
+
+
 class _HookEndpoint:
     """The ASGI endpoint behind `/hook/{token}`: check, read, (forward,) store, then answer."""
 
     def __init__(self, store: RecorderStore, token: str, *, max_body: int, forward: str | None,
-                 forward_timeout: float, counters: dict):
+                 forward_timeout: float, max_answer: int, counters: dict):
         self.store, self._token = store, token.encode()
         self.max_body, self.forward, self.forward_timeout = max_body, forward, forward_timeout
+        self.max_answer = max_answer
         self.counters = counters
         self.client = None  # the tap's httpx.AsyncClient, made at startup
 
@@ -78,7 +103,7 @@ class _HookEndpoint:
         params = scope.get("path_params") or {}
         if not hmac.compare_digest(str(params.get("token", "")).encode(), self._token):
             self.counters["rejected"] += 1
-            await _reply(send, 404, b"Not Found", b"text/plain; charset=utf-8")
+            await _refuse(send, 404)
             return
         method = scope["method"]
         rest = params.get("rest")
@@ -90,15 +115,17 @@ class _HookEndpoint:
         content_type = content_type_raw.decode("latin-1") if content_type_raw is not None else None
         headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in raw_headers]
 
-        body, error, status = await self._read_body(receive, raw_headers, chunked)
+        body, error, status = await self._read_body(scope, receive, raw_headers, chunked)
         parsed = None
-        if status is None and body:
+        if status in (None, INCOMPLETE_STATUS) and body:
             try:
                 parsed = json.loads(body)
             except ValueError as exc:  # UnicodeDecodeError is a ValueError too
-                error = f"body is not valid JSON: {exc}"
+                error = error or f"body is not valid JSON: {exc}"
             except RecursionError:  # e.g. 100,000 nested brackets: json.loads gives up, the request is still bad
-                error = "body is not valid JSON: nested too deeply"
+                error = error or "body is not valid JSON: nested too deeply"
+        if status is None and self.forward and _has_dot_segment(scope.get("raw_path") or b"", scope["path"]):
+            status, error = 400, "path has a dot segment (. or .., maybe percent-encoded): not forwarded"
         if status is None and not self.forward:
             if method != "POST":
                 status, error = 405, f"method {method} is not accepted here; Jivo posts with POST"
@@ -109,27 +136,37 @@ class _HookEndpoint:
             else:
                 status = 200
 
-        forward_cols: tuple = (None, None, None, None, None, None)
-        answer: tuple[bytes, bytes] | None = None
-        if status is None:  # tap mode: the target decides
-            status, forward_cols, answer = await self._forward(method, rest, query, headers, body, chunked)
+        if status is not None:
+            row = _request_row(received_at, method, path, query, headers, body, chunked, status, error, content_type,
+                               parsed)
+            request_id = await self._store(row, send)
+            if request_id is not None:
+                extra = [(b"allow", b"POST")] if status == 405 else []
+                if status == 413:  # stop reading what is left of it: the connection goes
+                    extra.append((b"connection", b"close"))
+                await _reply(send, status, answer_body(request_id, status, error), b"application/json", extra)
+            return
+        # tap mode: the target decides
+        await self._forward(send, method, rest, query, headers, body, chunked,
+                            lambda status, cols: _request_row(received_at, method, path, query, headers, body,
+                                                              chunked, status, error, content_type, parsed, cols))
 
-        row = (received_at, method, path, query, json.dumps(headers, ensure_ascii=False), body, int(chunked),
-               status, error, content_type, chat_of(parsed), *forward_cols)
+    async def _store(self, row: tuple, send) -> int | None:
+        """The row's id once on disk; None when the store failed (the caller got 503, the log the reason)."""
         try:
             request_id = await self.store.submit(row)
         except RecorderError as exc:
-            await _reply(send, 503, json.dumps({"ok": False, "error": str(exc)}).encode(), b"application/json")
-            return
-        if answer is not None:
-            await _reply(send, status, answer[0], answer[1])
-        else:
-            extra = [(b"allow", b"POST")] if status == 405 else None
-            await _reply(send, status, answer_body(request_id, status, error), b"application/json", extra)
+            _log.error("%s", exc)  # the reason names a local path: for the log, never for the caller
+            await _refuse(send, 503)
+            return None
+        self.counters["stored"] = self.counters.get("stored", 0) + 1
+        return request_id
 
-    async def _read_body(self, receive, raw_headers, chunked: bool) -> tuple[bytes, str | None, int | None]:
-        """(body, error, status): status 413 when over the cap, None when read in full."""
+    async def _read_body(self, scope, receive, raw_headers, chunked: bool) -> tuple[bytes, str | None, int | None]:
+        """(body, error, status): status 413 when over the cap, INCOMPLETE_STATUS when the connection went
+        before the body ended, None when read in full."""
         declared = _header(raw_headers, b"content-length")
+        size = None
         if declared is not None and not chunked:
             try:
                 size = int(declared)
@@ -142,7 +179,9 @@ class _HookEndpoint:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                of = f" of {size}" if size is not None else " of a chunked body" if chunked else ""
+                who = "too slow: closed" if (scope.get("state") or {}).get(TIMED_OUT) else "client disconnected"
+                return b"".join(parts), f"{INCOMPLETE_NOTE}{who} after {total}{of} bytes", INCOMPLETE_STATUS
             chunk = message.get("body", b"")
             if chunk:
                 total += len(chunk)
@@ -154,34 +193,100 @@ class _HookEndpoint:
                 break
         return (parts[0] if len(parts) == 1 else b"".join(parts)), None, None
 
-    async def _forward(self, method: str, rest: str | None, query: str, headers: list, body: bytes,
-                       chunked: bool) -> tuple[int, tuple, tuple[bytes, bytes]]:
+    def _target_url(self, rest: str | None, query: str) -> str:
+        """The URL to forward to: beneath the configured one, or a ValueError."""
         import httpx
-
-        from ..channel.http import achunked_body
 
         url = self.forward.rstrip("/") + f"/{rest}" if rest else self.forward
         if query:
             url += ("&" if "?" in url else "?") + query
+        base = httpx.URL(self.forward).path.rstrip("/")
+        target = httpx.URL(url)
+        if target.path != (base or "/") and not target.path.startswith(base + "/"):
+            raise ValueError("the forward URL would leave the configured path")
+        return url
+
+    async def _forward(self, send, method: str, rest: str | None, query: str, headers: list, body: bytes,
+                       chunked: bool, row_of) -> None:
+        """Send the request on within one deadline (`forward_timeout` for all of it: connect, answer,
+        body), store it with the answer (its first `max_answer` bytes, marked when cut), then answer the
+        caller: the target's answer, streamed; 502 when unreachable, 504 past the deadline."""
+        import httpx
+
+        from ..channel.http import achunked_body
+
         content: Any = achunked_body(body) if chunked else body
         started = time.perf_counter()
+        deadline = asyncio.get_running_loop().time() + self.forward_timeout
+        response = None
         try:
-            response = await self.client.request(method, url, content=content,
-                                                 headers=forwardable_headers(headers),
-                                                 timeout=self.forward_timeout)
-        except httpx.HTTPError as exc:
+            url = self._target_url(rest, query)
+            async with asyncio.timeout_at(deadline):
+                request = self.client.build_request(method, url, content=content,
+                                                    headers=forwardable_headers(headers))
+                response = await self.client.send(request, stream=True)
+                chunks = response.aiter_raw()  # one iterator for both parts: httpx streams a body only once
+                read, cut = await _read_capped(chunks, self.max_answer)
+        except (httpx.HTTPError, TimeoutError, ValueError) as exc:
+            if response is not None:
+                await response.aclose()
             elapsed = (time.perf_counter() - started) * 1000
-            timeout = isinstance(exc, httpx.TimeoutException)
-            reason = f"forward to {mask_url(self.forward)} failed: {type(exc).__name__}"
+            timeout = isinstance(exc, (httpx.TimeoutException, TimeoutError))
+            name = "the forward deadline passed" if isinstance(exc, TimeoutError) else type(exc).__name__
+            reason = f"forward to {mask_url(self.forward)} failed: {name}"
             status = 504 if timeout else 502
             cols = (mask_url(self.forward), None, None, None, reason, elapsed)
-            return status, cols, (json.dumps({"ok": False, "error": reason}).encode(), b"application/json")
-        elapsed = (time.perf_counter() - started) * 1000
-        answer_headers = [[k, v] for k, v in response.headers.multi_items()]
-        cols = (mask_url(self.forward), response.status_code, json.dumps(answer_headers, ensure_ascii=False),
-                response.content, None, elapsed)
-        content_type = response.headers.get("content-type", "application/octet-stream").encode("latin-1")
-        return response.status_code, cols, (response.content, content_type)
+            if await self._store(row_of(status, cols), send) is not None:
+                await _reply(send, status, json.dumps({"ok": False, "error": reason}).encode(), b"application/json")
+            return
+        try:
+            elapsed = (time.perf_counter() - started) * 1000
+            answer_headers = [[k, v] for k, v in response.headers.multi_items()]
+            kept = read[:self.max_answer]
+            note = (f"answer over the {self.max_answer}-byte cap: stored the first {len(kept)} bytes"
+                    if cut else None)
+            cols = (mask_url(self.forward), response.status_code, json.dumps(answer_headers, ensure_ascii=False),
+                    kept, note, elapsed)
+            if await self._store(row_of(response.status_code, cols), send) is None:
+                return
+            content_type = response.headers.get("content-type", "application/octet-stream").encode("latin-1")
+            if not cut:
+                await _reply(send, response.status_code, kept, content_type)
+                return
+            # Too big to hold: what was read goes first, the rest straight through (chunked, no length).
+            await send({"type": "http.response.start", "status": response.status_code,
+                        "headers": [(b"content-type", content_type)]})
+            await send({"type": "http.response.body", "body": read, "more_body": True})
+            try:
+                async with asyncio.timeout_at(deadline):
+                    async for chunk in chunks:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except (httpx.HTTPError, TimeoutError) as exc:  # the caller sees a cut chunked body, the log why
+                _log.warning("tap: the answer from %s broke off after the cap (%s)", mask_url(self.forward),
+                             type(exc).__name__)
+                return
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await response.aclose()
+
+
+async def _read_capped(chunks, cap: int) -> tuple[bytes, bool]:
+    """A body read until it ends or passes `cap` bytes (by less than a chunk); whether it passed
+    (the rest then left in `chunks`, unread)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            return b"".join(parts), True
+    return b"".join(parts), False
+
+
+def _request_row(received_at, method, path, query, headers, body, chunked, status, error, content_type, parsed,
+                 forward_cols: tuple = (None,) * 6) -> tuple:
+    return (received_at, method, path, query, json.dumps(headers, ensure_ascii=False), body, int(chunked),
+            status, error, content_type, chat_of(parsed), *forward_cols)
 
 
 async def _reply(send, status: int, body: bytes, content_type: bytes, extra: list | None = None) -> None:
@@ -192,8 +297,14 @@ async def _reply(send, status: int, body: bytes, content_type: bytes, extra: lis
     await send({"type": "http.response.body", "body": body})
 
 
+async def _refuse(send, status: int) -> None:
+    headers, body = refusal(status)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def build_app(store: RecorderStore, token: str, *, max_body: int = DEFAULT_MAX_BODY, forward: str | None = None,
-              forward_timeout: float = 10.0, counters: dict | None = None):
+              forward_timeout: float = 10.0, max_answer: int = DEFAULT_MAX_ANSWER, counters: dict | None = None):
     """The Starlette app of a recorder writing to `store` (served by `Recorder`, or by any ASGI server)."""
     from contextlib import asynccontextmanager
 
@@ -201,7 +312,8 @@ def build_app(store: RecorderStore, token: str, *, max_body: int = DEFAULT_MAX_B
     from starlette.routing import Route
 
     endpoint = _HookEndpoint(store, token, max_body=max_body, forward=forward, forward_timeout=forward_timeout,
-                             counters=counters if counters is not None else {"rejected": 0})
+                             max_answer=max_answer,
+                             counters=counters if counters is not None else {"rejected": 0, "stored": 0})
 
     @asynccontextmanager
     async def lifespan(app):
@@ -215,8 +327,9 @@ def build_app(store: RecorderStore, token: str, *, max_body: int = DEFAULT_MAX_B
             if endpoint.client is not None:
                 await endpoint.client.aclose()
 
-    # Any other path gets Starlette's plain 404, the same answer as a wrong token.
-    routes = [Route("/hook/{token}", endpoint), Route("/hook/{token}/{rest:path}", endpoint)]
+    # Any other path gets the same answer as a wrong token.
+    routes = [Route("/hook/{token}", endpoint), Route("/hook/{token}/{rest:path}", endpoint),
+              Route("/{anything:path}", _Refuse())]
     return Starlette(routes=routes, lifespan=lifespan)
 
 
@@ -235,7 +348,8 @@ class Recorder:
 
     def __init__(self, store_path: str | os.PathLike, token: str | None = None, host: str = "127.0.0.1",
                  port: int = 0, forward: str | None = None, *, max_body: int = DEFAULT_MAX_BODY,
-                 forward_timeout: float = 10.0):
+                 forward_timeout: float = 10.0, max_answer: int = DEFAULT_MAX_ANSWER,
+                 limits: ServingLimits | None = None):
         if token is not None and not _TOKEN_SHAPE.fullmatch(token):
             raise RecorderError("recorder token must be 8–200 characters of A–Z a–z 0–9 . _ ~ - "
                                 "(it goes into a URL path)")
@@ -244,22 +358,32 @@ class Recorder:
 
             forward = check_url(forward, "--forward URL")
             register_secret(forward)
-        if max_body < 1:
-            raise RecorderError(f"max_body must be at least 1 byte, not {max_body}")
+        for name, value in (("max_body", max_body), ("max_answer", max_answer)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise RecorderError(f"{name} (--{name.replace('_', '-')}) must be a whole number of bytes, "
+                                    f"at least 1, not {value!r}")
+        if not (isinstance(forward_timeout, (int, float)) and 0 < forward_timeout < float("inf")):
+            raise RecorderError(f"forward_timeout (--forward-timeout) must be a number of seconds above 0, not {forward_timeout!r}")
         self.token = token or secrets.token_urlsafe(24)
         register_secret(self.token)
         self.store_path = Path(store_path)
         self.host, self.requested_port = host, port
         self.forward, self.max_body, self.forward_timeout = forward, max_body, forward_timeout
+        self.max_answer, self.limits = max_answer, limits or ServingLimits()
         self.store: RecorderStore | None = None
         self._server = None
-        self._counters = {"rejected": 0}
+        self._counters = {"rejected": 0, "stored": 0}
         self._exchanges = None
 
     @property
     def rejected(self) -> int:
         """How many requests got 404 for a wrong or missing token (not recorded)."""
         return self._counters["rejected"]
+
+    @property
+    def stored(self) -> int:
+        """How many requests this recorder stored since it was made (others writing the same store not counted)."""
+        return self._counters["stored"]
 
     @property
     def base_url(self) -> str:
@@ -294,9 +418,9 @@ class Recorder:
             return self
         self.store = RecorderStore(self.store_path)
         app = build_app(self.store, self.token, max_body=self.max_body, forward=self.forward,
-                        forward_timeout=self.forward_timeout, counters=self._counters)
+                        forward_timeout=self.forward_timeout, max_answer=self.max_answer, counters=self._counters)
         try:
-            self._server = ServerThread(app, self.host, self.requested_port).start()
+            self._server = ServerThread(app, self.host, self.requested_port, limits=self.limits).start()
         except Exception:
             self.store.close()
             self.store = None

@@ -242,9 +242,12 @@ def open_writable(path: str | os.PathLike, *, create: bool = True) -> sqlite3.Co
 
     def prepare(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA busy_timeout = 10000")
+        new = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0  # a new or empty file
+        if not new:  # before anything changes in it: a file the project did not make is left as it was
+            _check_schema(conn, path)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
-        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:  # a new or empty file
+        if new:
             conn.execute("BEGIN IMMEDIATE")
             for statement in SCHEMA.split(";"):
                 if statement.strip():

@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 from typing import Iterable, Sequence
 
-__all__ = ["HOOK_PREFIX", "HOP_BY_HOP", "answer_body", "forwardable_headers"]
+__all__ = ["HOOK_PREFIX", "HOP_BY_HOP", "INCOMPLETE_STATUS", "INCOMPLETE_NOTE", "answer_body", "forwardable_headers"]
 
 HOOK_PREFIX = "/hook/"
+# A request whose body never arrived whole: nobody got an answer (nginx's "client closed request"),
+# so Jivo resends it; stored with this status and an `error` starting with INCOMPLETE_NOTE.
+INCOMPLETE_STATUS = 499
+INCOMPLETE_NOTE = "incomplete: "
 # Headers that describe one connection, not the message: never forwarded or replayed.
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",

@@ -19,14 +19,10 @@ class LoopServers:
     """`LoopServers([(app, sock), ...]).start()`; `urls` in the same order; `stop()`."""
 
     def __init__(self, apps: list[tuple[object, socket.socket]], *, log_level: str = "warning"):
-        import uvicorn  # heavy: only when a server is really started
+        from ..channel.serving import make_server  # the same guards as every server the project starts
 
         self._sockets = [sock for _, sock in apps]
-        # keep-alive longer than httpx's 5 s pool expiry: the client closes idle connections first, so
-        # it never reuses one the server is closing at that very moment ("disconnected without a response")
-        self._servers = [uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
-                                                       timeout_graceful_shutdown=2, timeout_keep_alive=30))
-                         for app, _ in apps]
+        self._servers = [make_server(app, log_level=log_level) for app, _ in apps]
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -39,11 +35,10 @@ class LoopServers:
         return out
 
     def _run(self) -> None:
-        async def main():
-            await asyncio.gather(*(server.serve(sockets=[sock])
-                                   for server, sock in zip(self._servers, self._sockets)))
+        from ..channel.serving import serve_guarded
+
         try:
-            asyncio.run(main())
+            asyncio.run(serve_guarded(list(zip(self._servers, self._sockets))))
         except BaseException as exc:  # reported by start()
             self._error = exc
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ...errors import RecorderError, SourceError
 from ...recorder.store import SQLITE_MAGIC, StoreReader
+from ...recorder.wire import INCOMPLETE_STATUS
 from .._build import Builder, Part, merge_parts
 from .jivo_dumps import add_jivo_body
 from .jivo_webhooks import add_webhook_event, is_webhook_event
@@ -25,7 +26,7 @@ from .jivo_webhooks import add_webhook_event, is_webhook_event
 __all__ = ["load_recorder_store", "SQLITE_MAGIC"]
 
 _REQUIRED = ("id", "received_at", "method", "body")
-_READ = (*_REQUIRED, "status")
+_READ = (*_REQUIRED, "status", "error")
 _TODO = "point at a store written by `jivo-ops record`"
 
 
@@ -45,9 +46,12 @@ def load_recorder_store(path: str | Path, *, origin: str | None = None) -> Part:
         b = Builder(origin, "recorder")
         hooks = Builder(origin, "webhooks", ts_column="timestamp")
         try:
-            for req_id, received_at, method, body, code in store.iter_rows_after(0, _READ):
+            for req_id, received_at, method, body, code, error in store.iter_rows_after(0, _READ):
                 if str(method).upper() != "POST":
                     b.reject(req_id, f"{method} request, not a message")
+                    continue
+                if code == INCOMPLETE_STATUS:  # Jivo got no answer, so it resends: the message comes again
+                    b.reject(req_id, f"{error or 'incomplete body'}: not a message (Jivo resends it)")
                     continue
                 raw = bytes(body) if isinstance(body, (bytes, memoryview)) else str(body or "").encode()
                 try:
