@@ -23,6 +23,7 @@ COMMANDS = [
     "logs",
     "transfer",
     "probe",
+    "diagnose",
     "demo",
     "record",
     "replay",
