@@ -117,3 +117,17 @@ def test_step_four_applies_the_switch_fields(unwired):
     panel.switch_input.value = '{"closeChatPhrases": "/stop"'
     panel.apply_buttons[4].click()
     assert panel.status.kind == "error" and "switch JSON" in panel.status.text
+
+
+def test_what_broke_button_gives_the_diagnosis_verdict(unwired):
+    """«Что сломалось?»: the same Diagnosis as `jivo-ops diagnose`, its verdict in the status line."""
+    unwired.wire()
+    panel = SetupPanel(unwired)
+    panel.inputs["jivo.webhook_url"].value = unwired.jaicp.internal_webhook_url[:-4]
+    assert panel.diagnose_button.description == "Что сломалось?"
+    panel.diagnose_button.click()
+    assert panel.diagnose_button.disabled
+    panel.wait_probe(90)
+    assert panel.probe_result.step == 2 and panel.probe_result.half == "jivo_to_jaicp"
+    assert panel.probe_status.kind == "error" and "Jivo → JAICP is broken" in panel.probe_status.text
+    assert "<details>" in panel.probe_output.value and not panel.diagnose_button.disabled

@@ -198,6 +198,9 @@ class Diagnosis:
     def __str__(self) -> str:
         return self.render()
 
+    def __repr__(self) -> str:
+        return redact(f"Diagnosis({self.verdict})")
+
     def _repr_html_(self) -> str:
         esc = html.escape
         color = "#1a7f37" if self.ok else "#c62828"

@@ -225,7 +225,7 @@ class SetupPanel(w.VBox):
         self.probe_status = StatusLine()
         self.file_status = StatusLine()
         self.probe_job: BackgroundJob | None = None
-        self.probe_result: Any = None  # the last probe's result: a CheckReport, or a leg's ProbeResult
+        self.probe_result: Any = None  # the last probe's result: a CheckReport, a leg's ProbeResult, a Diagnosis
 
         def control(key: str) -> w.Widget:
             """The input of one setting: a checkbox for a flag, a masked input for a secret, else text."""
@@ -284,11 +284,16 @@ class SetupPanel(w.VBox):
                                      tooltip="живые пробы: Jivo /status, доступность URL, Chat API /start")
         self.jivo_leg_button = w.Button(description="Проба: плечо Jivo", icon="arrow-right", layout=w.Layout(width="auto"))
         self.jaicp_leg_button = w.Button(description="Проба: плечо JAICP", icon="arrow-left", layout=w.Layout(width="auto"))
+        self.diagnose_button = w.Button(description="Что сломалось?", icon="stethoscope", button_style="warning",
+                                        layout=w.Layout(width="auto"),
+                                        tooltip="проверки, пробы, оба плеча и один тестовый перевод — один вердикт")
+        self.diagnose_button.on_click(lambda _b: self.on_probe("diagnose"))
         self.probe_button.on_click(lambda _b: self.on_probe("services"))
         self.jivo_leg_button.on_click(lambda _b: self.on_probe("jivo"))
         self.jaicp_leg_button.on_click(lambda _b: self.on_probe("jaicp"))
         self.probe_output = w.HTML()
-        probes = w.VBox([w.HBox([self.probe_button, self.jivo_leg_button, self.jaicp_leg_button]),
+        probes = w.VBox([w.HBox([self.diagnose_button, self.probe_button, self.jivo_leg_button,
+                                 self.jaicp_leg_button]),
                          self.probe_status, self.probe_output])
 
         self.path_input = w.Text(value=str(profile_path), description="Файл профиля",
@@ -321,9 +326,10 @@ class SetupPanel(w.VBox):
         if self.probe_job is not None and self.probe_job.running:
             raise JivoOpsError("a probe is still running")
         profile = self.model.profile
-        labels = {"services": "пробы сервисов", "jivo": "плечо Jivo", "jaicp": "плечо JAICP"}
+        labels = {"services": "пробы сервисов", "jivo": "плечо Jivo", "jaicp": "плечо JAICP",
+                  "diagnose": "что сломалось"}
         self.probe_status.show(f"{labels[which]}: выполняется…", "busy")
-        for button in (self.probe_button, self.jivo_leg_button, self.jaicp_leg_button):
+        for button in self._probe_buttons:
             button.disabled = True
         self.probe_job = BackgroundJob(self._probe, which, profile, on_done=self._probed, on_error=self._probe_failed,
                                        name="jivo-ops-probe")
@@ -333,6 +339,10 @@ class SetupPanel(w.VBox):
     def _probe(which: str, profile: Profile) -> tuple[str, Any]:
         if which == "services":  # what `jivo-ops check --probe` runs, with the probes' own time limit
             return which, check_profile(profile, probe=True)
+        if which == "diagnose":  # what `jivo-ops diagnose` runs
+            from ..setup.diagnose import diagnose
+
+            return which, diagnose(profile)
         from ..setup.probes import probe_jaicp_leg, probe_jivo_leg
 
         if which == "jivo":  # the legs' own time limits, as `jivo-ops probe` waits
@@ -342,7 +352,11 @@ class SetupPanel(w.VBox):
     def _probed(self, outcome: tuple[str, Any]) -> None:
         which, value = outcome
         self.probe_result = value
-        if which == "services":
+        if which == "diagnose":
+            self.probe_output.value = value._repr_html_()
+            self.probe_status.show(f"{OK_MARK if value.ok else FAIL_MARK} {value.verdict}",
+                                   "ok" if value.ok else "error")
+        elif which == "services":
             rows = "".join(
                 f"<tr><td>{OK_MARK if p.ok else ('–' if p.ok is None else FAIL_MARK)}</td><td>{esc(p.name)}</td>"
                 f"<td>{'' if p.latency_s is None else f'{p.latency_s * 1000:.0f} ms'}</td><td>{esc(p.detail)}</td>"
@@ -363,8 +377,12 @@ class SetupPanel(w.VBox):
         self._enable_probes()
 
     def _enable_probes(self) -> None:
-        for button in (self.probe_button, self.jivo_leg_button, self.jaicp_leg_button):
+        for button in self._probe_buttons:
             button.disabled = False
+
+    @property
+    def _probe_buttons(self) -> tuple[w.Button, ...]:
+        return self.diagnose_button, self.probe_button, self.jivo_leg_button, self.jaicp_leg_button
 
     @guarded(lambda self: self.file_status)
     def on_save(self, _button: Any = None) -> Path:
