@@ -14,6 +14,8 @@ from ..redaction import install_log_redaction, redact
 
 __all__ = ["main", "build_parser"]
 
+INTERRUPTED = "jivo-ops: interrupted"
+
 # One module per command group, in the order `--help` lists them.
 COMMANDS = [
     "check",
@@ -45,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:  # Ctrl-C while the commands load: as interrupted as any other moment
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
     args = parser.parse_args(argv)
     install_log_redaction()
     if args.verbose:
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jivo-ops: error: {redact(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("jivo-ops: interrupted", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

@@ -70,7 +70,7 @@ def profile_or_sandbox(args):
 
 
 def run(args) -> int:
-    from ..transfer import TransferSettings, format_summary, format_timeline, load_script, run_transfers
+    from ..transfer import TransferSettings, format_stopped, format_summary, format_timeline, load_script, run_transfers
 
     # Bad settings and scripts fail before anything (a sandbox) starts.
     settings = TransferSettings(clients=args.clients, concurrency=args.concurrency, step_timeout=args.step_timeout)
@@ -92,6 +92,8 @@ def run(args) -> int:
             print(f"… and {len(failed) - 10} more not answered (see --out FILE.jsonl)")
         print(f"{len(batch)} transfer(s) in {batch.elapsed_s:.2f} s"
               + (f"; results in {args.out}" if args.out else "") + (" (stopped early)" if batch.interrupted else ""))
+        if batch.interrupted:
+            print(format_stopped(summary))
     if args.timeline:
         shown = [batch[0]] + [r for r in batch[1:] if r.outcome != "answered"][:5]
         for r in shown:

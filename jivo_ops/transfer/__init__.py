@@ -12,7 +12,7 @@ One concept per module:
 ``script``          the step vocabulary, `Script`, `load_script`, `DEFAULT_SCRIPT`
 ``results``         `Step`, `TransferResult` (its `to_json()` is the JSONL contract read by
                     `logs`), `OUTCOMES`, `summarize`, `TransferBatch`, JSONL read/write
-``render``          `format_timeline`, `format_summary`
+``render``          `format_timeline`, `format_summary`, `format_stopped`
 ``settings``        `TransferSettings`: clients, concurrency, step timeout, checked once
 ``conversation``    the engine: `Conversation`, no I/O of its own (a driver performs its actions)
 ``runner``          the asyncio + httpx driver: `arun_transfers`, and `run_transfers` /
@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "read_jsonl": "results",
     "format_summary": "render",
     "format_timeline": "render",
+    "format_stopped": "render",
     "TransferSettings": "settings",
     "SettingsError": "settings",
     "Conversation": "conversation",

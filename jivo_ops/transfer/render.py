@@ -9,7 +9,9 @@ from ..redaction import redact
 if TYPE_CHECKING:
     from .results import TransferResult
 
-__all__ = ["format_timeline", "format_summary"]
+__all__ = ["format_timeline", "format_summary", "format_stopped"]
+
+STOPPED = "остановлено: {ran} из {planned} выполнено, {not_started} не начаты"
 
 
 def format_timeline(result: TransferResult, *, width: int = 100) -> str:
@@ -49,9 +51,17 @@ def format_summary(summary: Mapping[str, Any]) -> tuple[list[list[str]], list[st
     rows = [[f"outcome: {o}", str(n), f"{100 * n / total:.0f}%"] for o, n in summary["outcomes"].items()]
     if summary.get("interrupted"):
         rows.append(["interrupted", str(summary["interrupted"]), ""])
+    if summary.get("not_started"):
+        rows.append(["not started", str(summary["not_started"]), ""])
     for label, key in (("time to switch", "time_to_switch_s"),
                        ("time to first operator reply", "time_to_first_operator_reply_s")):
         figures = summary[key]
         rows.append([f"{label}: median", secs(figures["median"]), f"n={figures['n']}"])
         rows.append([f"{label}: p95", secs(figures["p95"]), ""])
     return rows, ["figure", "value", "share"]
+
+
+def format_stopped(summary: Mapping[str, Any]) -> str:
+    """What a stopped batch did, of what was asked: shares elsewhere are of what ran."""
+    return STOPPED.format(ran=summary["transfers"], planned=summary.get("planned", summary["transfers"]),
+                          not_started=summary.get("not_started", 0))
