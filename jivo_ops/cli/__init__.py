@@ -4,6 +4,7 @@ and calls the same operations the widgets call; errors become one line on stderr
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import logging
 import os
@@ -33,8 +34,35 @@ COMMANDS = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """No prefix of a long option is taken for the option (`allow_abbrev=False`), and a mistyped one
+    gets a "did you mean"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def options(self) -> set[str]:
+        """Every option string of this parser and of its commands."""
+        found: set[str] = set()
+        for action in self._actions:
+            found.update(o for o in action.option_strings if o.startswith("--"))
+            commands = action.choices if isinstance(action.choices, dict) else {}  # a subparsers action's
+            found.update(o for child in commands.values() if isinstance(child, _Parser) for o in child.options())
+        return found
+
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments:"):
+            known = sorted(self.options())
+            hints = [f"did you mean {match[0]} (for {word})?" for word in message.split(":", 1)[1].split()
+                     if word.startswith("--") and (match := difflib.get_close_matches(word.split("=")[0], known, 1))]
+            if hints:
+                message = f"{message}; {' '.join(hints)}"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="jivo-ops",
         description="Configure, test and debug the hand-over of chats from a JAICP bot to live Jivo operators.",
     )
