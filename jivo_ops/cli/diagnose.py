@@ -9,16 +9,10 @@ could not run (a profile that cannot be read: one line on stderr, from `jivo_ops
 
 from __future__ import annotations
 
-import contextlib
-
-from ..errors import JivoOpsError
-from ._output import add_profile_argument, number_argument, print_json, resolve_profile
+from ._output import add_profile_argument, positive_seconds, print_json
+from .transfer import profile_or_sandbox
 
 __all__ = ["register", "run"]
-
-_seconds = number_argument(float, lambda value: 0 < value <= 300, expected="expected seconds, e.g. 10",
-                           out_of_range="expected more than 0 and at most 300 seconds")
-
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -27,30 +21,17 @@ def register(subparsers) -> None:
                     "stopping where nothing more can be learnt, and name the broken half, the console field and "
                     "the fix. Exit 0 healthy, 1 broken, 2 could not run.")
     add_profile_argument(parser, sandbox=True)
-    parser.add_argument("--timeout", type=_seconds, default=10.0, metavar="S",
+    parser.add_argument("--timeout", type=positive_seconds, default=10.0, metavar="S",
                         help="time limit of each probe and each transfer step (default: 10)")
     parser.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
     parser.set_defaults(func=run)
 
 
-@contextlib.contextmanager
-def _target(args):
-    if args.sandbox and args.profile:
-        raise JivoOpsError("--profile and --sandbox exclude each other: pick one")
-    if not args.sandbox:
-        yield resolve_profile(args)
-        return
-    from ..sandbox import Sandbox
-
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
 def run(args) -> int:
     from ..setup.diagnose import diagnose
 
-    with _target(args) as target:
-        diagnosis = diagnose(target, timeout=args.timeout, step_timeout=args.timeout)
+    with profile_or_sandbox(args) as profile:
+        diagnosis = diagnose(profile, timeout=args.timeout, step_timeout=args.timeout)
     if args.json:
         print_json(diagnosis.to_json())
     else:
