@@ -6,7 +6,7 @@ Names load lazily so `import jivo_ops` stays light (servers, plotting and spread
 only when used).
 
     channel/    the vendors' wire protocols (jivo, jaicp, switch) and the one httpx seam
-    setup/      checks of the four setup steps, live probes, leg probes
+    setup/      checks of the four setup steps, live probes, leg probes, diagnose (one verdict)
     transfer/   test transfers: script, conversation engine, runner, results
     recorder/   the webhook recorder: store, server, exchanges
     logs/       message logs as pandas tables
@@ -57,6 +57,8 @@ _EXPORTS: dict[str, str] = {
     "probe_jaicp_leg": "setup.probes",
     "check_profile": "setup.checks",
     "run_probes": "setup.checks",
+    "diagnose": "setup.diagnose",
+    "Diagnosis": "setup.diagnose",
     "Recorder": "recorder.server",
     "Exchanges": "recorder.exchanges",
     "WaitTimeoutError": "errors",

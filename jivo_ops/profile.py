@@ -116,6 +116,11 @@ FIELD_LABELS: dict[str, str] = {
                     "sessions/filter), or set JIVO_OPS_JAICP_BOT_ID",
     "jivo.webhook_url": "«URL вашего сервера для Webhooks» (Jivo channel settings)",
     "jivo.unique_url": "«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)",
+    "jivo.chunked": "«Chunked кодировка в запросах» (Jivo channel settings)",
+    "jivo.channel": "«Название канала» (Jivo channel settings)",
+    "jaicp.operator_channel": "«Название» (JAICP: Каналы → Операторы → Jivo)",
+    "jaicp.inbound_channel": "the inbound channel (JAICP: Каналы → Входящие)",
+    "jaicp.inbound_operator": "«Оператор» (JAICP: the inbound channel's settings)",
 }
 
 

@@ -20,7 +20,7 @@ PUBLIC = {
     # the wire
     "SwitchReply", "RetryPolicy", "JivoClient", "ClientMessage", "AgentMessage", "ChatApiClient", "ReporterClient",
     # setup
-    "check_profile", "run_probes", "probe_jivo_leg", "probe_jaicp_leg",
+    "check_profile", "run_probes", "probe_jivo_leg", "probe_jaicp_leg", "diagnose", "Diagnosis",
     # transfers
     "run_transfers", "run_transfer", "Script", "load_script",
     # recorder

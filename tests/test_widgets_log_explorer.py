@@ -99,3 +99,34 @@ def test_in_memory_batch_is_a_source(tmp_path):
     explorer = LogExplorer(batch, export_dir=tmp_path)
     explorer.wait(60)
     assert explorer.model.summary_text().splitlines()[1] == "filtered transfers: 2 (answered=2)"
+
+
+# -- issue 15: a load that read nothing, a failed load after a good one, a sentence not a repr ---------
+
+def test_nothing_read_is_a_warning_with_the_rejected_rows_viewable(tmp_path):
+    bad = tmp_path / "bad.csv"  # a headerless Reporter export whose times cannot be read
+    bad.write_text("not a time,c-7,s7,q71,Когда доставка?,Завтра до 18:00,,false,,\n"
+                   "also bad,c-7,s7,q72,Спасибо,,,false,,\n", encoding="utf-8")
+    explorer = LogExplorer(bad, export_dir=tmp_path)
+    logs = explorer.wait(60)
+    n = len(logs.rejected)
+    assert n >= 2 and len(logs.messages) == 0
+    assert explorer.status.kind == "warning" and "✓" not in explorer.status.text
+    assert explorer.status.text.startswith(f"⚠ read no messages: {n} rows rejected"), explorer.status.text
+    assert explorer.rejected_view.layout.display is None
+    assert explorer.rejected_view.get_title(0) == f"Отклонённые строки ({n})"
+    table = explorer.rejected_table.value
+    assert "<th>file</th>" in table and "<th>row</th>" in table and "<th>reason</th>" in table and "bad.csv" in table
+
+
+def test_a_failed_load_marks_the_shown_table_stale_and_the_status_is_a_sentence(transfer_files, tmp_path):
+    explorer = LogExplorer(transfer_files / "answered.jsonl", export_dir=tmp_path)
+    explorer.wait(60)
+    assert explorer.status.text.startswith("✓ read ") and "<LogSet" not in explorer.status.text
+    assert explorer.stale_note.value == "" and explorer.rejected_view.layout.display == "none"
+    explorer.paths_input.value = str(tmp_path / "gone.jsonl")
+    explorer.load_button.click()
+    with pytest.raises(Exception):
+        explorer.wait(60)
+    assert explorer.status.kind == "error" and "gone.jsonl" in explorer.status.text
+    assert "the last load failed" in explorer.stale_note.value

@@ -74,6 +74,7 @@ def test_urls_are_masked_until_revealed_and_never_in_the_repr(unwired):
 
 def test_save_and_load_profile(tmp_path, unwired):
     path = tmp_path / "profiles" / "mine.toml"
+    path.parent.mkdir()  # issue 15: a folder that does not exist is refused, not created
     panel = SetupPanel(unwired, profile_path=path)
     panel.save_button.click()
     assert panel.file_status.kind == "ok" and path.exists()
@@ -117,3 +118,70 @@ def test_step_four_applies_the_switch_fields(unwired):
     panel.switch_input.value = '{"closeChatPhrases": "/stop"'
     panel.apply_buttons[4].click()
     assert panel.status.kind == "error" and "switch JSON" in panel.status.text
+
+
+def test_what_broke_button_gives_the_diagnosis_verdict(unwired):
+    """«Что сломалось?»: the same Diagnosis as `jivo-ops diagnose`, its verdict in the status line."""
+    unwired.wire()
+    panel = SetupPanel(unwired)
+    panel.inputs["jivo.webhook_url"].value = unwired.jaicp.internal_webhook_url[:-4]
+    assert panel.diagnose_button.description == "Что сломалось?"
+    panel.diagnose_button.click()
+    assert panel.diagnose_button.disabled
+    panel.wait_probe(90)
+    assert panel.probe_result.step == 2 and panel.probe_result.half == "jivo_to_jaicp"
+    assert panel.probe_status.kind == "error" and "Jivo → JAICP is broken" in panel.probe_status.text
+    assert "<details>" in panel.probe_output.value and not panel.diagnose_button.disabled
+
+
+# -- issue 15: the profile file, and status lines that follow the form ------------------------------
+
+def test_the_profile_file_is_the_loaded_one_and_saving_over_a_file_asks(tmp_path, monkeypatch):
+    from jivo_ops.profile import load_profile, save_profile
+
+    loaded = save_profile(example_profile(), tmp_path / "mine.toml")
+    monkeypatch.setenv("JIVO_OPS_PROFILE", str(loaded))
+    panel = SetupPanel(load_profile())
+    assert panel.path_input.value == str(loaded), "«Файл профиля» shows the loaded profile's path"
+    panel.inputs["jivo.channel"].value = "Изменённый канал"
+    assert panel.on_save() == loaded and "перезаписано" in panel.file_status.text
+    assert load_profile(loaded).jivo.channel == "Изменённый канал"
+
+    other = tmp_path / "other.toml"
+    other.write_text("# someone else's\n", encoding="utf-8")
+    panel.path_input.value = str(other)
+    assert panel.on_save() is None and panel.file_status.kind == "warning" and "ещё раз" in panel.file_status.text
+    assert other.read_text(encoding="utf-8") == "# someone else's\n", "not overwritten on the first click"
+    panel.save_button.click()
+    assert "перезаписано" in panel.file_status.text and load_profile(other).jivo.channel == "Изменённый канал"
+
+
+@pytest.mark.parametrize("path, words", [("", "«Файл профиля» пуст"), ("   ", "«Файл профиля» пуст"),
+                                         ("no/such/folder/p.toml", "папки no/such/folder нет")])
+def test_an_empty_path_or_a_missing_folder_is_one_line(tmp_path, monkeypatch, path, words):
+    monkeypatch.chdir(tmp_path)
+    panel = SetupPanel(example_profile())
+    panel.path_input.value = path
+    panel.save_button.click()
+    assert panel.file_status.kind == "error" and words in panel.file_status.text
+    assert "PosixPath" not in panel.file_status.text and not (tmp_path / "no").exists()
+    panel.load_button.click()
+    assert panel.file_status.kind == "error"
+
+
+def test_step_statuses_follow_the_current_form(unwired):
+    panel = SetupPanel(unwired)
+    panel.switch_input.value = '{"firstMessage": '
+    assert "✗ Шаг 4" in _step_head(panel, 4) and "switch (JSON)" in _step_head(panel, 4)
+    assert "✗ 4. Перевод на оператора: switch" in panel.model.summary_text()
+    panel.apply_buttons[4].click()
+    assert panel.status.kind == "error"
+    panel.switch_input.value = '{"firstMessage": "Клиент ждёт"}'
+    assert "✓ Шаг 4" in _step_head(panel, 4) and panel.status.text == "", "the red line goes with its cause"
+
+    panel.apply_buttons[1].click()
+    panel.inputs["jaicp.inbound_operator"].value = "Jivo"
+    panel.apply_buttons[3].click()            # step 3 done while step 2 is still red
+    assert "ещё красные: шаг 2" in panel.status.text
+    panel.inputs["jivo.chunked"].value = True
+    assert panel.status.text == "", "an edit makes the last action's line stale"

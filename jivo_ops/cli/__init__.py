@@ -4,6 +4,7 @@ and calls the same operations the widgets call; errors become one line on stderr
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import logging
 import os
@@ -14,6 +15,8 @@ from ..redaction import install_log_redaction, redact
 
 __all__ = ["main", "build_parser"]
 
+INTERRUPTED = "jivo-ops: interrupted"
+
 # One module per command group, in the order `--help` lists them.
 COMMANDS = [
     "check",
@@ -23,6 +26,7 @@ COMMANDS = [
     "logs",
     "transfer",
     "probe",
+    "diagnose",
     "demo",
     "record",
     "replay",
@@ -31,8 +35,35 @@ COMMANDS = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """No prefix of a long option is taken for the option (`allow_abbrev=False`), and a mistyped one
+    gets a "did you mean"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def options(self) -> set[str]:
+        """Every option string of this parser and of its commands."""
+        found: set[str] = set()
+        for action in self._actions:
+            found.update(o for o in action.option_strings if o.startswith("--"))
+            commands = action.choices if isinstance(action.choices, dict) else {}  # a subparsers action's
+            found.update(o for child in commands.values() if isinstance(child, _Parser) for o in child.options())
+        return found
+
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments:"):
+            known = sorted(self.options())
+            hints = [f"did you mean {match[0]} (for {word})?" for word in message.split(":", 1)[1].split()
+                     if word.startswith("--") and (match := difflib.get_close_matches(word.split("=")[0], known, 1))]
+            if hints:
+                message = f"{message}; {' '.join(hints)}"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="jivo-ops",
         description="Configure, test and debug the hand-over of chats from a JAICP bot to live Jivo operators.",
     )
@@ -45,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:  # Ctrl-C while the commands load: as interrupted as any other moment
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
     args, extra = parser.parse_known_args(argv)
     if extra and getattr(args, "pass_through", None) is None:  # only `load` hands unknown options on (to Locust)
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -60,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jivo-ops: error: {redact(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("jivo-ops: interrupted", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

@@ -14,7 +14,7 @@ from ..text import format_table
 from ..times import TIME_FORMS
 
 __all__ = ["print_table", "print_json", "add_profile_argument", "resolve_profile",
-           "number_argument", "add_request_filters", "add_duration_argument", "wait_slices"]
+           "number_argument", "positive_seconds", "add_request_filters", "add_duration_argument", "wait_slices"]
 
 
 def print_table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, file=None,
@@ -73,3 +73,8 @@ def number_argument(convert: Callable[[str], float], within: Callable[[Any], boo
             raise argparse.ArgumentTypeError(f"{text!r}: {out_of_range}")
         return value
     return parse
+
+
+# A time limit in seconds (`check --timeout`, `diagnose --timeout`).
+positive_seconds = number_argument(float, lambda value: 0 < value <= 300, expected="expected seconds, e.g. 10",
+                                   out_of_range="expected more than 0 and at most 300 seconds")

@@ -12,7 +12,7 @@ import inspect
 import sys
 
 from ..setup.checks import CheckReport, check_profile
-from ._output import add_profile_argument, number_argument, print_json, print_table, resolve_profile
+from ._output import add_profile_argument, positive_seconds, print_json, print_table, resolve_profile
 
 __all__ = ["register", "run", "print_report"]
 
@@ -23,8 +23,6 @@ PROBE_COLUMNS = ["probe", "result", "latency", "detail", "next step"]
 # The probes' own time limit (check_profile's default), so the help cannot tell another number.
 DEFAULT_TIMEOUT_S = inspect.signature(check_profile).parameters["timeout"].default
 
-_positive_seconds = number_argument(float, lambda value: 0 < value <= 300, expected="expected seconds, e.g. 10",
-                                    out_of_range="expected more than 0 and at most 300 seconds")
 
 
 def register(subparsers) -> None:
@@ -36,7 +34,7 @@ def register(subparsers) -> None:
     parser.add_argument("--probe", action="store_true",
                         help="also probe the live services: Jivo /status, a HEAD to each URL (nothing is posted "
                              "to a webhook), a Chat API '/start' round trip")
-    parser.add_argument("--timeout", metavar="SECONDS", type=_positive_seconds, default=DEFAULT_TIMEOUT_S,
+    parser.add_argument("--timeout", metavar="SECONDS", type=positive_seconds, default=DEFAULT_TIMEOUT_S,
                         help=f"time limit of each probe (default: {DEFAULT_TIMEOUT_S:g})")
     parser.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     parser.set_defaults(func=run)

@@ -9,6 +9,9 @@ registered for redaction and shown masked only.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import sys
 
 from ..channel.http import RetryPolicy
 from ..redaction import mask_url, register_secret
@@ -76,8 +79,31 @@ def _client(args: argparse.Namespace):
     return JivoClient(url, retry=RetryPolicy(retries=args.retries, wait=args.retry_wait), timeout=args.timeout)
 
 
+@contextlib.contextmanager
+def _saying_retries():
+    """Each resend is announced on stderr before its wait (the HTTP seam logs it at INFO): a dead URL
+    does not look like a hung command."""
+    from ..channel.http import log as logger
+
+    if logger.isEnabledFor(logging.INFO):  # -v: the log already says it
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("jivo-ops: %(message)s (Ctrl-C stops)"))
+    handler.setLevel(logging.INFO)
+    handler.addFilter(lambda record: record.levelno == logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def run_status(args: argparse.Namespace) -> int:
-    with _client(args) as jivo:
+    with _client(args) as jivo, _saying_retries():
         online = jivo.status()
     print("1 online" if online else "0 offline")
     return 0

@@ -80,7 +80,7 @@ def profile_or_sandbox(args, *, whole_sandbox: bool = False):
 
 
 def run(args) -> int:
-    from ..transfer import TransferBatch, TransferSettings, format_summary, format_timeline, load_scripts
+    from ..transfer import TransferBatch, TransferSettings, format_stopped, format_summary, format_timeline, load_scripts
     from ..transfer.regression import run_script, write_junit
     from ..transfer.render import format_check
     from ..transfer.script import DEFAULT_SCRIPT
@@ -96,7 +96,8 @@ def run(args) -> int:
                               out=args.out if len(scripts) == 1 else None, progress=progress)
                    for script in scripts]
     batch = TransferBatch([r for b in batches for r in b], script=", ".join(s.name for s in scripts),
-                          interrupted=any(b.interrupted for b in batches), elapsed_s=sum(b.elapsed_s for b in batches))
+                          interrupted=any(b.interrupted for b in batches), elapsed_s=sum(b.elapsed_s for b in batches),
+                          planned=sum(max(b.planned, len(b)) for b in batches))
     if args.out and len(scripts) > 1:
         batch.to_jsonl(args.out)
     if args.junit:
@@ -117,6 +118,8 @@ def run(args) -> int:
         print(f"{len(batch)} transfer(s) in {batch.elapsed_s:.2f} s"
               + (f"; results in {args.out}" if args.out else "") + (f"; JUnit XML in {args.junit}" if args.junit else "")
               + (" (stopped early)" if batch.interrupted else ""))
+        if batch.interrupted:
+            print(format_stopped(summary))
     if args.timeline:
         shown = [batch[0]] + [r for r in batch[1:] if not r.passed][:5]
         for r in shown:

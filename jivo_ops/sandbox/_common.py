@@ -275,7 +275,12 @@ class FaultMiddleware:
                                         (b"content-length", str(len(body)).encode())]})
                 await send({"type": "http.response.body", "body": body})
                 return
-        return await self.app(scope, receive, send)
+        from starlette.requests import ClientDisconnect
+
+        try:
+            return await self.app(scope, receive, send)
+        except ClientDisconnect:  # the client left mid-request (a stopped batch): nobody to answer, no traceback
+            self.history.add(self.side, "client_gone", text="the client disconnected mid-request")
 
 
 # -- outgoing deliveries --------------------------------------------------------------------------

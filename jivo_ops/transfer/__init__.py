@@ -12,7 +12,7 @@ One concept per module:
 ``script``          the step vocabulary, `Script`, `load_script`, `DEFAULT_SCRIPT`
 ``results``         `Step`, `TransferResult` (its `to_json()` is the JSONL contract read by
                     `logs`), `OUTCOMES`, `summarize`, `TransferBatch`, JSONL read/write
-``render``          `format_timeline`, `format_summary`
+``render``          `format_timeline`, `format_summary`, `format_stopped`, `format_check`
 ``checks``          `Check`: a step's ``expect`` and the script's ``outcome``, evaluated (the one place)
 ``jaicp_xml``       JAICP's XML scenario tests read as scripts (`load_scripts`)
 ``regression``      folders of scripts, `run_script`, failure reports, JUnit XML (pytest plugin, CLI)
@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "read_jsonl": "results",
     "format_summary": "render",
     "format_timeline": "render",
+    "format_stopped": "render",
     "TransferSettings": "settings",
     "SettingsError": "settings",
     "Conversation": "conversation",

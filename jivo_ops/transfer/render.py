@@ -10,7 +10,9 @@ if TYPE_CHECKING:
     from .checks import Check
     from .results import TransferResult
 
-__all__ = ["format_timeline", "format_summary", "format_check"]
+__all__ = ["format_timeline", "format_summary", "format_check", "format_stopped"]
+
+STOPPED = "остановлено: {ran} из {planned} выполнено, {not_started} не начаты"
 
 
 def format_timeline(result: TransferResult, *, width: int = 100) -> str:
@@ -53,6 +55,8 @@ def format_summary(summary: Mapping[str, Any]) -> tuple[list[list[str]], list[st
         rows += [[f"checks: {status}", str(n), ""] for status, n in checks.items()]
     if summary.get("interrupted"):
         rows.append(["interrupted", str(summary["interrupted"]), ""])
+    if summary.get("not_started"):
+        rows.append(["not started", str(summary["not_started"]), ""])
     for label, key in (("time to switch", "time_to_switch_s"),
                        ("time to first operator reply", "time_to_first_operator_reply_s")):
         figures = summary[key]
@@ -66,3 +70,9 @@ def format_check(check: Check, indent: str = "  ") -> str:
     return (f"{indent}{check.where} {check.check}: {redact(check.message)}\n"
             f"{indent}    expected: {redact(repr(check.expected))}\n"
             f"{indent}    got:      {redact(repr(check.got))}")
+
+
+def format_stopped(summary: Mapping[str, Any]) -> str:
+    """What a stopped batch did, of what was asked: shares elsewhere are of what ran."""
+    return STOPPED.format(ran=summary["transfers"], planned=summary.get("planned", summary["transfers"]),
+                          not_started=summary.get("not_started", 0))

@@ -315,6 +315,12 @@ class TransferBatch(Sequence[TransferResult]):
     script: str = ""
     interrupted: bool = False
     elapsed_s: float = 0.0
+    planned: int = 0          # clients asked for; a stopped batch ran fewer (0: as many as ran)
+
+    @property
+    def not_started(self) -> int:
+        """Transfers a stop came before: not results, not errors — they never ran."""
+        return max(0, self.planned - len(self.results))
 
     def __len__(self) -> int:
         return len(self.results)
@@ -338,6 +344,7 @@ class TransferBatch(Sequence[TransferResult]):
         out = summarize(self.results)
         out["elapsed_s"] = self.elapsed_s
         out["stopped"] = self.interrupted
+        out["planned"], out["not_started"] = max(self.planned, len(self.results)), self.not_started
         return out
 
     def summary_frame(self):

@@ -25,9 +25,8 @@ from ..channel.http import KEEPALIVE_EXPIRY_S, check_url, client_timeout, make_a
 from ..channel.jaicp import AsyncChatApiClient
 from ..errors import JivoOpsError
 from ..profile import resolve_profile
-from .conversation import (POLL_WINDOW_S, Action, Conversation, Finished, PollEvents, SendEvent, SendQuery, Sleep,
-                           not_started_result)
 from .checks import settle_operator_checks
+from .conversation import POLL_WINDOW_S, Action, Conversation, Finished, PollEvents, SendEvent, SendQuery, Sleep
 from .results import OUTCOMES, TransferBatch, TransferResult, jsonl_line
 from .script import Script, as_script
 from .settings import TransferSettings
@@ -82,8 +81,9 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
 
     Bad settings raise a SettingsError naming the setting (`TransferSettings`).
     `stop`: anything with `is_set()` (threading.Event, asyncio.Event): when set, running transfers
-    are interrupted and unstarted ones marked, finished results kept. Cancelling this coroutine does
-    the same and still returns the batch. `out`: a JSONL path written as transfers finish.
+    are interrupted, finished results kept; unstarted ones never run (`batch.not_started`).
+    Cancelling this coroutine does the same and still returns the batch. `out`: a JSONL path written
+    as transfers finish.
     `transport`: one httpx async transport shared by every pooled client (as in httpx:
     a MockTransport or an ASGI transport; default: a pooled HTTP transport per client).
     `on_result(result)`: called as each transfer finishes (a widget's live table); its errors are
@@ -173,10 +173,6 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
         interrupted = interrupted or stopping.is_set()
         stopping.set()
         await asyncio.gather(watcher, return_exceptions=True)
-        for index, result in enumerate(results):
-            if result is None:
-                finished(index, not_started_result(the_script, chat=f"{prefix}-{index:05d}",
-                                                   transfer_id=f"{run_id}-{index:05d}"))
     finally:
         watcher.cancel()
         if bar is not None:
@@ -184,8 +180,9 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
         if sink is not None:
             sink.close()
         await asyncio.gather(*(c.aclose() for c in http_clients), return_exceptions=True)
+    # Transfers a stop came before are not results: the batch counts them (`not_started`), nothing more.
     return TransferBatch(results=[r for r in results if r is not None], script=the_script.name,
-                         interrupted=interrupted, elapsed_s=time.perf_counter() - started)
+                         interrupted=interrupted, elapsed_s=time.perf_counter() - started, planned=clients)
 
 
 def _open_sink(out: str | os.PathLike):

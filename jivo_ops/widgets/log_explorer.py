@@ -18,7 +18,7 @@ import ipywidgets as w
 import traitlets as t
 
 from ..errors import JivoOpsError
-from ._common import FAIL_MARK, OK_MARK, BackgroundJob, StatusLine, error_text, esc, guarded
+from ._common import FAIL_MARK, OK_MARK, WARN_MARK, BackgroundJob, StatusLine, error_text, esc, guarded
 
 __all__ = ["LogModel", "LogExplorer"]
 
@@ -27,6 +27,15 @@ TABLE_ROWS = 20
 TABLE_COLUMNS = ("chat", "switched_at", "wait_s", "operator", "outcome", "closed_by", "n_client", "n_operator",
                  "source")
 EXPORT_FORMATS = ("csv", "parquet", "xlsx", "jsonl")
+# Every sentence of the status line and the rejected rows' view (one place per message).
+MESSAGES = {
+    "loaded": "{mark} read {messages} messages in {chats} chats ({transfers} transfers); {rejected} rows rejected; "
+              "{duplicates} duplicates removed",
+    "nothing_read": "{mark} read no messages: {rejected} rows rejected (see «Отклонённые строки» for why)",
+    "stale": "{mark} the last load failed: the table below is from the load before it",
+    "rejected_title": "Отклонённые строки ({n})",
+}
+REJECTED_ROWS = 50
 KPI_GROUPINGS = (("всего", ""), ("по дням", "day"), ("по часам", "hour"), ("по операторам", "operator"))
 _PLOT_LOCK = threading.Lock()
 
@@ -101,6 +110,15 @@ class LogModel(t.HasTraits):
         self.error = error_text(exc)
         self.state = "failed"
         self.revision += 1
+
+    def load_sentence(self) -> tuple[str, str]:
+        """(the status sentence of what the last load read, its kind): nothing read is a warning, not a ✓."""
+        s = self.logs.summary()
+        if not s["messages"]:
+            return MESSAGES["nothing_read"].format(mark=WARN_MARK, rejected=s["rejected"]), "warning"
+        return MESSAGES["loaded"].format(mark=OK_MARK, messages=s["messages"], chats=s["chats"],
+                                         transfers=s["transfers"], rejected=s["rejected"],
+                                         duplicates=s["duplicates_removed"]), "ok"
 
     def wait(self, timeout: float = 120.0):
         """Block until loading ends (scripts, tests, the next notebook cell); returns the LogSet."""
@@ -227,6 +245,10 @@ class LogExplorer(w.VBox):
         self.export_transfers_button.on_click(lambda _b: self.on_export("transfers"))
         self.export_messages_button.on_click(lambda _b: self.on_export("messages"))
         self.export_status = StatusLine()
+        self.rejected_table = w.HTML()
+        self.rejected_view = w.Accordion([self.rejected_table], selected_index=None,
+                                         layout=w.Layout(display="none"))
+        self.stale_note = w.HTML()
         filters = w.VBox([w.HBox([self.since_input, self.until_input]),
                           w.HBox([self.chat_choice, self.operator_choice, self.outcome_choice])])
         self.kpi_by_choice = w.Dropdown(options=KPI_GROUPINGS, value="", description="KPI", style=style)
@@ -239,7 +261,8 @@ class LogExplorer(w.VBox):
         plots.observe(lambda _change: self._draw_plot(self._safe_transfers()), "selected_index")
         exports = w.HBox([self.export_format, self.export_transfers_button, self.export_messages_button])
         title = w.HTML("<b>Журналы сообщений</b> — переводы на оператора, ожидание, исходы")
-        super().__init__([title, self.paths_input, w.HBox([self.load_button]), self.status, filters, self.table,
+        super().__init__([title, self.paths_input, w.HBox([self.load_button]), self.status, self.rejected_view,
+                          self.stale_note, filters, self.table,
                           self.plot_caption, plots, exports, self.export_status], **kwargs)
         self.add_class("jivo-ops-log-explorer")
         m.observe(lambda _change: self._loaded_changed(), ["state", "revision"])
@@ -280,11 +303,16 @@ class LogExplorer(w.VBox):
             return
         if m.state == "failed":
             self.status.error(m.error)
+            if m.logs is not None:  # what is still shown came from an earlier load
+                self.stale_note.value = (f"<span style='color:#9a6700'>{esc(MESSAGES['stale'].format(mark=WARN_MARK))}"
+                                         "</span>")
             return
+        self.stale_note.value = ""
         if m.state != "ready":
             self.status.show("укажите источники и нажмите «Загрузить»")
             return
-        self.status.show(f"{OK_MARK} {m.logs!r}", "ok")
+        self.status.show(*m.load_sentence())
+        self._render_rejected()
         self._suspended = True  # new options reset the dropdowns: redraw once, after
         try:
             self.chat_choice.options = [ALL] + m.chats()
@@ -304,8 +332,8 @@ class LogExplorer(w.VBox):
             self.status.error(exc)
             return
         self._render_table(table)
-        if self.status.kind == "error":
-            self.status.show(f"{OK_MARK} {self.model.logs!r}", "ok")
+        if self.status.kind == "error" and self.model.state == "ready":
+            self.status.show(*self.model.load_sentence())
         self._draw_plot(table)
 
     def _draw_plot(self, table=None) -> None:
@@ -363,6 +391,14 @@ class LogExplorer(w.VBox):
         caption = f"переводы: {len(table)}" + (f" (первые {TABLE_ROWS})" if len(table) > TABLE_ROWS else "")
         self.table.value = (f"<b>{esc(caption)}</b>"
                             + shown.to_html(index=False, na_rep="–", classes="jivo-ops-transfers", border=0))
+
+    def _render_rejected(self) -> None:
+        """The rows the load could not read (file, row, reason), under the status line that counts them."""
+        rejected = self.model.logs.rejected
+        self.rejected_view.layout.display = None if len(rejected) else "none"
+        self.rejected_view.set_title(0, MESSAGES["rejected_title"].format(n=len(rejected)))
+        shown = rejected[["file", "row", "reason"]].head(REJECTED_ROWS)
+        self.rejected_table.value = shown.to_html(index=False, na_rep="–", classes="jivo-ops-rejected", border=0)
 
     def _render_kpis(self) -> None:
         try:

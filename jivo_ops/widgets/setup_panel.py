@@ -68,6 +68,21 @@ WHERE = {
        "(и токен Reporter API для журналов).",
 }
 APPLY_LABEL = {1: "Создать", 2: "Добавить канал", 3: "Сохранить", 4: "Применить switch"}
+DEFAULT_PROFILE_FILE = "jivo-ops-profile.toml"
+STATE_MARKS = {"error": FAIL_MARK, "warning": WARN_MARK, "ok": OK_MARK}
+STATE_COLORS = {"error": "#c62828", "warning": "#9a6700", "ok": "#1a7f37"}
+# Every sentence the panel's own status lines say (one place per message, ready for a catalog).
+MESSAGES = {
+    "applied": "✓ шаг {step} «{title}» выполнен в песочнице",
+    "applied_but_red": "✓ шаг {step} «{title}» выполнен в песочнице; ещё красные: шаг {red}",
+    "path_empty": "«Файл профиля» пуст: укажите путь к файлу, например my-integration.toml",
+    "folder_missing": "папки {folder} нет: создайте её или укажите другой путь",
+    "overwrite_ask": "⚠ {path} уже есть: нажмите «Сохранить профиль» ещё раз, чтобы перезаписать его",
+    "saved": "✓ сохранено: {path} (доступ только владельцу, 0600)",
+    "overwrote": "✓ перезаписано: {path} (доступ только владельцу, 0600)",
+    "loaded": "✓ загружено: {path}",
+    "switch_invalid": "switch (JSON): {error}",
+}
 
 
 # One trait per profile setting, with the profile's own default.
@@ -83,6 +98,7 @@ class SetupModel(_ProfileTraits):
     switch_json = t.Unicode(SwitchReply.suggested().to_json_text(indent=None, with_type=False))
 
     report = t.Instance(CheckReport, allow_none=True)
+    switch_error = t.Unicode("")  # why «switch (JSON)» is not a valid switch reply now ("": it is)
 
     def __init__(self, target: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -91,7 +107,17 @@ class SetupModel(_ProfileTraits):
         if target is not None:
             self.set_profile(resolve_profile(target))
         self.observe(lambda _change: self.recheck(), [_trait(k) for k in KEYS])
+        self.observe(lambda _change: self._check_switch(), "switch_json")
         self.recheck()
+        self._check_switch()
+
+    def _check_switch(self) -> None:
+        try:
+            self.switch_fields()
+        except JivoOpsError as exc:
+            self.switch_error = MESSAGES["switch_invalid"].format(error=exc)
+        else:
+            self.switch_error = ""
 
     # -- profile <-> form -------------------------------------------------------------------------
     @property
@@ -143,10 +169,23 @@ class SetupModel(_ProfileTraits):
         setattr(self, _trait(target_key), getattr(self, _trait(source_key)))
 
     # -- saving ---------------------------------------------------------------------------------
+    @staticmethod
+    def profile_file(path: str | Path) -> Path:
+        """The file a path names; an empty path or a folder that does not exist is refused (never created)."""
+        text = str(path).strip()
+        if not text:
+            raise JivoOpsError(MESSAGES["path_empty"])
+        target = Path(text).expanduser()
+        if not target.parent.is_dir():
+            raise JivoOpsError(MESSAGES["folder_missing"].format(folder=target.parent))
+        return target
+
     def save(self, path: str | Path) -> Path:
-        return save_profile(self.profile, path)
+        return save_profile(self.profile, self.profile_file(path))
 
     def load(self, path: str | Path) -> Profile:
+        if not str(path).strip():
+            raise JivoOpsError(MESSAGES["path_empty"])
         profile = load_profile(path)
         self.set_profile(profile)
         self.recheck()
@@ -157,11 +196,18 @@ class SetupModel(_ProfileTraits):
         report = self.report or self.recheck()
         lines = [report.summary()]
         for step, title in STEPS.items():
-            found = report.for_step(step)
-            mark = FAIL_MARK if any(f.is_error for f in found) else (WARN_MARK if found else OK_MARK)
-            codes = " ".join(f.code for f in found)
-            lines.append(f"{mark} {step}. {title}" + (f": {codes}" if codes else ""))
+            codes = " ".join(f.code for f in report.for_step(step))
+            if step == max(STEPS) and self.switch_error:
+                codes = (codes + " switch").strip()
+            lines.append(f"{STATE_MARKS[self.step_state(step)]} {step}. {title}" + (f": {codes}" if codes else ""))
         return "\n".join(lines)
+
+    def step_state(self, step: int) -> str:
+        """"error", "warning" or "ok": the step as the form holds it now (the switch JSON is step 4's)."""
+        found = (self.report or self.recheck()).for_step(step)
+        if any(f.is_error for f in found) or (step == max(STEPS) and self.switch_error):
+            return "error"
+        return "warning" if found else "ok"
 
 
 class SecretInput(w.HBox):
@@ -215,7 +261,7 @@ class SecretInput(w.HBox):
 class SetupPanel(w.VBox):
     """The four steps; findings per step; probes; save/load. See the module docstring."""
 
-    def __init__(self, target: Any = None, *, profile_path: str | Path = "jivo-ops-profile.toml", **kwargs: Any):
+    def __init__(self, target: Any = None, *, profile_path: str | Path | None = None, **kwargs: Any):
         self.model = m = SetupModel(target)
         self.last_error: BaseException | None = None
         self.inputs: dict[str, w.Widget] = {}
@@ -225,7 +271,7 @@ class SetupPanel(w.VBox):
         self.probe_status = StatusLine()
         self.file_status = StatusLine()
         self.probe_job: BackgroundJob | None = None
-        self.probe_result: Any = None  # the last probe's result: a CheckReport, or a leg's ProbeResult
+        self.probe_result: Any = None  # the last probe's result: a CheckReport, a leg's ProbeResult, a Diagnosis
 
         def control(key: str) -> w.Widget:
             """The input of one setting: a checkbox for a flag, a masked input for a secret, else text."""
@@ -284,14 +330,20 @@ class SetupPanel(w.VBox):
                                      tooltip="живые пробы: Jivo /status, доступность URL, Chat API /start")
         self.jivo_leg_button = w.Button(description="Проба: плечо Jivo", icon="arrow-right", layout=w.Layout(width="auto"))
         self.jaicp_leg_button = w.Button(description="Проба: плечо JAICP", icon="arrow-left", layout=w.Layout(width="auto"))
+        self.diagnose_button = w.Button(description="Что сломалось?", icon="stethoscope", button_style="warning",
+                                        layout=w.Layout(width="auto"),
+                                        tooltip="проверки, пробы, оба плеча и один тестовый перевод — один вердикт")
+        self.diagnose_button.on_click(lambda _b: self.on_probe("diagnose"))
         self.probe_button.on_click(lambda _b: self.on_probe("services"))
         self.jivo_leg_button.on_click(lambda _b: self.on_probe("jivo"))
         self.jaicp_leg_button.on_click(lambda _b: self.on_probe("jaicp"))
         self.probe_output = w.HTML()
-        probes = w.VBox([w.HBox([self.probe_button, self.jivo_leg_button, self.jaicp_leg_button]),
+        probes = w.VBox([w.HBox([self.diagnose_button, self.probe_button, self.jivo_leg_button,
+                                 self.jaicp_leg_button]),
                          self.probe_status, self.probe_output])
 
-        self.path_input = w.Text(value=str(profile_path), description="Файл профиля",
+        # The loaded profile's own file, so «Сохранить профиль» writes the edits back where they came from.
+        self.path_input = w.Text(value=str(profile_path or m.source or DEFAULT_PROFILE_FILE), description="Файл профиля",
                                  style={"description_width": "8em"}, layout=w.Layout(width="36em"))
         self.save_button = w.Button(description="Сохранить профиль", icon="save", layout=w.Layout(width="auto"))
         self.load_button = w.Button(description="Загрузить профиль", icon="folder-open", layout=w.Layout(width="auto"))
@@ -306,14 +358,22 @@ class SetupPanel(w.VBox):
         super().__init__([title, self.summary, *sections, self.status, w.HTML("<b>Пробы</b>"), probes,
                           files, self.file_status], **kwargs)
         self.add_class("jivo-ops-setup-panel")
-        m.observe(lambda _change: self._render(), "report")
+        self._overwrite_armed: Path | None = None  # the existing file a second «Сохранить профиль» overwrites
+        m.observe(lambda _change: self._render(), ["report", "switch_error"])
+        # A status line speaks of what was done to the form as it was: any edit makes it stale.
+        m.observe(lambda _change: self.status.show(""), [_trait(k) for k in KEYS] + ["switch_json"])
+        self.path_input.observe(lambda _change: self._disarm(), "value")
         self._render()
 
     # -- handlers -------------------------------------------------------------------------------
     @guarded(lambda self: self.status)
     def on_apply(self, step: int) -> dict:
         shown = self.model.apply_step(step)
-        self.status.show(f"{OK_MARK} шаг {step} «{STEPS[step]}» выполнен в песочнице", "ok")
+        # The step is done; an earlier one still red is said beside it, not left for the user to spot.
+        red = [str(s) for s in STEPS if s < step and self.model.step_state(s) == "error"]
+        text = (MESSAGES["applied_but_red"].format(step=step, title=STEPS[step], red=", ".join(red)) if red
+                else MESSAGES["applied"].format(step=step, title=STEPS[step]))
+        self.status.show(text, "ok")
         return shown
 
     @guarded(lambda self: self.probe_status)
@@ -321,9 +381,10 @@ class SetupPanel(w.VBox):
         if self.probe_job is not None and self.probe_job.running:
             raise JivoOpsError("a probe is still running")
         profile = self.model.profile
-        labels = {"services": "пробы сервисов", "jivo": "плечо Jivo", "jaicp": "плечо JAICP"}
+        labels = {"services": "пробы сервисов", "jivo": "плечо Jivo", "jaicp": "плечо JAICP",
+                  "diagnose": "что сломалось"}
         self.probe_status.show(f"{labels[which]}: выполняется…", "busy")
-        for button in (self.probe_button, self.jivo_leg_button, self.jaicp_leg_button):
+        for button in self._probe_buttons:
             button.disabled = True
         self.probe_job = BackgroundJob(self._probe, which, profile, on_done=self._probed, on_error=self._probe_failed,
                                        name="jivo-ops-probe")
@@ -333,6 +394,10 @@ class SetupPanel(w.VBox):
     def _probe(which: str, profile: Profile) -> tuple[str, Any]:
         if which == "services":  # what `jivo-ops check --probe` runs, with the probes' own time limit
             return which, check_profile(profile, probe=True)
+        if which == "diagnose":  # what `jivo-ops diagnose` runs
+            from ..setup.diagnose import diagnose
+
+            return which, diagnose(profile)
         from ..setup.probes import probe_jaicp_leg, probe_jivo_leg
 
         if which == "jivo":  # the legs' own time limits, as `jivo-ops probe` waits
@@ -342,7 +407,11 @@ class SetupPanel(w.VBox):
     def _probed(self, outcome: tuple[str, Any]) -> None:
         which, value = outcome
         self.probe_result = value
-        if which == "services":
+        if which == "diagnose":
+            self.probe_output.value = value._repr_html_()
+            self.probe_status.show(f"{OK_MARK if value.ok else FAIL_MARK} {value.verdict}",
+                                   "ok" if value.ok else "error")
+        elif which == "services":
             rows = "".join(
                 f"<tr><td>{OK_MARK if p.ok else ('–' if p.ok is None else FAIL_MARK)}</td><td>{esc(p.name)}</td>"
                 f"<td>{'' if p.latency_s is None else f'{p.latency_s * 1000:.0f} ms'}</td><td>{esc(p.detail)}</td>"
@@ -363,19 +432,34 @@ class SetupPanel(w.VBox):
         self._enable_probes()
 
     def _enable_probes(self) -> None:
-        for button in (self.probe_button, self.jivo_leg_button, self.jaicp_leg_button):
+        for button in self._probe_buttons:
             button.disabled = False
 
+    @property
+    def _probe_buttons(self) -> tuple[w.Button, ...]:
+        return self.diagnose_button, self.probe_button, self.jivo_leg_button, self.jaicp_leg_button
+
     @guarded(lambda self: self.file_status)
-    def on_save(self, _button: Any = None) -> Path:
-        path = self.model.save(self.path_input.value.strip())
-        self.file_status.show(f"{OK_MARK} сохранено: {path} (доступ только владельцу, 0600)", "ok")
+    def on_save(self, _button: Any = None) -> Path | None:
+        target = self.model.profile_file(self.path_input.value)
+        own = self.model.source is not None and Path(self.model.source).expanduser() == target
+        existed = target.exists()
+        if existed and not own and self._overwrite_armed != target:
+            self._overwrite_armed = target
+            self.file_status.show(MESSAGES["overwrite_ask"].format(path=target), "warning")
+            return None
+        path = self.model.save(target)
+        self._disarm()
+        self.file_status.show(MESSAGES["overwrote" if existed else "saved"].format(path=path), "ok")
         return path
+
+    def _disarm(self) -> None:
+        self._overwrite_armed = None
 
     @guarded(lambda self: self.file_status)
     def on_load(self, _button: Any = None) -> Profile:
         profile = self.model.load(self.path_input.value.strip())
-        self.file_status.show(f"{OK_MARK} загружено: {profile.source}", "ok")
+        self.file_status.show(MESSAGES["loaded"].format(path=profile.source), "ok")
         return profile
 
     # -- reading --------------------------------------------------------------------------------
@@ -400,14 +484,16 @@ class SetupPanel(w.VBox):
         self.summary.value = f"<span style='color:{color}'>{esc(report.summary())}</span>"
         for step, title in STEPS.items():
             found = report.for_step(step)
-            errors = [f for f in found if f.is_error]
-            mark = FAIL_MARK if errors else (WARN_MARK if found else OK_MARK)
-            color = "#c62828" if errors else ("#9a6700" if found else "#1a7f37")
+            state = self.model.step_state(step)
+            switch_bad = step == max(STEPS) and self.model.switch_error
+            mark, color = STATE_MARKS[state], STATE_COLORS[state]
             items = "".join(
                 f"<li style='color:{'#c62828' if f.is_error else '#9a6700'}'>"
                 f"{FAIL_MARK if f.is_error else WARN_MARK} <code>{esc(f.code)}</code> {esc(f.field)}: {esc(f.message)}"
                 f"<br><span style='color:#333'>→ {esc(f.fix)}</span></li>" for f in found)
-            self.step_status[step].value = (f"<div class='jivo-ops-step-head' data-ok='{int(not found)}'>"
+            if switch_bad:
+                items += f"<li style='color:#c62828'>{FAIL_MARK} {esc(self.model.switch_error)}</li>"
+            self.step_status[step].value = (f"<div class='jivo-ops-step-head' data-ok='{int(state == 'ok' and not found)}'>"
                                             f"<b style='color:{color}'>{mark} Шаг {step}. {esc(title)}</b>"
                                             + (f"<ul style='margin:2px 0'>{items}</ul>" if items else "")
                                             + "</div>")

@@ -20,7 +20,7 @@ import traitlets as t
 from ..errors import JivoOpsError
 from ..redaction import redact
 from ..transfer import DEFAULT_SCRIPT, OUTCOMES, Script, TransferBatch, TransferResult, TransferSettings, \
-    arun_transfers, format_summary, format_timeline, summarize
+    arun_transfers, format_stopped, format_summary, format_timeline, summarize
 from ..transfer.render import format_check
 from ._common import FAIL_MARK, OK_MARK, BackgroundJob, StatusLine, copyable, error_text, esc, guarded
 
@@ -146,11 +146,16 @@ class TransferModel(t.HasTraits):
         with self._lock:
             return TransferBatch(results=list(self.results)).to_frame()
 
+    @property
+    def stopped(self) -> bool:
+        return self.batch is not None and self.batch.interrupted
+
     def summary_text(self) -> str:
-        """Stable text: counts per outcome (what a notebook checks)."""
+        """Stable text: counts per outcome (what a notebook checks); when stopped, what ran of what was asked."""
         counts = ", ".join(f"{o}={n}" for o, n in self.counts.items() if n) or "none yet"
-        stopped = " (stopped)" if self.batch is not None and self.batch.interrupted else ""
-        return f"{self.finished}/{self.total} transfers{stopped}: {counts}"
+        if self.stopped:
+            return f"{format_stopped(self.batch.summary())}: {counts}"
+        return f"{self.finished}/{self.total} transfers: {counts}"
 
 
 class TransferConsole(w.VBox):
@@ -231,7 +236,7 @@ class TransferConsole(w.VBox):
         self.progress.max = max(m.total, 1)
         self.progress.value = m.finished
         self.progress.description = f"{m.finished}/{m.total}"
-        self.progress.bar_style = {"done": "success", "failed": "danger"}.get(m.state, "info")
+        self.progress.bar_style = "" if m.stopped else {"done": "success", "failed": "danger"}.get(m.state, "info")
         if m.state == "running":
             self.status.show(f"выполняется… {m.summary_text()}", "busy")
         elif m.state == "stopping":
@@ -240,7 +245,10 @@ class TransferConsole(w.VBox):
             self.status.error(m.error)
         elif m.state == "done":
             ok = m.batch is not None and m.batch.passed
-            self.status.show(f"{OK_MARK if ok else FAIL_MARK} {m.summary_text()}", "ok" if ok else "error")
+            if m.stopped:  # a stop is the user's, not the bot's failure: neutral
+                self.status.show(m.summary_text(), "info")
+            else:
+                self.status.show(f"{OK_MARK if ok else FAIL_MARK} {m.summary_text()}", "ok" if ok else "error")
         self._render_table()
         chats = [r.chat for r in list(m.results)]
         if list(self.chat_choice.options) != chats:
