@@ -74,6 +74,9 @@ class JivoSettings:
     webhook_url: str = ""
     unique_url: str = ""
     chunked: bool = True
+    # where jivo_ops reads what the operator got (the sandbox's Jivo, a stand-in's control address);
+    # empty: human operators, nobody can see it
+    operator_view_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ FIELD_LABELS: dict[str, str] = {
                     "sessions/filter), or set JIVO_OPS_JAICP_BOT_ID",
     "jivo.webhook_url": "«URL вашего сервера для Webhooks» (Jivo channel settings)",
     "jivo.unique_url": "«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)",
+    "jivo.operator_view_url": "the stand-in's control address (printed by `jivo-ops stand-in`)",
 }
 
 
