@@ -113,7 +113,10 @@ class JivoService(SimulatedService):
         self._next_operator = 0
         self._chat_numbers = itertools.count(4398)
         self.on_refused: Callable[[str], None] | None = None   # told once per new refusal reason (the stand-in)
+        self.tap = None   # keeps both directions in a recorder store (the stand-in's StoreTap)
+        self.reached_at: str | None = None   # when JAICP first reached the unique URL (/status or a message)
         self._refusals: set[str] = set()
+        self.refusing: str | None = None   # the last delivery's refusal, None once JAICP takes one again
 
     # -- wiring ---------------------------------------------------------------------------------
     @property
@@ -274,6 +277,10 @@ class JivoService(SimulatedService):
 
         result = await deliver(await self.http(), url, raw, chunked=chunked, retries=s.webhook_retries,
                                wait=s.webhook_retry_wait, timeout=s.webhook_timeout, on_attempt=on_attempt)
+        if self.tap is not None:
+            await self.tap.operator_message(url, raw, chunked, result)
+        if result.ok:
+            self.refusing = None
         if result.ok and is_content:
             chat.said.append(text)
         if not result.ok:
@@ -291,6 +298,7 @@ class JivoService(SimulatedService):
         else:
             chat.refused = (f"JAICP did not take the operator's reply after {result.attempts} attempt(s): "
                             f"{result.reason or result.status}")
+        self.refusing = chat.refused
         if self.on_refused is not None and chat.refused not in self._refusals:
             self._refusals.add(chat.refused)
             self.on_refused(f"{chat.refused} (webhook {mask_url(self.webhook_url)}); check the Internal Webhook Url")
@@ -313,8 +321,8 @@ class JivoService(SimulatedService):
         if not self.settings().operator_side_view:
             return {"operator_side": None, "refused": None}
         chat = self.find_chat(client_id, replies)
-        if chat is None:
-            return {"operator_side": None, "refused": None}
+        if chat is None:  # unpaired (own ids, nothing got through): JAICP refusing every reply is still news
+            return {"operator_side": None, "refused": None if replies else self.refusing}
         got = list(chat.received_messages)
         view = {"first_message": got[0]["text"] if got else "", "sender": dict(chat.sender), "messages": got[1:]}
         return {"operator_side": view, "refused": chat.refused}
@@ -380,6 +388,7 @@ class JivoService(SimulatedService):
     def _unknown_channel(self, request):
         """The refusal for a URL that is not this channel's «Уникальный URL», or None when it is."""
         if (request.path_params["key"], request.path_params["cid"]) == (self.channel_key, self.channel_id):
+            self.reached_at = self.reached_at or iso(now())
             return None
         return plain("unknown channel: no Jivo channel at this URL; copy «Уникальный URL» again",
                      self.settings().unknown_channel_status)
@@ -390,16 +399,24 @@ class JivoService(SimulatedService):
         return plain("1" if self.anyone_online() else "0", 200)
 
     async def _message(self, request):
-        s = self.settings()
         if (refused := self._unknown_channel(request)) is not None:
             self.history.add(self.side, "rejected", status=refused.status_code, reason="unknown channel")
             return refused
+        kept: dict[str, bytes] = {}
+        response = await self._take_message(request, kept)
+        if self.tap is not None:
+            await self.tap.client_message(request, kept.get("raw", b""), response)
+        return response
+
+    async def _take_message(self, request, kept: dict):
+        """Answer one client message on the unique URL; its raw body goes into `kept` once read."""
+        s = self.settings()
         content_type = request.headers.get("content-type", "")
         if s.strict_content_type and not content_type.lower().startswith("application/json"):
             return self._reject(415, f"Content-Type must be application/json; charset=utf-8, got "
                                      f"{content_type[:60] or 'none'!r}")
         try:
-            raw = await read_body(request, s.max_body_bytes)
+            raw = kept["raw"] = await read_body(request, s.max_body_bytes)
         except BodyTooLarge:
             return self._reject(413, f"body too large: at most {s.max_body_bytes} bytes")
         data, problem = parse_json(raw)

@@ -233,6 +233,10 @@ class SetupPanel(w.VBox):
             if setting.kind is bool:
                 widget = w.Checkbox(value=getattr(m, _trait(key)), description=label, indent=False)
                 w.link((widget, "value"), (m, _trait(key)))
+            elif setting.kind in (int, float):
+                number = w.IntText if setting.kind is int else w.FloatText
+                widget = number(value=getattr(m, _trait(key)), description=label, style={"description_width": "18em"})
+                w.link((widget, "value"), (m, _trait(key)))
             elif setting.secret:
                 widget = SecretInput(label, PLACEHOLDERS.get(key, ""))
                 widget.value = getattr(m, _trait(key))
