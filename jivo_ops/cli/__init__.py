@@ -20,6 +20,7 @@ COMMANDS = [
     "switch",
     "jivo",
     "sandbox",
+    "stand_in",
     "logs",
     "transfer",
     "probe",

@@ -155,6 +155,31 @@ class StandIn:
         register_secret(self.jivo.unique_path)
         register_secret(self.webhook_url)
 
+    @classmethod
+    def from_profile(cls, profile=None, *, profile_path: str | None = None, webhook_url: str | None = None,
+                     listen: str | None = None, public_url: str | None = None, store: str | Path | None = None,
+                     **settings: Any) -> "StandIn":
+        """A stand-in set up from a profile's ``[stand_in]`` table, each given value winning: the webhook
+        defaults to ``[jaicp] internal_webhook_url``, the unique path is kept (the pasted URL stays valid),
+        the store defaults to ``<profile>.stand-in.sqlite`` beside `profile_path`. `settings`: `SandboxSettings`
+        fields; a None value keeps the profile's."""
+        from ..profile import Profile
+
+        profile = profile or Profile()
+        kept = profile.stand_in
+        if webhook_url is None:
+            webhook_url = kept.webhook_url or profile.jaicp.internal_webhook_url
+        if store is None:
+            store = kept.store or (Path(profile_path).expanduser().with_name(Path(profile_path).stem
+                                                                          + ".stand-in.sqlite")
+                                   if profile_path else None)
+        for name in ("operators", "think_time", "reply_mode"):
+            if settings.get(name) is None:
+                settings[name] = getattr(kept, name)
+        return cls(webhook_url, listen=listen or kept.listen, public_url=public_url or kept.public_url,
+                   unique_path=kept.unique_path or None, store=store,
+                   **{k: v for k, v in settings.items() if v is not None})
+
     # -- settings (as the sandbox's) ----------------------------------------------------------------
     @property
     def settings(self) -> SandboxSettings:
