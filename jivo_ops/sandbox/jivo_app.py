@@ -58,7 +58,7 @@ class JivoChat:
     chat_id: int = 0                                 # Jivo's own chat number (Webhooks API ``chat_id``)
     transcript: list = field(default_factory=list)   # chat.messages[] of chat_finished
     received_messages: list = field(default_factory=list)  # what the operator got: {"ts", "text", "type"}
-    said: list = field(default_factory=list)         # operator texts JAICP's webhook took (pairing by content)
+    said: list = field(default_factory=list)         # operator texts posted to the webhook (pairing by content)
     refused: str | None = None                       # why JAICP did not take an operator message, if it did not
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -269,6 +269,8 @@ class JivoService(SimulatedService):
             return False
         raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
         chunked = self.chunked
+        if is_content:  # before the POST: the client may see it (and ask for the view) before JAICP's answer is back
+            chat.said.append(text)
 
         def on_attempt(attempt: int, status: int | None, reason: str) -> None:
             self.history.add(self.side, "webhook_attempt", client_id=chat.client_id, text=text, attempt=attempt,
@@ -281,8 +283,6 @@ class JivoService(SimulatedService):
             await self.tap.operator_message(url, raw, chunked, result)
         if result.ok:
             self.refusing = None
-        if result.ok and is_content:
-            chat.said.append(text)
         if not result.ok:
             self._refused(chat, result)
             self.history.add(self.side, "dropped", client_id=chat.client_id, author="OPERATOR", text=text,
