@@ -135,3 +135,24 @@ def test_profile_out_writes_a_fresh_profile_and_masks_the_terminal(tmp_path, cap
     for secret in (profile.stand_in.unique_path, "SECRETTOKEN1"):
         assert secret not in printed.out + printed.err
     assert "tunnel" not in printed.out.split("\n")[1]  # no "expose it" hint: a public URL was given
+
+
+def test_the_readme_rehearsal_runs_word_for_word(tmp_path, monkeypatch):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Test a live bot unattended"):]
+    block = section[section.index("```\n") + 4:]
+    commands = [line.split() for line in block[:block.index("```")].splitlines() if line.strip()]
+    assert [c[:2] for c in commands] == [["jivo-ops", "sandbox"], ["jivo-ops", "stand-in"],
+                                         ["jivo-ops", "transfer"], ["jivo-ops", "logs"]]
+    monkeypatch.chdir(tmp_path)
+    with serving(*commands[0][1:]):
+        jaicp = load_profile("test.toml", env=False)
+        with serving(*commands[1][1:]):
+            unique_url = load_profile("test.toml", env=False).stand_in.unique_url
+            admin = jaicp.jaicp.chat_api_url.split("/chatapi/")[0] + "/admin"
+            assert httpx.post(admin + "/operator-channel", json={"externalApiEndpoint": unique_url}).status_code == 200
+            done = subprocess.run([*CLI, *commands[2][1:]], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert "outcome: answered                     20" in done.stdout
+    logs = subprocess.run([*CLI, *commands[3][1:]], capture_output=True, text=True, timeout=60)
+    assert logs.returncode == 0 and "OPERATOR" in logs.stdout and "CLIENT" in logs.stdout
