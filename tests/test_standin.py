@@ -181,3 +181,23 @@ def test_a_stand_in_stopped_mid_batch_keeps_the_results(jaicp):
     si.stop()
     batch = run_transfers(profile, clients=2, step_timeout=1.5, progress=False)
     assert len(batch) == 2 and all(r.outcome in ("unanswered", "error", "no_operators") for r in batch)
+
+
+def test_check_understands_the_stand_in_wiring(jaicp):
+    from jivo_ops.setup.checks import check_profile
+
+    with StandIn(jaicp.jaicp.internal_webhook_url) as si:
+        good = wired(jaicp, si)
+        assert check_profile(good).errors == [] or not [f for f in check_profile(good).errors if f.code[1] == "5"]
+        assert "J304" not in check_profile(good).codes
+        stale = good.replace(stand_in={"webhook_url": good.stand_in.webhook_url[:-1]})
+        unpasted = good.replace(jaicp={"external_api_endpoint": ""})
+        other = good.replace(jivo={"unique_url": good.stand_in.unique_url[:-1] + "Q"})
+        public = good.replace(jaicp={"internal_webhook_url": "https://app.jaicp.com/chatadapter/chatapi/webhook/"
+                                                             "jivosite/" + "A" * 32})
+    assert "J501" in check_profile(stale).codes
+    assert "J301" in check_profile(unpasted).codes
+    assert "J502" in check_profile(other).codes
+    found = [f for f in check_profile(public) if f.code == "J503"]
+    assert found and "--public-url" in found[0].fix
+    assert si.unique_path not in str(check_profile(stale).to_json())
