@@ -201,3 +201,15 @@ def test_check_understands_the_stand_in_wiring(jaicp):
     found = [f for f in check_profile(public) if f.code == "J503"]
     assert found and "--public-url" in found[0].fix
     assert si.unique_path not in str(check_profile(stale).to_json())
+
+
+def test_setup_panel_shows_the_stand_in_url_and_whether_jaicp_reached_it(jaicp):
+    from jivo_ops.widgets import SetupPanel
+
+    with StandIn(jaicp.jaicp.internal_webhook_url) as si:
+        panel = SetupPanel(si)
+        before = panel.refresh_stand_in()
+        assert "ещё не обращался" in before and si.unique_path not in panel.stand_in_status.value
+        run_transfers(wired(jaicp, si), progress=False)
+        assert "обратился к нему" in panel.refresh_stand_in()
+    assert SetupPanel(jaicp).refresh_stand_in() == ""

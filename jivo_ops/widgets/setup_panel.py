@@ -304,14 +304,28 @@ class SetupPanel(w.VBox):
         files = w.HBox([self.path_input, self.save_button, self.load_button])
 
         self.summary = w.HTML()
+        # a StandIn as the target: its URL to paste and whether JAICP has reached it (refresh_stand_in())
+        self.stand_in = target if hasattr(target, "reached_at") else None
+        self.stand_in_status = w.HTML()
+        self.refresh_stand_in()
         mode = "песочница: кнопки шагов делают то же, что формы JAICP и Jivo" if m.sandbox is not None \
             else "профиль: заполните поля значениями из JAICP и Jivo"
         title = w.HTML(f"<b>Jivo как операторский канал — настройка</b> <span style='color:#555'>({esc(mode)})</span>")
-        super().__init__([title, self.summary, *sections, self.status, w.HTML("<b>Пробы</b>"), probes,
+        super().__init__([title, self.summary, self.stand_in_status, *sections, self.status, w.HTML("<b>Пробы</b>"), probes,
                           files, self.file_status], **kwargs)
         self.add_class("jivo-ops-setup-panel")
         m.observe(lambda _change: self._render(), "report")
         self._render()
+
+    def refresh_stand_in(self) -> str:
+        """Show the stand-in's «Уникальный URL» (masked) and whether JAICP has reached it yet; the text shown."""
+        if self.stand_in is None:
+            return ""
+        reached = self.stand_in.reached_at
+        text = (f"Стенд-ин: вставьте «Уникальный URL» {mask_url(self.stand_in.unique_url)} в «External API Endpoint» "
+                f"тестового канала; JAICP " + (f"обратился к нему ({reached})" if reached else "ещё не обращался"))
+        self.stand_in_status.value = f"<div class='jivo-ops-stand-in'>{esc(text)}</div>"
+        return text
 
     # -- handlers -------------------------------------------------------------------------------
     @guarded(lambda self: self.status)
