@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-from ._output import add_duration_argument, print_table, wait_slices
+from ._output import add_duration_argument, print_table, serve_until_stopped
 
 __all__ = ["register", "run", "demo_transfer"]
 
@@ -79,12 +78,7 @@ def run(args: argparse.Namespace) -> int:
             print()
             print(shown)
             return 0 if result.outcome == "answered" else 1
-        print("serving; press Ctrl-C to stop", flush=True)
-        try:
-            for left in wait_slices(args.duration, 0.2):
-                time.sleep(left)
-        except KeyboardInterrupt:
-            print("stopping", file=sys.stderr)
+        serve_until_stopped(args.duration)
         return 0
     finally:
         sb.stop()

@@ -11,10 +11,8 @@ writes the stand-in's state into ``--profile`` (kept otherwise as it was) or a f
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 
-from ._output import add_duration_argument, number_argument, wait_slices
+from ._output import add_duration_argument, number_argument, serve_until_stopped
 
 __all__ = ["register", "run"]
 
@@ -81,10 +79,5 @@ def run(args: argparse.Namespace) -> int:
                   "«External API Endpoint»")
         else:
             print("  the URL is masked here; pass --profile-out PATH to get it in a file")
-        print("serving; press Ctrl-C to stop", flush=True)
-        try:
-            for left in wait_slices(args.duration, 0.2):
-                time.sleep(left)
-        except KeyboardInterrupt:
-            print("stopping", file=sys.stderr)
+        serve_until_stopped(args.duration)
     return 0

@@ -133,6 +133,16 @@ class JivoService(SimulatedService):
         self.operators = [old.get(name) or Operator(name=name, id=f"agent-{i + 1}", online=s.online)
                           for i, name in enumerate(s.names)]
 
+    def settings_changed(self, changes: dict) -> None:
+        """Bring the running channel in line with changed settings (operators, online, chunked)."""
+        s = self.settings()
+        if "operators" in changes or "operator_names" in changes:
+            self.rebuild_operators()
+        if "online" in changes:
+            self.set_online(s.online)
+        if "chunked" in changes:
+            self.chunked = s.chunked_on
+
     def set_online(self, online: bool, name: str | None = None) -> list[Operator]:
         chosen = [op for op in self.operators if name is None or op.name == name]
         if name is not None and not chosen:

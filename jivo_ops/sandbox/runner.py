@@ -54,12 +54,7 @@ class Sandbox:
             old = self._settings
             new = old.replace(**changes)
             self._settings = new
-        if "operators" in changes or "operator_names" in changes:
-            self.jivo.rebuild_operators()
-        if "online" in changes:
-            self.jivo.set_online(new.online)
-        if "chunked" in changes:
-            self.jivo.chunked = new.chunked_on
+        self.jivo.settings_changed(changes)
         self.history.add("sandbox", "settings", text=", ".join(sorted(changes)))
         return new
 

@@ -192,12 +192,7 @@ class StandIn:
     def _apply_settings(self, changes: dict) -> SandboxSettings:
         with self._lock:
             self._settings = self._settings.replace(**changes)
-        if "operators" in changes or "operator_names" in changes:
-            self.jivo.rebuild_operators()
-        if "online" in changes:
-            self.jivo.set_online(self._settings.online)
-        if "chunked" in changes:
-            self.jivo.chunked = self._settings.chunked_on
+        self.jivo.settings_changed(changes)
         return self._settings
 
     # -- running --------------------------------------------------------------------------------------
