@@ -88,7 +88,7 @@ def test_an_unreachable_webhook_is_resent_then_reported(jaicp):
                  on_warning=said.append) as si:
         result = run_transfers(wired(jaicp, si), step_timeout=2, progress=False)[0]
         attempts = si.history.entries("webhook_attempt")
-    assert result.outcome == "error" and "after 2 attempt(s)" in result.error
+    assert result.outcome == "unanswered" and "did not take the operator's reply after 2 attempt(s)" in result.error
     assert len(attempts) >= 2 and said
 
 

@@ -26,6 +26,7 @@ from typing import Any, Callable
 from ..redaction import mask_url
 from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, iso, json_response, now, parse_json,
                       plain, read_body)
+from .operator_view import REFUSED
 from .settings import MESSAGE_TYPES, SandboxSettings
 
 __all__ = ["JivoService", "Operator", "validate_client_message", "OPERATOR_VIEW_PATH"]
@@ -304,7 +305,7 @@ class JivoService(SimulatedService):
     def _refused(self, chat: JivoChat, result) -> None:
         """Remember why JAICP did not take this chat's operator message, and say it once per reason."""
         if result.status is not None and 400 <= result.status < 500:
-            chat.refused = f"JAICP refused the operator's reply: HTTP {result.status}"
+            chat.refused = f"{REFUSED}: HTTP {result.status}"
         else:
             chat.refused = (f"JAICP did not take the operator's reply after {result.attempts} attempt(s): "
                             f"{result.reason or result.status}")

@@ -12,7 +12,9 @@ from typing import Any, Mapping, Sequence
 from ..channel.http import JSON_CONTENT_TYPE, asend
 from ..errors import JivoOpsError
 
-__all__ = ["OperatorView", "fetch_operator_view"]
+__all__ = ["OperatorView", "fetch_operator_view", "REFUSED"]
+
+REFUSED = "JAICP refused the operator's reply"   # a 4xx from the Internal Webhook Url: never resent
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,11 @@ class OperatorView:
 
     operator_side: Mapping[str, Any] | None = None
     refused: str | None = None
+
+    @property
+    def rejected(self) -> bool:
+        """JAICP answered the operator's reply with a 4xx (a wrong Internal Webhook Url), not just failed."""
+        return bool(self.refused) and self.refused.startswith(REFUSED)
 
 
 async def fetch_operator_view(client, view_url: str, client_id: str, replies: Sequence[str] = (),

@@ -71,13 +71,16 @@ def _perform(api: AsyncChatApiClient, action: Action):
 
 
 def with_operator_view(result: TransferResult, view: OperatorView) -> TransferResult:
-    """The result with what the operator got; a transfer left unanswered because JAICP refused the
-    operator's replies is an `error` saying so, never a silent `unanswered`."""
+    """The result with what the operator got. A transfer left unanswered because JAICP refused the
+    operator's replies (4xx) is an `error` saying so; one whose replies JAICP never took (5xx, no
+    answer, after Jivo's resends) stays `unanswered`, its error saying why — never silent."""
     changes: dict[str, Any] = {}
     if view.operator_side is not None:
         changes["operator_side"] = view.operator_side
-    if view.refused and result.outcome == "unanswered":
+    if view.refused and result.outcome == "unanswered" and view.rejected:
         changes.update(outcome="error", error=view.refused)
+    elif view.refused and result.outcome == "unanswered":
+        changes["error"] = f"{result.error}; {view.refused}" if result.error else view.refused
     return dataclasses.replace(result, **changes) if changes else result
 
 
