@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "ReporterClient": "channel.jaicp",
     "Sandbox": "sandbox",
     "SandboxSettings": "sandbox",
+    "StandIn": "sandbox",
     "load_logs": "logs",
     "run_transfers": "transfer",
     "run_transfer": "transfer",

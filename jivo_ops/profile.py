@@ -17,6 +17,17 @@ A profile file is TOML with two tables, named after the two consoles the user cl
     webhook_url = "…"      # «URL вашего сервера для Webhooks»
     unique_url = "…"       # «Уникальный URL»
     chunked = true         # «Chunked кодировка в запросах»
+    operator_view_url = "" # where jivo_ops reads what the operator got (the sandbox, a stand-in)
+    [stand_in]             # optional: `jivo-ops stand-in` plays Jivo's operators for a test channel
+    listen = "127.0.0.1:8765"
+    public_url = ""        # the address JAICP's cloud reaches (your tunnel); empty: the local one
+    webhook_url = "…"      # the test operator channel's Internal Webhook Url
+    operators = 2
+    think_time = 0.0
+    reply_mode = "echo"    # echo | script | silent
+    store = ""             # recorder store; empty: beside the profile
+    unique_path = "…"      # the secret path of the «Уникальный URL» (kept so a restart keeps the URL)
+    unique_url = "…"       # the full «Уникальный URL» to paste into «External API Endpoint»
 
 Any key can also come from the environment as ``JIVO_OPS_<TABLE>_<KEY>`` (e.g.
 ``JIVO_OPS_JIVO_UNIQUE_URL``), which wins over the file; ``JIVO_OPS_REPORTER_TOKEN`` is the short
@@ -41,14 +52,14 @@ from typing import Any, Mapping
 from .errors import ProfileError
 from .redaction import mask_secret, mask_url, register_secret
 
-__all__ = ["Profile", "JaicpSettings", "JivoSettings", "load_profile", "save_profile", "example_profile",
+__all__ = ["Profile", "JaicpSettings", "JivoSettings", "StandInSettings", "load_profile", "save_profile", "example_profile",
            "resolve_profile", "default_profile_path", "PROFILE_ENV", "FIELD_LABELS", "ProfileField", "PROFILE_FIELDS",
            "reporter_path_token"]
 
 PROFILE_ENV = "JIVO_OPS_PROFILE"
 REPORTER_TOKEN_ENV = "JIVO_OPS_REPORTER_TOKEN"
 SECRET_FIELDS = frozenset({"chat_api_url", "internal_webhook_url", "external_api_endpoint", "reporter_token",
-                           "webhook_url", "unique_url"})
+                           "webhook_url", "unique_url", "unique_path"})
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,27 @@ class JivoSettings:
     webhook_url: str = ""
     unique_url: str = ""
     chunked: bool = True
+    # where jivo_ops reads what the operator got (the sandbox's Jivo, a stand-in's control address);
+    # empty: human operators, nobody can see it
+    operator_view_url: str = ""
+
+
+@dataclass(frozen=True)
+class StandInSettings:
+    """`jivo-ops stand-in`: jivo_ops's own Jivo operators for a test operator channel (optional table)."""
+
+    listen: str = "127.0.0.1:8765"
+    public_url: str = ""
+    webhook_url: str = ""
+    operators: int = 2
+    think_time: float = 0.0
+    reply_mode: str = "echo"
+    store: str = ""
+    unique_path: str = ""
+    unique_url: str = ""
+
+
+_KINDS = {"bool": bool, "int": int, "float": float, "str": str}
 
 
 @dataclass(frozen=True)
@@ -81,7 +113,7 @@ class ProfileField:
     """One setting of a profile, read off the settings dataclasses: what a form needs to show it."""
 
     key: str       # "table.name", e.g. "jivo.chunked"
-    kind: type     # str or bool
+    kind: type     # str, bool, int or float
     default: Any
     secret: bool   # a URL or token: shown masked
 
@@ -94,11 +126,11 @@ class ProfileField:
         return self.key.partition(".")[2]
 
 
-_SECTIONS: dict[str, type] = {"jaicp": JaicpSettings, "jivo": JivoSettings}
+_SECTIONS: dict[str, type] = {"jaicp": JaicpSettings, "jivo": JivoSettings, "stand_in": StandInSettings}
 
 # Every setting, in the order of the dataclasses: a field added there is listed here with its default.
 PROFILE_FIELDS: tuple[ProfileField, ...] = tuple(
-    ProfileField(f"{table}.{f.name}", bool if f.type in ("bool", bool) else str,
+    ProfileField(f"{table}.{f.name}", _KINDS.get(str(f.type), str),
                  f.default_factory() if f.default is dataclasses.MISSING else f.default,  # type: ignore[misc]
                  f.name in SECRET_FIELDS)
     for table, cls in _SECTIONS.items() for f in fields(cls))
@@ -121,6 +153,10 @@ FIELD_LABELS: dict[str, str] = {
     "jaicp.operator_channel": "«Название» (JAICP: Каналы → Операторы → Jivo)",
     "jaicp.inbound_channel": "the inbound channel (JAICP: Каналы → Входящие)",
     "jaicp.inbound_operator": "«Оператор» (JAICP: the inbound channel's settings)",
+    "stand_in.webhook_url": "the test operator channel's «Internal Webhook Url» (JAICP: Каналы → Операторы), "
+                            "or pass --webhook",
+    "stand_in.unique_url": "the stand-in's «Уникальный URL» (printed by `jivo-ops stand-in`)",
+    "jivo.operator_view_url": "the stand-in's control address (printed by `jivo-ops stand-in`)",
 }
 
 
@@ -147,8 +183,8 @@ def _section_repr(obj: Any) -> str:
     return f"{type(obj).__name__}({inner})"
 
 
-JaicpSettings.__repr__ = _section_repr  # type: ignore[method-assign]
-JivoSettings.__repr__ = _section_repr  # type: ignore[method-assign]
+for _cls in _SECTIONS.values():
+    _cls.__repr__ = _section_repr  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -157,11 +193,12 @@ class Profile:
 
     jaicp: JaicpSettings = field(default_factory=JaicpSettings)
     jivo: JivoSettings = field(default_factory=JivoSettings)
+    stand_in: StandInSettings = field(default_factory=StandInSettings)
     name: str = ""
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        for section in (self.jaicp, self.jivo):
+        for section in self._sections().values():
             for f in fields(section):
                 if f.name in SECRET_FIELDS:
                     register_secret(getattr(section, f.name))
@@ -169,11 +206,14 @@ class Profile:
             register_secret(self.jaicp.reporter_url)
             register_secret(token)
 
+    def _sections(self) -> dict[str, Any]:
+        return {table: getattr(self, table) for table in _SECTIONS}
+
     # -- building -----------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None, text: str | None = None) -> "Profile":
         """Validate a parsed profile: unknown tables or keys and wrong types are errors naming the key and line."""
-        known = {"jaicp": JaicpSettings, "jivo": JivoSettings}
+        known = _SECTIONS
         sections: dict[str, Any] = {}
         for table, value in data.items():
             if table == "name":
@@ -188,7 +228,7 @@ class Profile:
             if not isinstance(value, Mapping):
                 raise ProfileError("must be a table", path=source, key=table, line=_line_of(text, None, table))
             sections[table] = _build_section(known[table], table, value, source, text)
-        return cls(jaicp=sections.get("jaicp", JaicpSettings()), jivo=sections.get("jivo", JivoSettings()),
+        return cls(**{table: sections.get(table, section()) for table, section in known.items()},
                    name=str(data.get("name", "")), source=source)
 
     @classmethod
@@ -212,39 +252,32 @@ class Profile:
         out: dict[str, Any] = {}
         if self.name:
             out["name"] = self.name
-        out["jaicp"] = dataclasses.asdict(self.jaicp)
-        out["jivo"] = dataclasses.asdict(self.jivo)
+        for table, section in self._sections().items():
+            out[table] = dataclasses.asdict(section)
         return out
 
     def replace(self, *, jaicp: Mapping[str, Any] | None = None, jivo: Mapping[str, Any] | None = None,
-                **top: Any) -> "Profile":
+                stand_in: Mapping[str, Any] | None = None, **top: Any) -> "Profile":
         data = self.to_dict()
-        data["jaicp"].update(jaicp or {})
-        data["jivo"].update(jivo or {})
+        for table, changes in (("jaicp", jaicp), ("jivo", jivo), ("stand_in", stand_in)):
+            data[table].update(changes or {})
         data.update(top)
         return Profile.from_dict(data, source=self.source)
 
     def with_env(self, environ: Mapping[str, str] | None = None) -> "Profile":
         """This profile with ``JIVO_OPS_<TABLE>_<KEY>`` variables applied."""
         env = os.environ if environ is None else environ
-        changes: dict[str, dict[str, Any]] = {"jaicp": {}, "jivo": {}}
+        changes: dict[str, dict[str, Any]] = {table: {} for table in _SECTIONS}
         if env.get(REPORTER_TOKEN_ENV):
             changes["jaicp"]["reporter_token"] = env[REPORTER_TOKEN_ENV]
-        for table, cls in (("jaicp", JaicpSettings), ("jivo", JivoSettings)):
+        for table, cls in _SECTIONS.items():
             for f in fields(cls):
                 var = f"JIVO_OPS_{table}_{f.name}".upper()
                 if var in env:
-                    raw = env[var]
-                    if f.type in ("bool", bool):
-                        lowered = raw.strip().lower()
-                        if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
-                            raise ProfileError(f"environment variable {var}={raw!r} is not a boolean (use true/false)")
-                        changes[table][f.name] = lowered in {"1", "true", "yes", "on"}
-                    else:
-                        changes[table][f.name] = raw
-        if not changes["jaicp"] and not changes["jivo"]:
+                    changes[table][f.name] = _env_value(var, env[var], _KINDS.get(str(f.type), str))
+        if not any(changes.values()):
             return self
-        return self.replace(jaicp=changes["jaicp"], jivo=changes["jivo"])
+        return self.replace(**changes)
 
     def require(self, key: str, purpose: str = "") -> str:
         """The setting `key` ("table.name") stripped, or a ProfileError naming the key, the file and
@@ -268,11 +301,12 @@ class Profile:
     def masked(self) -> dict[str, dict[str, Any]]:
         """Every setting with secrets masked: what a table, widget or log may show."""
         return {name: {f.name: _masked(f.name, getattr(section, f.name)) for f in fields(section)}
-                for name, section in (("jaicp", self.jaicp), ("jivo", self.jivo))}
+                for name, section in self._sections().items()}
 
     def __repr__(self) -> str:
         label = f"name={self.name!r}, " if self.name else ""
-        return f"Profile({label}jaicp={self.jaicp!r}, jivo={self.jivo!r})"
+        stand_in = f", stand_in={self.stand_in!r}" if self.stand_in != StandInSettings() else ""
+        return f"Profile({label}jaicp={self.jaicp!r}, jivo={self.jivo!r}{stand_in})"
 
     def _repr_html_(self) -> str:
         rows = []
@@ -288,22 +322,51 @@ class Profile:
         lines = []
         if self.name:
             lines += [f"name = {_toml_value(self.name)}", ""]
-        for table, values in (("jaicp", dataclasses.asdict(self.jaicp)), ("jivo", dataclasses.asdict(self.jivo))):
+        for table, section in self._sections().items():
+            if table == "stand_in" and section == StandInSettings():
+                continue  # an optional table: written once a stand-in is set up
+            values = dataclasses.asdict(section)
             lines.append(f"[{table}]")
             lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
             lines.append("")
         return "\n".join(lines)
 
 
+def _env_value(var: str, raw: str, kind: type) -> Any:
+    """A ``JIVO_OPS_<TABLE>_<KEY>`` value as its setting's type, or a ProfileError naming the variable."""
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ProfileError(f"environment variable {var}={raw!r} is not a boolean (use true/false)")
+        return lowered in {"1", "true", "yes", "on"}
+    if kind in (int, float):
+        try:
+            return kind(raw.strip())
+        except ValueError:
+            raise ProfileError(f"environment variable {var}={raw!r} is not {_type_name(kind.__name__)}") from None
+    return raw
+
+
+def _kind_ok(value: Any, kind: type) -> bool:
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
     # A JSON string is a valid TOML basic string, except that TOML also forbids a raw DEL.
     return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _type_name(t: Any) -> str:
-    return {"str": "a string", "bool": "true or false"}.get(str(t), str(t))
+    return {"str": "a string", "bool": "true or false", "int": "a whole number",
+            "float": "a number"}.get(str(t), str(t))
 
 
 def _build_section(cls: type, table: str, values: Mapping[str, Any], source: str | None, text: str | None):
@@ -316,11 +379,10 @@ def _build_section(cls: type, table: str, values: Mapping[str, Any], source: str
             raise ProfileError(f"unknown key{hint}; allowed: {', '.join(allowed)}",
                                path=source, key=f"{table}.{key}", line=line)
         expected = allowed[key].type
-        ok = isinstance(value, bool) if expected in ("bool", bool) else isinstance(value, str)
-        if not ok:
+        if not _kind_ok(value, _KINDS.get(str(expected), str)):
             raise ProfileError(f"must be {_type_name(expected)}, got {type(value).__name__}",
                                path=source, key=f"{table}.{key}", line=line)
-        kwargs[key] = value
+        kwargs[key] = float(value) if str(expected) == "float" else value
     return cls(**kwargs)
 
 

@@ -123,6 +123,13 @@ def _cases(p: Profile):
         ("reporter-token-empty", {"jaicp": {"reporter_token": ""}}, "J404", "jaicp.reporter_token", "empty"),
         ("reporter-url-empty", {"jaicp": {"reporter_url": ""}}, "J405", "jaicp.reporter_url", "empty"),
         ("reporter-bot-id-empty", {"jaicp": {"bot_id": ""}}, "J406", "jaicp.bot_id", "requires botId"),
+        ("stand-in-webhook-stale", {"stand_in": {"unique_url": unique, "webhook_url": internal[:-1] + "x"}}, "J501",
+         "stand_in.webhook_url", "differs from the test channel's «Internal Webhook Url»"),
+        ("stand-in-not-the-jivo-channel", {"stand_in": {"unique_url": unique[:-1] + "Q"}}, "J502",
+         "stand_in.unique_url", "is not what [jivo] unique_url holds"),
+        ("stand-in-local-only", {"stand_in": {"unique_url": "http://127.0.0.1:8765/AAAAAAAAAAAAAAAA/BBBBBBBBBB"}, "jivo": {"unique_url": "http://127.0.0.1:8765/AAAAAAAAAAAAAAAA/BBBBBBBBBB"},
+                                 "jaicp": {"external_api_endpoint": "http://127.0.0.1:8765/AAAAAAAAAAAAAAAA/BBBBBBBBBB"}}, "J503", "stand_in.unique_url",
+         "JAICP's cloud cannot reach"),
     ]
 
 

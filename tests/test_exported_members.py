@@ -27,7 +27,7 @@ PUBLIC = {
     "Recorder", "Exchanges", "replay_exchanges", "export_exchanges", "import_jsonl", "compare_payload",
     "assert_payload",
     # logs, sandbox
-    "load_logs", "Sandbox", "SandboxSettings",
+    "load_logs", "Sandbox", "SandboxSettings", "StandIn",
     # widgets
     "SetupPanel", "SwitchBuilder", "TransferConsole", "LogExplorer", "RecorderPanel",
 }

@@ -12,7 +12,8 @@ import pytest
 from _helpers import clear_jivo_ops_env, wired_profile
 from jivo_ops.errors import JivoOpsError, ProfileError, ProtocolError
 from jivo_ops.cli import main
-from jivo_ops.profile import PROFILE_FIELDS, JaicpSettings, JivoSettings, Profile, example_profile, save_profile
+from jivo_ops.profile import (PROFILE_FIELDS, JaicpSettings, JivoSettings, Profile, StandInSettings, example_profile,
+                              save_profile)
 from jivo_ops.sandbox import Sandbox
 from jivo_ops.setup.checks import FIELDS
 from jivo_ops.widgets import SetupModel, SetupPanel
@@ -32,7 +33,8 @@ def _every_field_changed() -> Profile:
 
 def test_the_field_list_is_the_settings_dataclasses():
     listed = [(f.key, f.default) for f in PROFILE_FIELDS]
-    declared = [(f"{table}.{f.name}", f.default) for table, cls in (("jaicp", JaicpSettings), ("jivo", JivoSettings))
+    declared = [(f"{table}.{f.name}", f.default) for table, cls in (("jaicp", JaicpSettings), ("jivo", JivoSettings),
+                                                                             ("stand_in", StandInSettings))
                 for f in dataclasses.fields(cls)]
     assert listed == declared
     assert {f.key for f in PROFILE_FIELDS if f.kind is bool} == {"jivo.chunked"}

@@ -188,8 +188,9 @@ FAULTS = [  # (sandbox settings, the outcome every transfer must end with)
     ({"jivo_error_rate": 1.0}, "unanswered"),            # JAICP cannot hand the chat to Jivo
     ({"jivo_drop_rate": 1.0}, "unanswered"),
     ({"jivo_latency": 4.0}, "unanswered"),
-    ({"webhook_error_rate": 1.0}, "unanswered"),         # the operator's answer never reaches JAICP
-    ({"webhook_drop_rate": 1.0}, "unanswered"),
+    # the operator's answer never reaches JAICP: the sandbox's Jivo sees its resends fail (issue 12: an error)
+    ({"webhook_error_rate": 1.0}, "error"),
+    ({"webhook_drop_rate": 1.0}, "error"),
     # flaky sides: resends get through (5 resends at 20 % failures: all six fail ~1 in 15,000)
     ({"jivo_error_rate": 0.2, "forward_retries": 5, "seed": 3}, "answered"),
     ({"webhook_error_rate": 0.2, "webhook_retries": 5, "seed": 4}, "answered"),
@@ -209,5 +210,5 @@ def test_transfers_under_injected_faults_end_with_the_right_outcome_in_time(faul
         assert all(r.error for r in batch), "a failed transfer must say why"
     # each transfer waits at most a few step timeouts; they run side by side
     assert elapsed < 6 * step_timeout + 5, f"took {elapsed:.1f} s"
-    if outcome == "error":
+    if outcome == "error" and "webhook" not in ",".join(fault):
         assert any(step.http for r in batch for step in r.steps), "an error keeps the failing HTTP exchange"

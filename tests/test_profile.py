@@ -187,7 +187,7 @@ def test_short_or_schemeless_secrets_are_masked_too():
      r"p\.toml:2: \[jaicp\.chat_api_ur\] unknown key \(did you mean 'chat_api_url'\?\)"),
     ('[jivo]\nchunked = true\nwebhok_url = "x"\n',
      r"p\.toml:3: \[jivo\.webhok_url\] unknown key \(did you mean 'webhook_url'\?\)"),
-    ('[jaicpp]\n', r"p\.toml:1: \[jaicpp\] unknown table \(did you mean 'jaicp'\?\); expected one of: jaicp, jivo"),
+    ('[jaicpp]\n', r"p\.toml:1: \[jaicpp\] unknown table \(did you mean 'jaicp'\?\); expected one of: jaicp, jivo, stand_in"),
     ('name = "x"\n\n[jivo]\nchunked = "yes"\n', r"p\.toml:4: \[jivo\.chunked\] must be true or false, got str"),
     ('[jaicp]\n\ninternal_webhook_url = 42\n', r"p\.toml:3: \[jaicp\.internal_webhook_url\] must be a string, got int"),
     ('name = 5\n', r"p\.toml:1: \[name\] must be a string"),

@@ -15,7 +15,7 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 EXPECTED = ["00_quickstart", "01_configure_integration", "02_send_test_transfers", "03_message_logs",
-            "05_regression_run"]
+            "04_live_bot_unattended", "05_regression_run"]
 # token shapes of every URL this integration uses (PROTOCOL.md), outside base64 image data
 SECRET_SHAPES = [re.compile(p) for p in (
     r"[A-Za-z0-9]{8}:[0-9a-f]{40}",                       # Chat API token

@@ -23,6 +23,7 @@ COMMANDS = [
     "switch",
     "jivo",
     "sandbox",
+    "stand_in",
     "logs",
     "transfer",
     "probe",

@@ -14,7 +14,8 @@ from ..text import format_table
 from ..times import TIME_FORMS
 
 __all__ = ["print_table", "print_json", "add_profile_argument", "resolve_profile",
-           "number_argument", "positive_seconds", "add_request_filters", "add_duration_argument", "wait_slices"]
+           "number_argument", "positive_seconds", "add_request_filters", "add_duration_argument", "wait_slices",
+           "serve_until_stopped"]
 
 
 def print_table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, file=None,
@@ -52,6 +53,16 @@ def wait_slices(duration: float | None, step: float) -> Iterator[float]:
     deadline = None if duration is None else time.monotonic() + duration
     while deadline is None or time.monotonic() < deadline:
         yield step if deadline is None else max(0.0, min(step, deadline - time.monotonic()))
+
+
+def serve_until_stopped(duration: float | None) -> None:
+    """Say "serving", then wait for `duration` seconds (None: until Ctrl-C, which ends it quietly)."""
+    print("serving; press Ctrl-C to stop", flush=True)
+    try:
+        for left in wait_slices(duration, 0.2):
+            time.sleep(left)
+    except KeyboardInterrupt:
+        print("stopping", file=sys.stderr)
 
 
 def resolve_profile(args):

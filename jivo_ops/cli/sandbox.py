@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-from ._output import add_duration_argument, print_table, wait_slices
+from ._output import add_duration_argument, print_table, serve_until_stopped
 
 __all__ = ["register", "run", "demo_transfer"]
 
@@ -26,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--operators", type=int, default=2, metavar="N", help="simulated Jivo operators (default 2)")
     p.add_argument("--offline", action="store_true", help="start with every operator offline")
     p.add_argument("--no-chunked", action="store_true", help="Jivo posts to the webhook with Content-Length")
+    p.add_argument("--jaicp-only", action="store_true",
+                   help="serve only the simulated JAICP, to wire to a `jivo-ops stand-in` as a user wires the real one")
     p.add_argument("--unconfigured", action="store_true",
                    help="start unwired: External API Endpoint, Jivo webhook URL and inbound link empty")
     p.add_argument("--think-time", type=float, default=0.0, metavar="SECONDS", help="operators' delay")
@@ -53,14 +54,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: binding {args.host}: the sandbox's /admin API has no authentication; "
               "anyone who can reach this address can rewire it", file=sys.stderr)
     try:
-        sb = Sandbox(host=args.host, port=args.port, **settings).start()
+        sb = Sandbox(host=args.host, port=args.port, jivo=not args.jaicp_only, **settings).start()
     except OSError as exc:
         raise JivoOpsError(f"cannot start the sandbox: {exc}") from None
     try:
         profile = sb.profile
         rows = [(f"[{table}]", key, "" if value is None else value)
                 for table, values in profile.masked().items() for key, value in values.items()]
-        print(f"sandbox: JAICP on {sb.jaicp_url}, Jivo on {sb.jivo_url}"
+        jivo = f"Jivo on {sb.jivo_url}" if sb.serves_jivo else "no Jivo (wire a stand-in to its Internal Webhook Url)"
+        print(f"sandbox: JAICP on {sb.jaicp_url}, {jivo}"
               f"{'' if sb.settings.configured else ' (unconfigured: walk the four setup steps)'}")
         print_table(rows, ["table", "key", "value"])
         if args.profile_out:
@@ -76,12 +78,7 @@ def run(args: argparse.Namespace) -> int:
             print()
             print(shown)
             return 0 if result.outcome == "answered" else 1
-        print("serving; press Ctrl-C to stop", flush=True)
-        try:
-            for left in wait_slices(args.duration, 0.2):
-                time.sleep(left)
-        except KeyboardInterrupt:
-            print("stopping", file=sys.stderr)
+        serve_until_stopped(args.duration)
         return 0
     finally:
         sb.stop()

@@ -50,5 +50,6 @@ from __future__ import annotations
 from ._common import History, HistoryEntry
 from .runner import Sandbox
 from .settings import SandboxSettings
+from .standin import StandIn
 
-__all__ = ["Sandbox", "SandboxSettings", "History", "HistoryEntry"]
+__all__ = ["Sandbox", "SandboxSettings", "StandIn", "History", "HistoryEntry"]

@@ -54,6 +54,7 @@ class ClientState:
     questions: int = 0
     first_question: str | None = None
     last_question: str | None = None
+    jivo_id: str = ""                               # JAICP's own chat id toward Jivo (jivo_sender_id="own")
 
 
 class JaicpService(SimulatedService):
@@ -76,6 +77,7 @@ class JaicpService(SimulatedService):
         self.external_api_endpoint = ""
         self.reporter_token = alnum(40)
         self.clients: dict[str, ClientState] = {}
+        self.jivo_ids: dict[str, str] = {}   # own chat id toward Jivo → Chat API clientId
         self.closing = False
 
     # -- wiring ---------------------------------------------------------------------------------
@@ -156,8 +158,10 @@ class JaicpService(SimulatedService):
         st = self.clients.get(client_id)
         if st is not None:
             return st, False
-        st = ClientState(client_id=client_id, session_id=str(uuid.uuid4()), session_started=now())
+        st = ClientState(client_id=client_id, session_id=str(uuid.uuid4()), session_started=now(),
+                         jivo_id=f"jaicp-{uuid.uuid4().hex}")
         self.clients[client_id] = st
+        self.jivo_ids[st.jivo_id] = client_id
         return st, True
 
     def _push_event(self, st: ClientState, kind: str, data: dict, question_id: str | None = None) -> dict:
@@ -369,7 +373,8 @@ class JaicpService(SimulatedService):
                 self.history.add(self.side, "dropped", client_id=st.client_id, author="CLIENT", text=text,
                                  reason=f"{what} not sent: the operator channel's «External API Endpoint» is empty")
                 return False
-            body = {"sender": {"id": st.client_id, "name": f"Клиент {st.client_id}"},
+            sender_id = st.jivo_id if s.jivo_sender_id == "own" else st.client_id
+            body = {"sender": {"id": sender_id, "name": f"Клиент {sender_id}"},
                     "message": {"type": "text", "id": uuid.uuid4().hex, "text": text}}
             raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
 
@@ -399,7 +404,7 @@ class JaicpService(SimulatedService):
         if not isinstance(message, dict) or not isinstance(message.get("type"), str) or not message["type"]:
             return 400, "message.type is required"
         sender = body.get("sender") if isinstance(body.get("sender"), dict) else {}
-        client_id = str(recipient["id"])
+        client_id = self.jivo_ids.get(str(recipient["id"]), str(recipient["id"]))
         kind = message["type"]
         name = str(sender.get("name") or "Оператор")
         first, _, last = name.partition(" ")

@@ -24,11 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..redaction import mask_url
-from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, json_response, parse_json, plain,
-                      read_body)
+from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, iso, json_response, now, parse_json,
+                      plain, read_body)
+from .operator_view import REFUSED
 from .settings import MESSAGE_TYPES, SandboxSettings
 
-__all__ = ["JivoService", "Operator", "validate_client_message"]
+__all__ = ["JivoService", "Operator", "validate_client_message", "OPERATOR_VIEW_PATH"]
+
+OPERATOR_VIEW_PATH = "/admin/operator-side"   # on the control surface: what the operator of a chat got
 
 
 @dataclass
@@ -55,6 +58,9 @@ class JivoChat:
     pending: list = field(default_factory=list)      # messages waiting for an operator to come online
     chat_id: int = 0                                 # Jivo's own chat number (Webhooks API ``chat_id``)
     transcript: list = field(default_factory=list)   # chat.messages[] of chat_finished
+    received_messages: list = field(default_factory=list)  # what the operator got: {"ts", "text", "type"}
+    said: list = field(default_factory=list)         # operator texts posted to the webhook (pairing by content)
+    refused: str | None = None                       # why JAICP did not take an operator message, if it did not
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -83,6 +89,11 @@ def validate_client_message(data: Any) -> str | None:
     return None
 
 
+def _fill(template: str, op: Operator, chat: JivoChat) -> str:
+    """An operator's line with ``{operator}`` (their name) and ``{chat}`` (Jivo's chat number) filled in."""
+    return template.replace("{operator}", op.name).replace("{chat}", str(chat.chat_id))
+
+
 class JivoService(SimulatedService):
     """State and behaviour of the simulated Jivo; `app()` is its ASGI face."""
 
@@ -102,6 +113,11 @@ class JivoService(SimulatedService):
         self.chats: dict[str, JivoChat] = {}
         self._next_operator = 0
         self._chat_numbers = itertools.count(4398)
+        self.on_refused: Callable[[str], None] | None = None   # told once per new refusal reason (the stand-in)
+        self.tap = None   # keeps both directions in a recorder store (the stand-in's StoreTap)
+        self.reached_at: str | None = None   # when JAICP first reached the unique URL (/status or a message)
+        self._refusals: set[str] = set()
+        self.refusing: str | None = None   # the last delivery's refusal, None once JAICP takes one again
 
     # -- wiring ---------------------------------------------------------------------------------
     @property
@@ -117,6 +133,16 @@ class JivoService(SimulatedService):
         old = {op.name: op for op in getattr(self, "operators", [])}
         self.operators = [old.get(name) or Operator(name=name, id=f"agent-{i + 1}", online=s.online)
                           for i, name in enumerate(s.names)]
+
+    def settings_changed(self, changes: dict) -> None:
+        """Bring the running channel in line with changed settings (operators, online, chunked)."""
+        s = self.settings()
+        if "operators" in changes or "operator_names" in changes:
+            self.rebuild_operators()
+        if "online" in changes:
+            self.set_online(s.online)
+        if "chunked" in changes:
+            self.chunked = s.chunked_on
 
     def set_online(self, online: bool, name: str | None = None) -> list[Operator]:
         chosen = [op for op in self.operators if name is None or op.name == name]
@@ -208,14 +234,14 @@ class JivoService(SimulatedService):
     def _replies(self, chat: JivoChat, op: Operator, message: dict, s: SandboxSettings) -> list[dict]:
         out: list[dict] = []
         if s.reply_mode == "echo" and chat.replies == 0 and s.operator_greeting:
-            out.append({"type": "text", "text": s.operator_greeting.replace("{operator}", op.name)})
+            out.append({"type": "text", "text": _fill(s.operator_greeting, op, chat)})
         elif s.reply_mode == "echo":
             said = message.get("text") if message.get("type") == "text" else f"[{message.get('type')}] " + \
                 str(message.get("file_name") or message.get("file") or "")
             out.append({"type": "text", "text": s.echo_prefix + str(said)})
         elif s.reply_mode == "script" and s.scripted_replies:
             line = s.scripted_replies[chat.replies % len(s.scripted_replies)]
-            out.append({"type": "text", "text": line.replace("{operator}", op.name)})
+            out.append({"type": "text", "text": _fill(line, op, chat)})
         if s.photo_replies and s.reply_mode != "silent":
             out.append({"type": "photo", "file": s.photo_url, "file_name": s.photo_url.rsplit("/", 1)[-1]})
         return out
@@ -254,6 +280,8 @@ class JivoService(SimulatedService):
             return False
         raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
         chunked = self.chunked
+        if is_content:  # before the POST: the client may see it (and ask for the view) before JAICP's answer is back
+            chat.said.append(text)
 
         def on_attempt(attempt: int, status: int | None, reason: str) -> None:
             self.history.add(self.side, "webhook_attempt", client_id=chat.client_id, text=text, attempt=attempt,
@@ -262,12 +290,53 @@ class JivoService(SimulatedService):
 
         result = await deliver(await self.http(), url, raw, chunked=chunked, retries=s.webhook_retries,
                                wait=s.webhook_retry_wait, timeout=s.webhook_timeout, on_attempt=on_attempt)
+        if self.tap is not None:
+            await self.tap.operator_message(url, raw, chunked, result)
+        if result.ok:
+            self.refusing = None
         if not result.ok:
+            self._refused(chat, result)
             self.history.add(self.side, "dropped", client_id=chat.client_id, author="OPERATOR", text=text,
                              status=result.status, attempts=result.attempts,
                              reason=f"webhook {mask_url(url)} did not accept it after {result.attempts} "
                                     f"attempt(s): {result.reason or result.status}")
         return result.ok
+
+    def _refused(self, chat: JivoChat, result) -> None:
+        """Remember why JAICP did not take this chat's operator message, and say it once per reason."""
+        if result.status is not None and 400 <= result.status < 500:
+            chat.refused = f"{REFUSED}: HTTP {result.status}"
+        else:
+            chat.refused = (f"JAICP did not take the operator's reply after {result.attempts} attempt(s): "
+                            f"{result.reason or result.status}")
+        self.refusing = chat.refused
+        if self.on_refused is not None and chat.refused not in self._refusals:
+            self._refusals.add(chat.refused)
+            self.on_refused(f"{chat.refused} (webhook {mask_url(self.webhook_url)}); check the Internal Webhook Url")
+
+    # -- the operator-side view -------------------------------------------------------------------
+    def find_chat(self, client_id: str, replies: list[str] | tuple[str, ...] = ()) -> JivoChat | None:
+        """The Jivo chat of a transfer: the one whose ``sender.id`` is the Chat API clientId, else the
+        only chat whose operator sent every reply the client received (JAICP used its own ids)."""
+        chat = self.chats.get(str(client_id))
+        if chat is not None:
+            return chat
+        wanted = [r for r in replies if r]
+        if not wanted:
+            return None
+        hits = [c for c in list(self.chats.values()) if all(r in c.said for r in wanted)]
+        return hits[0] if len(hits) == 1 else None
+
+    def operator_side(self, client_id: str, replies: list[str] | tuple[str, ...] = ()) -> dict:
+        """``{"operator_side": {first_message, sender, messages} | None, "refused": str | None}``."""
+        if not self.settings().operator_side_view:
+            return {"operator_side": None, "refused": None}
+        chat = self.find_chat(client_id, replies)
+        if chat is None:  # unpaired (own ids, nothing got through): JAICP refusing every reply is still news
+            return {"operator_side": None, "refused": None if replies else self.refusing}
+        got = list(chat.received_messages)
+        view = {"first_message": got[0]["text"] if got else "", "sender": dict(chat.sender), "messages": got[1:]}
+        return {"operator_side": view, "refused": chat.refused}
 
     async def _post_event(self, chat: JivoChat, event: str, op: Operator | None, *, rate: str | None = None) -> None:
         """One Webhooks API event to ``webhooks_api_url`` (nothing when it is empty)."""
@@ -330,6 +399,7 @@ class JivoService(SimulatedService):
     def _unknown_channel(self, request):
         """The refusal for a URL that is not this channel's «Уникальный URL», or None when it is."""
         if (request.path_params["key"], request.path_params["cid"]) == (self.channel_key, self.channel_id):
+            self.reached_at = self.reached_at or iso(now())
             return None
         return plain("unknown channel: no Jivo channel at this URL; copy «Уникальный URL» again",
                      self.settings().unknown_channel_status)
@@ -340,16 +410,24 @@ class JivoService(SimulatedService):
         return plain("1" if self.anyone_online() else "0", 200)
 
     async def _message(self, request):
-        s = self.settings()
         if (refused := self._unknown_channel(request)) is not None:
             self.history.add(self.side, "rejected", status=refused.status_code, reason="unknown channel")
             return refused
+        kept: dict[str, bytes] = {}
+        response = await self._take_message(request, kept)
+        if self.tap is not None:
+            await self.tap.client_message(request, kept.get("raw", b""), response)
+        return response
+
+    async def _take_message(self, request, kept: dict):
+        """Answer one client message on the unique URL; its raw body goes into `kept` once read."""
+        s = self.settings()
         content_type = request.headers.get("content-type", "")
         if s.strict_content_type and not content_type.lower().startswith("application/json"):
             return self._reject(415, f"Content-Type must be application/json; charset=utf-8, got "
                                      f"{content_type[:60] or 'none'!r}")
         try:
-            raw = await read_body(request, s.max_body_bytes)
+            raw = kept["raw"] = await read_body(request, s.max_body_bytes)
         except BodyTooLarge:
             return self._reject(413, f"body too large: at most {s.max_body_bytes} bytes")
         data, problem = parse_json(raw)
@@ -363,6 +441,8 @@ class JivoService(SimulatedService):
         chat.received += 1
         chat.transcript.append({"timestamp": int(time.time()), "type": "visitor",
                                 "message": message.get("text") or message.get("file")})
+        chat.received_messages.append({"ts": iso(now()), "text": message.get("text") or message.get("file") or "",
+                                       "type": message["type"]})
         self.history.add(self.side, "jivo_received", client_id=chat.client_id, author="CLIENT",
                          text=message.get("text") or message.get("file"), type=message["type"],
                          message_id=message.get("id"), chunked=chunked, status=200)
@@ -445,19 +525,38 @@ class JivoService(SimulatedService):
             return plain(f"no open chat with client {client_id!r}", 404)
         return json_response({"closed": client_id})
 
-    def app(self):
+    async def _admin_operator_side(self, request):
+        data, client_id, error = await self._admin_client_body(request)
+        if error:
+            return error
+        replies = data.get("replies") or []
+        if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
+            return plain("replies must be a list of strings", 400)
+        return json_response(self.operator_side(client_id, replies))
+
+    def admin_routes(self) -> list:
+        """The Jivo console's forms: the control surface, never on an exposed address (the stand-in)."""
         from starlette.routing import Route
 
-        routes = [
+        return [
             Route("/admin/state", self._admin_state, methods=["GET"]),
             Route("/admin/channel", self._admin_channel, methods=["POST"]),
             Route("/admin/operators", self._admin_operators, methods=["POST"]),
             Route("/admin/say", self._admin_say, methods=["POST"]),
             Route("/admin/close", self._admin_close, methods=["POST"]),
             Route("/admin/settings", self._admin_settings, methods=["POST"]),
-            Route("/{key}/{cid}/status", self._status, methods=["GET"]),
-            Route("/{key}/{cid}", self._message, methods=["POST"]),
+            Route(OPERATOR_VIEW_PATH, self._admin_operator_side, methods=["POST"]),
         ]
+
+    def channel_routes(self) -> list:
+        """The Chat API channel: the «Уникальный URL» and its ``/status``."""
+        from starlette.routing import Route
+
+        return [Route("/{key}/{cid}/status", self._status, methods=["GET"]),
+                Route("/{key}/{cid}", self._message, methods=["POST"])]
+
+    def app(self, *, channel: bool = True, admin: bool = True):
+        routes = (self.admin_routes() if admin else []) + (self.channel_routes() if channel else [])
 
         def rates(path: str) -> tuple[float, float, float]:
             s = self.settings()

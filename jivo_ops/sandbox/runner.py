@@ -10,7 +10,7 @@ from ..errors import JivoOpsError
 from ..redaction import mask_url, register_secret
 from ._common import History
 from .jaicp_app import JaicpService
-from .jivo_app import JivoService
+from .jivo_app import OPERATOR_VIEW_PATH, JivoService
 from .settings import SandboxSettings
 
 __all__ = ["Sandbox"]
@@ -28,11 +28,12 @@ class Sandbox:
     """
 
     def __init__(self, settings: SandboxSettings | None = None, *, host: str = "127.0.0.1", port: int = 0,
-                 jivo_port: int | None = None, **overrides: Any):
+                 jivo_port: int | None = None, jivo: bool = True, **overrides: Any):
         self._settings = (settings or SandboxSettings()).replace(**overrides) if overrides else \
             (settings or SandboxSettings())
         self.host, self.requested_port = host, port
         self.requested_jivo_port = jivo_port
+        self.serves_jivo = jivo   # False: only the simulated JAICP, wired to a Jivo elsewhere (a stand-in)
         self._lock = threading.Lock()
         self.history = History()
         self.jaicp = JaicpService(lambda: self._settings, self.history, self._apply_settings)
@@ -53,12 +54,7 @@ class Sandbox:
             old = self._settings
             new = old.replace(**changes)
             self._settings = new
-        if "operators" in changes or "operator_names" in changes:
-            self.jivo.rebuild_operators()
-        if "online" in changes:
-            self.jivo.set_online(new.online)
-        if "chunked" in changes:
-            self.jivo.chunked = new.chunked_on
+        self.jivo.settings_changed(changes)
         self.history.add("sandbox", "settings", text=", ".join(sorted(changes)))
         return new
 
@@ -77,6 +73,8 @@ class Sandbox:
         if self._servers:
             return self
         jaicp_socket = listen_socket(self.host, self.requested_port)
+        if not self.serves_jivo:
+            return self._started(LoopServers([(self.jaicp.app(), jaicp_socket)]).start())
         try:
             jivo_port = self.requested_jivo_port
             if jivo_port is None:
@@ -90,24 +88,32 @@ class Sandbox:
         except BaseException:
             jaicp_socket.close()
             raise
-        servers = LoopServers([(self.jaicp.app(), jaicp_socket), (self.jivo.app(), jivo_socket)]).start()
+        return self._started(LoopServers([(self.jaicp.app(), jaicp_socket), (self.jivo.app(), jivo_socket)]).start())
+
+    def _started(self, servers) -> "Sandbox":
         self._servers = [servers]
-        jaicp_url, jivo_url = servers.urls
+        jaicp_url, jivo_url = (servers.urls + [""])[:2]
         self.jaicp.base_url, self.jivo.base_url = jaicp_url, jivo_url
         for secret in (self.jaicp.chat_token, self.jaicp.webhook_token, self.jaicp.reporter_token,
-                       self.jivo.unique_url, self.jaicp.chat_api_url, self.jaicp.internal_webhook_url):
+                       self.jivo.unique_url if jivo_url else "", self.jaicp.chat_api_url,
+                       self.jaicp.internal_webhook_url):
             register_secret(secret)
         if self._settings.configured:
             self.wire()
         else:
             self.jivo.chunked = self._settings.chunked_on
-        self.history.add("sandbox", "started", text=f"JAICP on {jaicp_url}, Jivo on {jivo_url}",
+        where = f", Jivo on {jivo_url}" if jivo_url else " (no Jivo: wire it to a stand-in)"
+        self.history.add("sandbox", "started", text=f"JAICP on {jaicp_url}{where}",
                          configured=self._settings.configured)
         return self
 
     def wire(self) -> None:
-        """The seed's steps 1–3 done right: both URLs pasted where they belong, chunked on, inbound linked."""
+        """The seed's steps 1–3 done right: both URLs pasted where they belong, chunked on, inbound linked.
+        Without the sandbox's Jivo, step 1 and the inbound link: the External API Endpoint is the user's."""
         self.configure_step(1)
+        if not self.serves_jivo:
+            self.jaicp.link_inbound(self.jaicp.operator_channel)
+            return
         self.configure_step(2, chunked=self._settings.chunked_on)
         self.configure_step(3)
 
@@ -160,6 +166,10 @@ class Sandbox:
                 raise JivoOpsError("step 1: the operator channel needs a name («Название»)")
             state = self.jaicp.create_operator_channel(name or self.jaicp.operator_channel)
             return {"operator_channel": state["name"], "internal_webhook_url": state["internalWebhookUrl"]}
+        if step in (2, 3) and not self.serves_jivo and not (step == 3 and "external_api_endpoint" in values):
+            raise JivoOpsError(f"step {step}: this sandbox serves no Jivo (jivo=False); "
+                               + ("configure the stand-in instead" if step == 2 else
+                                  "pass external_api_endpoint= (the stand-in's «Уникальный URL»)"))
         if step == 2:
             v = take("webhook_url", "chunked", "name")
             state = self.jivo.configure_channel(name=v.get("name"),
@@ -210,8 +220,11 @@ class Sandbox:
                                 inbound_operator=self.jaicp.inbound_operator,
                                 reporter_url=self.jaicp.reporter_url, reporter_token=self.jaicp.reporter_token,
                                 bot_id=self.jaicp.bot_id),
-            jivo=JivoSettings(channel=self.jivo.channel_name, webhook_url=self.jivo.webhook_url,
-                              unique_url=self.jivo.unique_url, chunked=self.jivo.chunked),
+            jivo=(JivoSettings(channel=self.jivo.channel_name, webhook_url=self.jivo.webhook_url,
+                               unique_url=self.jivo.unique_url, chunked=self.jivo.chunked,
+                               operator_view_url=self.jivo_url + OPERATOR_VIEW_PATH
+                               if self._settings.operator_side_view else "")
+                  if self.serves_jivo else JivoSettings(unique_url=self.jaicp.external_api_endpoint)),
             name="sandbox")
 
     @property

@@ -36,7 +36,9 @@ class SandboxSettings:
     think_time: float = 0.0                         # seconds before an operator answers
     reply_mode: str = "echo"                        # "echo" | "script" | "silent"
     echo_prefix: str = "Оператор: "                 # echo replies are prefix + the client's text
-    operator_greeting: str = "Здравствуйте! Меня зовут {operator}. Чем могу помочь?"  # echo mode: first reply
+    # echo mode's first reply; {chat}, Jivo's chat number, makes it unique: it pairs a transfer with its
+    # Jivo chat by what crossed the wire when JAICP uses its own ids toward Jivo
+    operator_greeting: str = "Здравствуйте! Меня зовут {operator}. Чем могу помочь? (обращение №{chat})"
     scripted_replies: tuple[str, ...] = ("Здравствуйте! Меня зовут {operator}. Чем могу помочь?",
                                          "Сейчас проверю.", "Готово, что-нибудь ещё?")
     photo_replies: bool = False                     # also answer each message with a photo
@@ -47,6 +49,8 @@ class SandboxSettings:
     joined_message_type: str = "agent_joined"       # [guess] message.type of those events
     closed_message_type: str = "chat_closed"        # [guess]
     webhooks_api_url: str = ""                      # Jivo's Webhooks API (chat_accepted, chat_finished) posts here; "": off
+    operator_side_view: bool = True                 # False: like a real Jivo with human operators, nobody can
+                                                    # read what the operator got (TransferResult.operator_side None)
 
     # -- Jivo Chat API channel ----------------------------------------------------------------------
     strict_content_type: bool = False               # [guess] reject bodies not labelled application/json
@@ -58,6 +62,7 @@ class SandboxSettings:
 
     # -- JAICP ----------------------------------------------------------------------------------
     operator_event_type: str = "botResponse"        # [guess] /events type of an operator message
+    jivo_sender_id: str = "client_id"               # [guess] Jivo's sender.id: the Chat API clientId | "own" chat ids
     events_timeout: float = 25.0                    # longest /events long poll, seconds
     greeting: str = "Здравствуйте! Я бот. Напишите «оператор», чтобы поговорить с человеком."
     fallback: str = "Я вас не понял. Напишите «оператор», чтобы позвать человека."
@@ -175,7 +180,8 @@ class SandboxSettings:
             out.append("timeouts must be > 0")
         choices = {"reply_mode": ("echo", "script", "silent"), "first_message": ("history", "last_phrase"),
                    "no_operators_delivery": ("sync", "events"), "close_phrase_match": ("exact", "casefold"),
-                   "last_message_to": ("client", "operator")}
+                   "last_message_to": ("client", "operator"),
+                   "jivo_sender_id": ("client_id", "own")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 out.append(f"{name}={getattr(self, name)!r}: expected one of {', '.join(allowed)}")

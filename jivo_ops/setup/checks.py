@@ -54,6 +54,11 @@ Codes (J0xx: the form of any URL field, reported under that field's step; J<step
     J405 warning  the Reporter API URL is empty
     J406 warning  the Reporter API can be reached but the bot id is empty: messages/by-client requires botId
 
+A stand-in (`jivo-ops stand-in`, the `[stand_in]` table) plays Jivo's side of a test operator channel:
+    J501 error    the stand-in posts to another URL than the test channel's «Internal Webhook Url»
+    J502 error    `[jivo] unique_url` is not the stand-in's «Уникальный URL» (`[stand_in] unique_url`)
+    J503 warning  the stand-in's «Уникальный URL» is a local address but JAICP is not on this machine
+
 Live probes (`run_probes`, or `check_profile(profile, probe=True)`) send only harmless requests:
 Jivo's `GET <Уникальный URL>/status`, a `HEAD` to each distinct URL (any HTTP answer counts as
 reachable: nothing is ever POSTed to a real webhook), and one Chat API query "/start" from a fresh
@@ -117,6 +122,8 @@ FIELDS: dict[str, FieldInfo] = {f.key: f for f in (
     FieldInfo("jaicp.reporter_url", 4, "Reporter API URL"),
     FieldInfo("jaicp.reporter_token", 4, "Reporter API token"),
     FieldInfo("jaicp.bot_id", 4, "bot id (botId)"),
+    FieldInfo("stand_in.webhook_url", 2, "stand-in --webhook"),
+    FieldInfo("stand_in.unique_url", 2, "stand-in «Уникальный URL»"),
 )}
 
 # code -> (severity, short title); the module docstring lists the same, in words.
@@ -154,6 +161,9 @@ CODES: dict[str, tuple[str, str]] = {
     "J404": (WARNING, "Reporter API token empty"),
     "J405": (WARNING, "Reporter API URL empty"),
     "J406": (WARNING, "Reporter bot id empty"),
+    "J501": (ERROR, "stand-in webhook ≠ Internal Webhook Url"),
+    "J502": (ERROR, "Уникальный URL is not the stand-in's"),
+    "J503": (WARNING, "stand-in URL unreachable from JAICP's cloud"),
 }
 
 _SEVERITY_ORDER = {ERROR: 0, WARNING: 1}
@@ -453,7 +463,7 @@ class _Run:
     def __init__(self, profile: Profile):
         self.profile = profile
         self.values: dict[str, Any] = {}
-        for table, section in (("jaicp", profile.jaicp), ("jivo", profile.jivo)):
+        for table, section in (("jaicp", profile.jaicp), ("jivo", profile.jivo), ("stand_in", profile.stand_in)):
             for f in fields(section):
                 self.values[f"{table}.{f.name}"] = getattr(section, f.name)
         self.findings: list[Finding] = []
@@ -742,8 +752,30 @@ def _check_step4(run: _Run) -> None:
                 f"Paste {FIELD_LABELS['jaicp.bot_id']}.")
 
 
+def _check_stand_in(run: _Run) -> None:
+    """J501–J503: the wiring of a stand-in, when the profile has one (a `[stand_in] unique_url`)."""
+    own, webhook, internal = (run.text("stand_in.unique_url"), run.text("stand_in.webhook_url"),
+                              run.text("jaicp.internal_webhook_url"))
+    if not own:
+        return
+    if webhook and internal and (difference := describe_difference(webhook, internal,
+                                                                     expected_label="«Internal Webhook Url»")):
+        run.add("J501", "stand_in.webhook_url", f"differs from the test channel's «Internal Webhook Url»: {difference}",
+                "Restart `jivo-ops stand-in --webhook <Internal Webhook Url>` with the URL copied again from the test "
+                "operator channel (or fix [jaicp] internal_webhook_url and restart with --profile).")
+    if run.text("jivo.unique_url") != own:
+        run.add("J502", "stand_in.unique_url", "is not what [jivo] unique_url holds: the other checks compare "
+                "«External API Endpoint» with another Jivo channel",
+                "Restart `jivo-ops stand-in --profile PATH`: it writes its «Уникальный URL» into both.")
+    parts, jaicp = _split(own), _split(internal)
+    if parts is not None and jaicp is not None and _is_loopback(parts.hostname) and not _is_loopback(jaicp.hostname):
+        run.add("J503", "stand_in.unique_url", f"is on {parts.hostname}: JAICP's cloud cannot reach this machine's "
+                "local address", "Expose the stand-in's port through a tunnel and restart it with --public-url "
+                "<the tunnel's https address>; paste the new URL into «External API Endpoint».")
+
+
 _CHECKS: tuple[Callable[[_Run], None], ...] = (_check_url_form, _check_step1, _check_step2, _check_step3,
-                                               _check_step4)
+                                               _check_step4, _check_stand_in)
 
 
 def check_profile(profile: Profile, *, probe: bool = False, timeout: float = 10.0,

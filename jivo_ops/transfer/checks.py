@@ -314,14 +314,16 @@ def evaluate_operator_received(key: str, expected: Any, side: Mapping[str, Any])
 
 def settle_operator_checks(result: "TransferResult") -> "TransferResult":
     """`result` with its ``operator_received`` checks evaluated against `result.operator_side`
-    (left skipped when there is none: human operators, nobody sees Jivo's side)."""
+    (left skipped when there is none: human operators, nobody sees Jivo's side), and its outcome check
+    against the final outcome (the Jivo side's view can turn `unanswered` into `error`)."""
     side = result.operator_side
-    if side is None:
-        return result
     prefix = f"{OPERATOR_RECEIVED}."
     checks = []
     for c in result.checks:
-        if c.check.startswith(prefix) and c.status == "skipped" and c.message == NO_OPERATOR_SIDE:
+        if c.check == "outcome" and c.got != result.outcome:
+            c = dataclasses.replace(outcome_check(c.expected, result.outcome)[0], step=c.step, action=c.action)
+        elif (side is not None and c.check.startswith(prefix) and c.status == "skipped"
+              and c.message == NO_OPERATOR_SIDE):
             passed, got, message = evaluate_operator_received(c.check[len(prefix):], c.expected, side)
             c = dataclasses.replace(c, status="passed" if passed else "failed", got=got,
                                     message=("ok: " if passed else "expected ") + message)

@@ -10,6 +10,7 @@ the engine's actions with an `AsyncChatApiClient` and feeds the answers back —
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import os
@@ -25,6 +26,7 @@ from ..channel.http import KEEPALIVE_EXPIRY_S, check_url, client_timeout, make_a
 from ..channel.jaicp import AsyncChatApiClient
 from ..errors import JivoOpsError
 from ..profile import resolve_profile
+from ..sandbox.operator_view import OperatorView, fetch_operator_view
 from .checks import settle_operator_checks
 from .conversation import POLL_WINDOW_S, Action, Conversation, Finished, PollEvents, SendEvent, SendQuery, Sleep
 from .results import OUTCOMES, TransferBatch, TransferResult, jsonl_line
@@ -70,6 +72,26 @@ def perform(api, action: Action):
     raise TypeError(f"not an HTTP action: {action!r}")
 
 
+def with_operator_view(result: TransferResult, view: OperatorView) -> TransferResult:
+    """The result with what the operator got. A transfer left unanswered because JAICP did not take the
+    operator's replies — refused them (4xx), or failed them through all of Jivo's resends (5xx, no
+    answer) — is an `error` saying so and why: the operator did answer, the hand-over back broke."""
+    changes: dict[str, Any] = {}
+    if view.operator_side is not None:
+        changes["operator_side"] = view.operator_side
+    if view.refused and result.outcome == "unanswered":
+        changes.update(outcome="error", error=view.refused)
+    return dataclasses.replace(result, **changes) if changes else result
+
+
+async def _viewed(result: TransferResult, client: httpx.AsyncClient, view_url: str) -> TransferResult:
+    """After a transfer ends: the Jivo side's view of it (a simulated Jivo or stand-in that shows one)."""
+    if not view_url or result.switched_at is None or result.interrupted:
+        return result
+    replies = [s.text for s in result.steps if s.author == "OPERATOR" and s.text]
+    return with_operator_view(result, await fetch_operator_view(client, view_url, result.chat, replies))
+
+
 async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
                          script: Script | str | os.PathLike | Sequence | Mapping | None = None,
                          step_timeout: float = 10.0, progress: bool = True, out: str | os.PathLike | None = None,
@@ -94,6 +116,7 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     the_profile = resolve_profile(profile)
     url = check_url(the_profile.require("jaicp.chat_api_url", "a test transfer drives the bot through a Chat API "
                                         "inbound channel"), "[jaicp] chat_api_url")
+    view_url = the_profile.jivo.operator_view_url.strip()
     the_script = as_script(script)
     run_id = uuid.uuid4().hex[:8]
     prefix = chat_prefix or f"jivo-ops-{run_id}"
@@ -143,7 +166,8 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
                 return
             conversation = Conversation(the_script, chat=f"{prefix}-{index:05d}", transfer_id=f"{run_id}-{index:05d}",
                                         step_timeout=step_timeout, url=url, poll_window=poll_window)
-            finished(index, await play(conversation, apis[index % pool_size]))
+            result = await play(conversation, apis[index % pool_size])
+            finished(index, await _viewed(result, http_clients[index % pool_size], view_url))
 
     async def watch_stop(tasks: list[asyncio.Task]) -> None:
         while not stopping.is_set():

@@ -47,10 +47,12 @@ def copyable(text: str, *, block: bool = False) -> str:
     return f"<code style='{style}'>{esc(text)}</code>"
 
 
-def form_traits(class_name: str, defaults: Mapping[str, str | bool]) -> type[t.HasTraits]:
-    """A HasTraits base class with one trait per form value (Bool for a flag, Unicode for text),
+def form_traits(class_name: str, defaults: Mapping[str, str | bool | int | float]) -> type[t.HasTraits]:
+    """A HasTraits base class with one trait per form value (Bool for a flag, Int/Float for a number,
+    Unicode for text),
     defaulting to it: a form model built from its operation's own field list, not a copy of it."""
-    traits = {name: t.Bool(value) if isinstance(value, bool) else t.Unicode(value) for name, value in defaults.items()}
+    kinds = {bool: t.Bool, int: t.Int, float: t.Float}
+    traits = {name: kinds.get(type(value), t.Unicode)(value) for name, value in defaults.items()}
     return type(class_name, (t.HasTraits,), traits)
 
 

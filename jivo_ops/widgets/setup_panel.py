@@ -279,6 +279,10 @@ class SetupPanel(w.VBox):
             if setting.kind is bool:
                 widget = w.Checkbox(value=getattr(m, _trait(key)), description=label, indent=False)
                 w.link((widget, "value"), (m, _trait(key)))
+            elif setting.kind in (int, float):
+                number = w.IntText if setting.kind is int else w.FloatText
+                widget = number(value=getattr(m, _trait(key)), description=label, style={"description_width": "18em"})
+                w.link((widget, "value"), (m, _trait(key)))
             elif setting.secret:
                 widget = SecretInput(label, PLACEHOLDERS.get(key, ""))
                 widget.value = getattr(m, _trait(key))
@@ -352,10 +356,14 @@ class SetupPanel(w.VBox):
         files = w.HBox([self.path_input, self.save_button, self.load_button])
 
         self.summary = w.HTML()
+        # a StandIn as the target: its URL to paste and whether JAICP has reached it (refresh_stand_in())
+        self.stand_in = target if hasattr(target, "reached_at") else None
+        self.stand_in_status = w.HTML()
+        self.refresh_stand_in()
         mode = "песочница: кнопки шагов делают то же, что формы JAICP и Jivo" if m.sandbox is not None \
             else "профиль: заполните поля значениями из JAICP и Jivo"
         title = w.HTML(f"<b>Jivo как операторский канал — настройка</b> <span style='color:#555'>({esc(mode)})</span>")
-        super().__init__([title, self.summary, *sections, self.status, w.HTML("<b>Пробы</b>"), probes,
+        super().__init__([title, self.summary, self.stand_in_status, *sections, self.status, w.HTML("<b>Пробы</b>"), probes,
                           files, self.file_status], **kwargs)
         self.add_class("jivo-ops-setup-panel")
         self._overwrite_armed: Path | None = None  # the existing file a second «Сохранить профиль» overwrites
@@ -364,6 +372,16 @@ class SetupPanel(w.VBox):
         m.observe(lambda _change: self.status.show(""), [_trait(k) for k in KEYS] + ["switch_json"])
         self.path_input.observe(lambda _change: self._disarm(), "value")
         self._render()
+
+    def refresh_stand_in(self) -> str:
+        """Show the stand-in's «Уникальный URL» (masked) and whether JAICP has reached it yet; the text shown."""
+        if self.stand_in is None:
+            return ""
+        reached = self.stand_in.reached_at
+        text = (f"Стенд-ин: вставьте «Уникальный URL» {mask_url(self.stand_in.unique_url)} в «External API Endpoint» "
+                f"тестового канала; JAICP " + (f"обратился к нему ({reached})" if reached else "ещё не обращался"))
+        self.stand_in_status.value = f"<div class='jivo-ops-stand-in'>{esc(text)}</div>"
+        return text
 
     # -- handlers -------------------------------------------------------------------------------
     @guarded(lambda self: self.status)
