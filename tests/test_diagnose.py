@@ -13,6 +13,7 @@ from jivo_ops.profile import FIELD_LABELS, save_profile
 from jivo_ops.setup.checks import CODES, check_profile
 from jivo_ops.setup.diagnose import HALVES, locate
 
+from jivo_ops.sandbox import Sandbox
 from _helpers import assert_no_secret, clear_jivo_ops_env
 from test_checks import CASE_PROFILE, CASES, _cases
 
@@ -27,6 +28,7 @@ EXPECTED_HALF = {
     "jivo.channel": "wiring",
     "jaicp.chat_api_url": "scenario", "jaicp.reporter_url": "scenario", "jaicp.reporter_token": "scenario",
     "jaicp.bot_id": "scenario",
+    "stand_in.webhook_url": "jivo_to_jaicp", "stand_in.unique_url": "jaicp_to_jivo",
 }
 
 
@@ -36,7 +38,8 @@ def _env(monkeypatch):
 
 
 def expected_half(code: str, key: str) -> str:
-    return "wiring" if code == "J303" else EXPECTED_HALF[key]  # swapped URLs break both halves at once
+    # swapped URLs, or a Jivo channel that is not the stand-in, break both halves at once
+    return "wiring" if code in ("J303", "J502") else EXPECTED_HALF[key]
 
 
 @pytest.mark.parametrize("changes, code, key", [c[1:4] for c in CASES], ids=[c[0] for c in CASES])
@@ -130,15 +133,25 @@ def test_a_wrong_webhook_url_beside_two_green_legs_names_step_2(sandbox):
     assert "step 2" in diagnosis.verdict and "probes cannot see" in diagnosis.why
 
 
-def test_a_stale_profile_falls_to_the_transfer_which_names_both_fields(sandbox):
+def test_a_stale_profile_falls_to_the_transfer_which_names_both_fields():
     """The profile says right, the console holds another URL: only the transfer fails. With human
-    operators nobody sees Jivo's side, so the verdict names both pasted fields (a stand-in tells them apart)."""
-    profile = sandbox.profile
-    sandbox.configure_step(2, webhook_url="http://127.0.0.1:9/nowhere")
-    diagnosis = jo.diagnose(profile, **FAST)
+    operators nobody sees Jivo's side, so the verdict names both pasted fields."""
+    with Sandbox(operator_side_view=False) as sb:
+        profile = sb.profile
+        sb.configure_step(2, webhook_url="http://127.0.0.1:9/nowhere")
+        diagnosis = jo.diagnose(profile, **FAST)
     assert diagnosis.evidence[-1].outcome == "failed" and diagnosis.half == "wiring"
     assert "«External API Endpoint»" in diagnosis.fix and "«URL вашего сервера для Webhooks»" in diagnosis.fix
     assert "believe the transfer" in diagnosis.why
+
+
+def test_with_the_operator_side_in_view_the_stale_profile_names_the_half(sandbox):
+    """The sandbox's Jivo (like the stand-in) shows what the operator got: the operator saw the client,
+    the reply never reached JAICP, so it is Jivo → JAICP."""
+    profile = sandbox.profile
+    sandbox.configure_step(2, webhook_url="http://127.0.0.1:9/nowhere")
+    diagnosis = jo.diagnose(profile, **FAST)
+    assert diagnosis.evidence[-1].outcome == "failed" and diagnosis.half == "jivo_to_jaicp", diagnosis.render()
 
 
 def test_cli_exit_codes_and_no_secret(capsys, tmp_path, sandbox):

@@ -143,17 +143,27 @@ def test_the_shipped_examples_are_the_five_scripts(examples):
         "slow operator breaks the service level"]
 
 
-def test_unbroken_every_check_passes_and_operator_received_is_skipped(examples):
+def test_unbroken_every_check_passes_operator_received_included(examples):
     with Sandbox(**EXAMPLE_SANDBOX_SETTINGS) as sb:
         batches = run_suite(examples, sb, step_timeout=STEP)
         assert sb.settings.online  # the offline script's sandbox settings were restored
     assert failing(batches) == [] and all(b.passed for b in batches)
     checks = [c for b in batches for r in b for c in r.checks]
     received = [c for c in checks if c.check.startswith("operator_received.")]
+    assert {(c.check, c.status) for c in received} == {
+        ("operator_received.first_message_contains", "passed"), ("operator_received.history_min", "passed")}
+    assert {c.status for c in checks} == {"passed"}
+
+
+def test_against_human_operators_operator_received_is_skipped_never_passed(examples):
+    history = [s for s in examples if s.name == "history reaches the operator"]
+    with Sandbox(**EXAMPLE_SANDBOX_SETTINGS, operator_side_view=False) as sb:
+        [[result]] = run_suite(history, sb, step_timeout=STEP)
+    assert result.operator_side is None and result.passed
+    received = [c for c in result.checks if c.check.startswith("operator_received.")]
     assert {(c.check, c.status, c.message) for c in received} == {
         ("operator_received.first_message_contains", "skipped", NO_OPERATOR_SIDE),
         ("operator_received.history_min", "skipped", NO_OPERATOR_SIDE)}
-    assert {c.status for c in checks} == {"passed", "skipped"}
 
 
 NO_SWITCH_FAILURES = [
@@ -172,6 +182,10 @@ NO_SWITCH_FAILURES = [
                  id="changed bot text"),
     pytest.param({"think_time": 2.5}, [("slow operator breaks the service level", 2, "within")],
                  id="operators slower than within"),
+    pytest.param({"first_message": "last_phrase"},
+                 [("history reaches the operator", 4, "operator_received.first_message_contains"),
+                  ("history reaches the operator", 4, "operator_received.history_min")],
+                 id="history not forwarded"),
 ])
 def test_a_broken_sandbox_fails_exactly_the_checks_it_breaks(examples, broken, expected):
     with Sandbox(**{**EXAMPLE_SANDBOX_SETTINGS, **broken}) as sb:
@@ -224,12 +238,12 @@ def test_checks_travel_in_the_jsonl_and_the_summary_counts_them(tmp_path):
     row = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
     assert [(c["step"], c["action"], c["check"], c["status"]) for c in row["checks"]] == [
         (1, "say", "state", "passed"), (1, "say", "text", "failed"), (2, "switch", "switch", "passed"),
-        (2, "switch", "within", "passed"), (3, "wait_operator", "operator_received.history_min", "skipped"),
+        (2, "switch", "within", "passed"), (3, "wait_operator", "operator_received.history_min", "passed"),
         (0, "script", "outcome", "passed")]
     assert set(row["checks"][1]) == {"step", "action", "check", "status", "expected", "got", "message"}
     assert row["checks"][1]["got"] == ["Здравствуйте! Я бот. Напишите «оператор», чтобы поговорить с человеком."]
     assert read_jsonl(out)[0].checks == batch[0].checks
-    assert batch.summary()["checks"] == {"passed": 4, "failed": 1, "skipped": 1} and not batch.passed
+    assert batch.summary()["checks"] == {"passed": 5, "failed": 1, "skipped": 0} and not batch.passed
 
 
 # -- the command line ----------------------------------------------------------------------------

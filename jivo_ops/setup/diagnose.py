@@ -57,9 +57,11 @@ HALF_OF_KEY: dict[str, str] = {
     "jaicp.reporter_url": "scenario",
     "jaicp.reporter_token": "scenario",
     "jaicp.bot_id": "scenario",
+    "stand_in.webhook_url": "jivo_to_jaicp",   # the stand-in's operators answer to it
+    "stand_in.unique_url": "jaicp_to_jivo",    # JAICP posts the client's messages to it
 }
-# Findings about both halves at once.
-HALF_OF_CODE: dict[str, str] = {"J303": "wiring"}
+# Findings about both halves at once (J502: the profile's Jivo channel is not the stand-in it runs).
+HALF_OF_CODE: dict[str, str] = {"J303": "wiring", "J502": "wiring"}
 
 # Every sentence this module shows; {placeholders} are filled in one place each.
 MESSAGES: dict[str, str] = {
@@ -339,12 +341,9 @@ def _skipped(name: str, reason: str) -> Evidence:
 
 
 def transfer_once(profile: Profile, *, step_timeout: float) -> Any:
-    """The test transfer of a diagnosis.
-
-    This is where the stand-in operator plugs in: when the profile has one, run the transfer with it
-    here, so the result's `operator_side` says whether Jivo's side got the client's messages (and
-    `_operator_saw_client` tells the two halves apart).
-    """
+    """The test transfer of a diagnosis. With a profile whose Jivo side shows what the operator got
+    (`[jivo] operator_view_url`: the sandbox's Jivo, a running stand-in), the result's `operator_side`
+    says whether Jivo's side got the client's messages, and `_operator_saw_client` tells the halves apart."""
     from ..transfer.runner import run_transfer
 
     return run_transfer(profile, step_timeout=step_timeout)
