@@ -15,6 +15,7 @@ import json
 import sys
 
 from ..errors import JivoOpsError
+from ..files import check_output, writing
 from ._output import add_profile_argument, print_table, resolve_profile
 
 __all__ = ["register", "run", "profile_or_sandbox"]
@@ -75,8 +76,9 @@ def run(args) -> int:
     # Bad settings and scripts fail before anything (a sandbox) starts.
     settings = TransferSettings(clients=args.clients, concurrency=args.concurrency, step_timeout=args.step_timeout)
     script = load_script(args.script) if args.script else None
+    check_output(args.out, make_folder=True)
     progress = not args.no_progress and sys.stderr.isatty()
-    with profile_or_sandbox(args) as profile:
+    with profile_or_sandbox(args) as profile, writing(args.out or "--out"):
         batch = run_transfers(profile, clients=settings.clients, concurrency=settings.concurrency, script=script,
                               step_timeout=settings.step_timeout, out=args.out, progress=progress)
     summary = batch.summary()

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import ScriptError
+from ..files import MAX_SMALL_INPUT_BYTES, loads_json, loads_toml, read_input, shown_name
 
 __all__ = ["ACTIONS", "DEFAULT_SWITCH_TEXT", "ScriptStep", "Script", "DEFAULT_SCRIPT", "load_script", "as_script",
            "ScriptError"]
@@ -151,26 +152,26 @@ DEFAULT_SCRIPT = Script(name="default", steps=(
 def load_script(path: str | os.PathLike) -> Script:
     """Read a script from a JSON or TOML file (chosen by the extension; JSON otherwise)."""
     p = Path(path).expanduser()
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ScriptError(f"{p}: script file not found") from None
-    except OSError as exc:
-        raise ScriptError(f"{p}: cannot read: {exc.strerror}") from None
+    name = shown_name(p)
+    if not os.path.lexists(p):
+        raise ScriptError(f"{name}: script file not found")
+    raw = read_input(p, limit=MAX_SMALL_INPUT_BYTES, error=ScriptError)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ScriptError(f"{p}: not UTF-8 text; save the script as UTF-8") from None
+        raise ScriptError(f"{name}: not UTF-8 text; save the script as UTF-8") from None
     try:
         if p.suffix.lower() == ".toml":
-            data: Any = tomllib.loads(text)
+            data: Any = loads_toml(text)
         else:
-            data = json.loads(text)
+            data = loads_json(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScriptError(f"{p}: broken TOML: {exc}") from None
+        raise ScriptError(f"{name}: broken TOML: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise ScriptError(f"{p}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    return Script.from_json(data, source=str(p), default_name=p.stem)
+        raise ScriptError(f"{name}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:
+        raise ScriptError(f"{name}: broken JSON: {exc}") from None
+    return Script.from_json(data, source=name, default_name=p.stem)
 
 
 def as_script(script: Script | str | os.PathLike | Sequence | Mapping | None) -> Script:
