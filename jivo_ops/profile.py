@@ -422,6 +422,8 @@ def resolve_profile(target: Any = None) -> Profile:
 def save_profile(profile: Profile, path: str | os.PathLike) -> Path:
     """Write `profile` as TOML, readable by its owner only (0600): it holds secrets."""
     p = Path(path).expanduser()
+    if p.exists() and not p.is_file():  # os.replace would put the profile in place of a device or FIFO
+        raise ProfileError("not a regular file; give a file name to write the profile to", path=shown_name(p))
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: binding {args.host}: the sandbox's /admin API has no authentication; "
               "anyone who can reach this address can rewire it", file=sys.stderr)
-    check_output(args.profile_out)
+    check_output(args.profile_out, make_folder=True)
     try:
         sb = Sandbox(host=args.host, port=args.port, **settings).start()
     except OSError as exc:
