@@ -60,7 +60,7 @@ def read_input(path: str | os.PathLike, *, limit: int = MAX_INPUT_BYTES, error: 
     """The bytes of a regular file, at most `limit` of them; otherwise `error("NAME: why")`."""
     problem = input_problem(path)
     if problem:
-        raise error(f"{shown_name(path)}: {problem}")
+        raise error(f"{shown_name(path)}: cannot read: {problem}")
     try:
         # O_NONBLOCK: a FIFO swapped in after the check must not block the open
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))

@@ -23,7 +23,7 @@ _lock = threading.Lock()
 
 # Path segments after these markers are secrets, whatever their shape.
 _URL_TOKEN = re.compile(
-    r"(?P<pre>(?:/chatapi|/webhook/[A-Za-z0-9_-]+|/reporter/p|/hook|/r)/)(?P<tok>[^/\s?#\"'<>]{6,})",
+    r"(?P<pre>(?:/chatapi(?!/webhook/)|/webhook/[A-Za-z0-9_-]+|/reporter/p|/hook|/r)/)(?P<tok>[^/\s?#\"'<>]{6,})",
 )
 # Jivo's unique URL: /<16 alnum>/<10 alnum> (any host: real Jivo, the sandbox, a tap).
 _JIVO_PATH = re.compile(r"/(?P<key>[A-Za-z0-9]{16})/(?P<id>[A-Za-z0-9]{10})(?![A-Za-z0-9])")
