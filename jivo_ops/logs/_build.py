@@ -3,7 +3,6 @@ transfers, Jivo bodies): rows and rejections are gathered, then turned into sche
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator

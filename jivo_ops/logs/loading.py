@@ -23,7 +23,6 @@ Every removed row is counted in ``LogSet.duplicates_removed``.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -14,7 +14,6 @@ Jivo bodies carry no time of their own. A dump line may wrap the body with one â
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ...files import loads_json

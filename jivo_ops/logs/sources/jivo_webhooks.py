@@ -27,7 +27,6 @@ unknown ``chat.rate`` is a rejected row.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 from ...files import loads_json
