@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ProfileError
+from .files import MAX_SMALL_INPUT_BYTES, loads_toml, read_input, shown_name
 from .redaction import mask_secret, mask_url, register_secret
 
 __all__ = ["Profile", "JaicpSettings", "JivoSettings", "StandInSettings", "load_profile", "save_profile", "example_profile",
@@ -450,27 +451,25 @@ def load_profile(path: str | os.PathLike | None = None, *, env: bool = True) -> 
             raise ProfileError(f"no profile given: pass --profile PATH or set {PROFILE_ENV} "
                                "(or run against the sandbox with --sandbox)")
     p = Path(path).expanduser()
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
+    if not os.path.lexists(p):
         raise ProfileError("file not found; create one with `jivo-ops sandbox --profile-out PATH` "
-                           "or copy the bundled example", path=str(p)) from None
-    except OSError as exc:
-        raise ProfileError(f"cannot read: {exc.strerror}", path=str(p)) from None
+                           "or copy the bundled example", path=shown_name(p))
+    raw = read_input(p, limit=MAX_SMALL_INPUT_BYTES, error=ProfileError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         readable = raw.decode("utf-8", errors="replace")
-        raise ProfileError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", path=str(p),
-                           key=_key_on_line(readable, line), line=line) from None
+        raise ProfileError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+                           path=shown_name(p), key=_key_on_line(readable, line), line=line) from None
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) if match else None
-        raise ProfileError(f"broken TOML: {exc}", path=str(p), key=_key_on_line(text, line), line=line) from None
-    profile = Profile.from_dict(data, source=str(p), text=text)
+        raise ProfileError(f"broken TOML: {exc}", path=shown_name(p), key=_key_on_line(text, line),
+                           line=line) from None
+    profile = Profile.from_dict(data, source=shown_name(p), text=text)
     return profile.with_env() if env else profile
 
 
@@ -490,6 +489,8 @@ def resolve_profile(target: Any = None) -> Profile:
 def save_profile(profile: Profile, path: str | os.PathLike) -> Path:
     """Write `profile` as TOML, readable by its owner only (0600): it holds secrets."""
     p = Path(path).expanduser()
+    if p.exists() and not p.is_file():  # os.replace would put the profile in place of a device or FIFO
+        raise ProfileError("not a regular file; give a file name to write the profile to", path=shown_name(p))
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -14,7 +14,8 @@ import re
 import threading
 from urllib.parse import urlsplit
 
-__all__ = ["mask_url", "mask_secret", "redact", "register_secret", "RedactingFilter", "install_log_redaction"]
+__all__ = ["mask_url", "mask_secret", "redact", "register_secret", "RedactingFilter", "install_log_redaction",
+           "redact_handlers"]
 
 ELLIPSIS = "…"
 _known: set[str] = set()
@@ -22,7 +23,7 @@ _lock = threading.Lock()
 
 # Path segments after these markers are secrets, whatever their shape.
 _URL_TOKEN = re.compile(
-    r"(?P<pre>(?:/chatapi|/webhook/[A-Za-z0-9_-]+|/reporter/p|/hook|/r)/)(?P<tok>[^/\s?#\"'<>]{6,})",
+    r"(?P<pre>(?:/chatapi(?!/webhook/)|/webhook/[A-Za-z0-9_-]+|/reporter/p|/hook|/r)/)(?P<tok>[^/\s?#\"'<>]{6,})",
 )
 # Jivo's unique URL: /<16 alnum>/<10 alnum> (any host: real Jivo, the sandbox, a tap).
 _JIVO_PATH = re.compile(r"/(?P<key>[A-Za-z0-9]{16})/(?P<id>[A-Za-z0-9]{10})(?![A-Za-z0-9])")
@@ -133,10 +134,23 @@ _installed = False
 
 
 def install_log_redaction() -> None:
-    """Scrub every record that reaches the jivo_ops, httpx, httpcore and uvicorn loggers."""
+    """Scrub every record that reaches the jivo_ops, httpx, httpcore and uvicorn loggers, and every
+    record any handler configured so far writes (see `redact_handlers`)."""
     global _installed
-    if _installed:
-        return
-    for name in ("jivo_ops", "httpx", "httpcore", "uvicorn", "uvicorn.access", "uvicorn.error"):
-        logging.getLogger(name).addFilter(RedactingFilter())
-    _installed = True
+    if not _installed:
+        for name in ("jivo_ops", "httpx", "httpcore", "uvicorn", "uvicorn.access", "uvicorn.error"):
+            logging.getLogger(name).addFilter(RedactingFilter())
+        _installed = True
+    redact_handlers()
+
+
+def redact_handlers() -> None:
+    """Put the masking filter on every handler of every logger (root included). A logger's own
+    filter misses its children's records (httpcore.http11, jivo_ops.http); a handler's filter sees
+    every record it writes, whichever logger it came from. Call it again after adding handlers."""
+    loggers = [logging.getLogger()] + [logger for logger in list(logging.Logger.manager.loggerDict.values())
+                                       if isinstance(logger, logging.Logger)]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())

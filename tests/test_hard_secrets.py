@@ -374,3 +374,87 @@ def test_servers_bind_loopback_unless_told_otherwise(tmp_path):
         assert sb.jaicp_url.startswith("http://127.0.0.1:") and sb.jivo_url.startswith("http://127.0.0.1:")
         for url in (sb.jaicp_url, sb.jivo_url):
             assert listening(int(url.rsplit(":", 1)[1])) == {"127.0.0.1"}
+
+
+# ------------------------------------------------------------------ a target that echoes its own URL
+
+
+class EchoServer:
+    """A plain HTTP server whose every answer repeats the URL it was asked for, in a header and the body."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        class Echo(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                url = f"http://127.0.0.1:{self.server.server_port}{self.path}"
+                body = json.dumps({"you_called": url}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Location", url)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def echo():
+    server = EchoServer()
+    yield server
+    server.close()
+
+
+def test_vv_logging_masks_the_records_of_child_loggers(echo):
+    """`-vv` logs httpcore.http11's answer headers and jivo_ops.http's lines: the handler masks them all."""
+    import subprocess
+    import sys
+
+    key, ident = rand(16), rand(10)
+    url = f"http://127.0.0.1:{echo.port}/{key}/{ident}"
+    run = subprocess.run([sys.executable, "-c", "import sys; from jivo_ops.cli import main; sys.exit(main(sys.argv[1:]))", "-vv", "jivo", "status", url, "--retries", "0",
+                          "--timeout", "5"], capture_output=True, text=True, timeout=60)
+    shown = run.stdout + run.stderr
+    assert "httpcore.http11" in shown, shown  # the child logger did log
+    assert not leaks(shown, [key, ident]), shown
+
+
+def test_exports_mask_a_target_answer_that_echoes_its_url_unless_reveal(echo, tmp_path, capsys, caplog):
+    from jivo_ops.recorder.server import Recorder
+
+    import httpx
+
+    secret = rand(32)
+    target = f"http://127.0.0.1:{echo.port}/chatadapter/chatapi/webhook/jivosite/{secret}"
+    store = tmp_path / "tap.sqlite"
+    with Recorder(store, token=rand(24), forward=target, forward_timeout=5) as rec:
+        r = httpx.post(rec.url, json={"recipient": {"id": "c1"}, "message": {"type": "text", "text": "ok"}},
+                       timeout=10)
+        assert secret in r.text  # the caller got the target's answer as it was
+    import subprocess
+    import sys
+
+    for fmt in ("har", "jsonl"):
+        masked, revealed = tmp_path / f"masked.{fmt}", tmp_path / f"revealed.{fmt}"
+        for argv in (["--out", str(masked)], ["--out", str(revealed), "--reveal"]):
+            # a fresh process: this one has the target's URL registered as a secret, `export` would not
+            subprocess.run([sys.executable, "-c", "import sys; from jivo_ops.cli import main; sys.exit(main(sys.argv[1:]))",
+                            "export", str(store), "--format", fmt, *argv], check=True, timeout=60)
+        assert not leaks(masked.read_text(encoding="utf-8"), [secret]), fmt
+        assert secret in revealed.read_text(encoding="utf-8"), fmt

@@ -96,3 +96,42 @@ def test_random_csv_exports(rows, delimiter, encoding):
     body = "\n".join(delimiter.join(c.replace(delimiter, " ").replace("\n", " ").replace('"', "'") for c in row)
                      for row in rows)
     survive(write("export.csv", (header + "\n" + body).encode(encoding, errors="replace")))
+
+
+def poisoned_store(path: Path) -> Path:
+    """A recorder store with the three bodies that broke `logs STORE` for the whole store, and one good one."""
+    from jivo_ops.recorder.store import REQUEST_COLUMNS, append_requests, open_writable
+
+    def request(body: bytes, status: int) -> tuple:
+        row = dict.fromkeys(REQUEST_COLUMNS[1:]) | {
+            "received_at": "2026-11-25T10:00:00.000000+00:00", "method": "POST", "path": "/hook/{token}",
+            "query": "", "headers": "[]", "body": body, "chunked": 0, "status": status}
+        return tuple(row[c] for c in REQUEST_COLUMNS[1:])
+
+    def message(text: str, mid: str) -> bytes:
+        return json.dumps({"recipient": {"id": "c1"}, "message": {"type": "text", "text": text, "id": mid}}).encode()
+
+    open_writable(path).close()
+    append_requests(path, [request(b"[" * 100_000 + b"]" * 100_000, 400), request(message("\udfff", "m1"), 200),
+                           request(message("a\u0000b", "m2"), 200), request(message("hello", "m3"), 200)])
+    return path
+
+
+def test_a_poisoned_store_is_read_in_every_format(tmp_path, capsys):
+    from jivo_ops.cli import main
+
+    store = poisoned_store(tmp_path / "hooks.sqlite")
+    logs = load(store)
+    assert sorted(logs.messages["text"]) == ["a\u0000b", "hello"]
+    reasons = " | ".join(logs.rejected["reason"])
+    assert "nested too deeply" in reasons and "not valid Unicode" in reasons, reasons
+    for extra in ([], ["--format", "csv"], ["--format", "json"], ["--out", str(tmp_path / "x.xlsx")],
+                  ["--out", str(tmp_path / "x.csv")], ["--out", str(tmp_path / "x.parquet")], ["--summary"],
+                  ["--transfers"], ["--kpis"]):
+        assert main(["logs", str(store), *extra]) == 0, extra
+        err = capsys.readouterr().err
+        assert "internal error" not in err and "2 rows rejected" in err, (extra, err)
+    from openpyxl import load_workbook
+
+    cells = [c.value for row in load_workbook(tmp_path / "x.xlsx").active.iter_rows() for c in row]
+    assert "a\\x00b" in cells  # escaped: XML cannot hold it

@@ -11,7 +11,7 @@ import os
 import sys
 
 from ..errors import JivoOpsError
-from ..redaction import install_log_redaction, redact
+from ..redaction import install_log_redaction, redact, redact_handlers
 
 __all__ = ["main", "build_parser"]
 
@@ -37,8 +37,9 @@ COMMANDS = [
 
 
 class _Parser(argparse.ArgumentParser):
-    """No prefix of a long option is taken for the option (`allow_abbrev=False`), and a mistyped one
-    gets a "did you mean"."""
+    """No prefix of a long option is taken for the option (`allow_abbrev=False`), a mistyped one gets
+    a "did you mean", and a usage error is one line (and exit 2), like every other error: the usage is
+    in --help."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
@@ -60,7 +61,12 @@ class _Parser(argparse.ArgumentParser):
                      if word.startswith("--") and (match := difflib.get_close_matches(word.split("=")[0], known, 1))]
             if hints:
                 message = f"{message}; {' '.join(hints)}"
-        super().error(message)
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(text: object) -> str:
+    """`text` on one line: a newline (in a file name, say) is shown as \\n."""
+    return str(text).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,10 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO,
                             format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+        redact_handlers()
     try:
         code = args.func(args)
     except JivoOpsError as exc:
-        print(f"jivo-ops: error: {redact(exc)}", file=sys.stderr)
+        print(f"jivo-ops: error: {one_line(redact(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
@@ -103,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug of ours: still one line, never a token
         if os.environ.get("JIVO_OPS_DEBUG"):
             raise
-        print(f"jivo-ops: internal error: {type(exc).__name__}: {redact(exc)} "
+        print(f"jivo-ops: internal error: {type(exc).__name__}: {one_line(redact(exc))} "
               "(set JIVO_OPS_DEBUG=1 for the traceback)", file=sys.stderr)
         return 3
     return int(code or 0)

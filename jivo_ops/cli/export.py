@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..files import check_output
 from ._output import add_request_filters
 
 __all__ = ["register", "run"]
@@ -35,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
         args.url = check_url(args.url, "--url")
     register_secret(args.url)
+    check_output(args.out)
     with Exchanges(args.store) as exchanges:
         chosen = exchanges.query(chat=args.chat, since=args.since)
     text = export_exchanges(chosen, args.format, out=args.out, url=args.url, token=args.token, reveal=args.reveal)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from ..errors import SourceError
+from ..files import check_output, writing
 from ..redaction import redact
 from ..text import format_table
 from ..times import TIME_FORMS
@@ -171,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
         options["encoding"] = args.encoding
     if args.no_header:
         options["header"] = False
+    for output in (args.out, args.rejected, args.plot):  # before the work, not after it
+        check_output(output)
     logs = load(*args.sources, tz=args.tz, **options)
     if len(logs.rejected):
         first = logs.rejected.iloc[0]
@@ -179,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
         print(redact(f"jivo-ops: {n} row{'s' if n != 1 else ''} rejected (first: {first['file']} row "
                      f"{first['row']}: {first['reason']}){hint}"), file=sys.stderr)
         if args.rejected:
-            logs.rejected[["file", "row", "reason"]].to_csv(args.rejected, index=False)
+            with writing(args.rejected):
+                logs.rejected[["file", "row", "reason"]].to_csv(args.rejected, index=False)
     if logs.duplicates_removed:
         n = logs.duplicates_removed
         print(f"jivo-ops: {n} duplicate message{'s' if n != 1 else ''} removed", file=sys.stderr)
@@ -203,18 +207,21 @@ def run(args: argparse.Namespace) -> int:
             frame = _summary_frame(summary)
 
     if args.out and args.format is None and Path(args.out).suffix.lower() in _EXPORT_SUFFIXES:
-        export(frame, args.out)
+        with writing(args.out):
+            export(frame, args.out)
         print(f"jivo-ops: wrote {len(frame)} rows to {args.out}", file=sys.stderr)
     else:
         text = redact(_render(frame, mode, args.format or "table", summary))
         if args.out:
-            Path(args.out).write_text(text + "\n", encoding="utf-8")
+            with writing(args.out):
+                Path(args.out).write_text(text + "\n", encoding="utf-8")
             print(f"jivo-ops: wrote {len(frame)} rows to {args.out}", file=sys.stderr)
         else:
             print(text)
 
     if args.plot:
-        _plot(args, logs, mode)
+        with writing(args.plot):
+            _plot(args, logs, mode)
     return 0
 
 

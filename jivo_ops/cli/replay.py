@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from ._output import add_request_filters
+from ._output import add_request_filters, number_argument
 
 __all__ = ["register", "run"]
+
+
+_timeout = number_argument(float, lambda value: 0 < value <= 600, expected="expected seconds, e.g. 10",
+                           out_of_range="expected more than 0 and at most 600 seconds")
 
 
 def register(subparsers) -> None:
@@ -22,7 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("--id", dest="ids", type=int, action="append", metavar="N", help="only request #N (repeatable)")
     p.add_argument("--status", type=int, metavar="CODE", help="only requests the recorder answered with CODE")
     p.add_argument("--yes", action="store_true", help="really send to a non-loopback target")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="per request (default 10)")
+    p.add_argument("--timeout", type=_timeout, default=10.0, metavar="SECONDS", help="per request (default 10)")
     p.set_defaults(func=run)
 
 

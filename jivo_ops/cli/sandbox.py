@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..files import check_output, writing
 from ._output import add_duration_argument, print_table, serve_until_stopped
 
 __all__ = ["register", "run", "demo_transfer"]
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: binding {args.host}: the sandbox's /admin API has no authentication; "
               "anyone who can reach this address can rewire it", file=sys.stderr)
+    check_output(args.profile_out, make_folder=True)
     try:
         sb = Sandbox(host=args.host, port=args.port, jivo=not args.jaicp_only, **settings).start()
     except OSError as exc:
@@ -68,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         if args.profile_out:
             from ..profile import save_profile
 
-            path = save_profile(profile, args.profile_out)
+            with writing(args.profile_out):
+                path = save_profile(profile, args.profile_out)
             print(f"profile written to {path} (mode 0600); use it with --profile {path}")
         else:
             print("tokens are masked here; pass --profile-out PATH to get a usable profile file")

@@ -16,6 +16,7 @@ import json
 import sys
 
 from ..errors import JivoOpsError
+from ..files import check_output, writing
 from ._output import add_profile_argument, print_table, resolve_profile
 
 __all__ = ["register", "run", "profile_or_sandbox"]
@@ -89,8 +90,11 @@ def run(args) -> int:
     scripts = load_scripts(args.script, switch_state=args.switch_state) if args.script else [DEFAULT_SCRIPT]
     settings = TransferSettings(clients=1 if args.clients is None else args.clients, concurrency=args.concurrency,
                                 step_timeout=args.step_timeout)
+    check_output(args.out, make_folder=True)
+    check_output(args.junit, make_folder=True)
     progress = not args.no_progress and sys.stderr.isatty()
-    with profile_or_sandbox(args, whole_sandbox=True) as target:  # a script's `sandbox` settings need the Sandbox
+    # a script's `sandbox` settings need the Sandbox
+    with profile_or_sandbox(args, whole_sandbox=True) as target, writing(args.out or "--out"):
         batches = [run_script(script, target, clients=args.clients,
                               concurrency=settings.concurrency, step_timeout=settings.step_timeout,
                               out=args.out if len(scripts) == 1 else None, progress=progress)
@@ -99,9 +103,11 @@ def run(args) -> int:
                           interrupted=any(b.interrupted for b in batches), elapsed_s=sum(b.elapsed_s for b in batches),
                           planned=sum(max(b.planned, len(b)) for b in batches))
     if args.out and len(scripts) > 1:
-        batch.to_jsonl(args.out)
+        with writing(args.out):
+            batch.to_jsonl(args.out)
     if args.junit:
-        write_junit(batches, args.junit)
+        with writing(args.junit):
+            write_junit(batches, args.junit)
     summary = batch.summary()
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))

@@ -3,13 +3,13 @@ transfers, Jivo bodies): rows and rejections are gathered, then turned into sche
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
 import pandas as pd
 
+from ..files import loads_json
 from .schema import AUTHORS, KINDS, conform, rejected_frame, to_utc
 
 __all__ = ["Part", "Builder", "jivo_kind", "reply_kind", "json_lines", "merge_parts"]
@@ -53,6 +53,16 @@ def merge_parts(first: Part, *others: Part) -> Part:
     return Part(first.origin, first.source, conform(messages), rejected)
 
 
+def decode_text(raw: bytes, encoding: str | None = None) -> str:
+    """A file's text: in `encoding`, else UTF-8, else cp1251 (what Windows tools write in Russia)."""
+    if encoding:
+        return raw.decode(encoding)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1251")
+
+
 def json_lines(text: str, reject: Callable[[int, str], None]) -> Iterator[tuple[int, Any]]:
     """(line number, value) for each non-blank line of JSONL `text` that parses; `reject(line, reason)`
     for each one that does not, so a bad line is reported instead of dropped."""
@@ -60,11 +70,22 @@ def json_lines(text: str, reject: Callable[[int, str], None]) -> Iterator[tuple[
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = loads_json(line)
         except ValueError as exc:
             reject(i, f"not valid JSON: {exc}")
             continue
         yield i, value
+
+
+def _not_unicode(**fields) -> str | None:
+    """Which field holds text that is not valid Unicode (None when all are)."""
+    for name, value in fields.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"field {name!r}: not valid Unicode ({value[exc.start]!r} at character {exc.start})"
+    return None
 
 
 @dataclass
@@ -81,6 +102,10 @@ class Builder:
 
     def add(self, row: int | None, *, ts, chat, author, kind, text=None, session=None, operator=None,
             message_id=None, where: str | None = None) -> None:
+        broken = _not_unicode(chat=chat, session=session, text=text, operator=operator, message_id=message_id)
+        if broken:  # a lone surrogate (JSON's "\\udfff") can be neither printed nor written
+            self.reject(row, f"{where}: {broken}" if where else broken)
+            return
         c = self.cols
         if isinstance(ts, datetime):  # spreadsheet cells, parsed values
             ts = ts.isoformat()

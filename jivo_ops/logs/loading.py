@@ -23,7 +23,6 @@ Every removed row is counted in ``LogSet.duplicates_removed``.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SourceError
+from ..files import input_problem, loads_json, shown_name
 from ._build import Builder, Part, json_lines
 from .schema import COLUMNS, empty_messages, empty_rejected, conform
 
@@ -295,8 +295,7 @@ def _parts_of_directory(path: Path, *, tz: str, options: dict) -> list[Part]:
     from .schema import rejected_frame
 
     parts = []
-    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                   and not p.name.endswith(_SIDECARS))
+    files = sorted(p for p in _files_under(path) if not p.name.startswith(".") and not p.name.endswith(_SIDECARS))
     for file in files:
         try:
             parts.append(load_part(file, tz=tz, **options))
@@ -306,15 +305,27 @@ def _parts_of_directory(path: Path, *, tz: str, options: dict) -> list[Part]:
     return parts
 
 
+def _files_under(folder: Path) -> list[Path]:
+    """Every regular file below `folder`; a folder that cannot be listed is an error, not "no logs"."""
+    def refuse(exc: OSError):
+        raise SourceError(f"cannot list the folder: {(exc.strerror or type(exc).__name__).lower()}",
+                          path=shown_name(exc.filename or folder)) from None
+
+    found = []
+    for where, _, names in os.walk(folder, onerror=refuse):
+        found.extend(Path(where, name) for name in names if Path(where, name).is_file())
+    return found
+
+
 def load_part(path: str | Path, *, tz: str = "UTC", kind: str | None = None, **options: Any) -> Part:
     """One file → a Part (messages + rejected), the loader chosen by extension and content."""
     path = Path(path)
-    origin = str(path)
-    if not path.exists():
-        raise SourceError("no such file", path=origin)
+    origin = shown_name(path)
+    problem = input_problem(path)
+    if problem:
+        raise SourceError(problem, path=origin)
     suffix = path.suffix.lower()
-    with open(path, "rb") as fh:
-        head = fh.read(65536)
+    head = _head(path, origin)
     if not head.strip():
         return Builder(origin, kind or "events").build()  # an empty file: nothing, not an error
     csv_opts = {k: options[k] for k in ("header", "delimiter", "encoding", "date_format", "columns")
@@ -344,6 +355,16 @@ def load_part(path: str | Path, *, tz: str = "UTC", kind: str | None = None, **o
         raise
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read: {exc}", path=origin) from None
+    except RecursionError:
+        raise SourceError("nested too deeply to read", path=origin) from None
+
+
+def _head(path: Path, origin: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(65536)
+    except OSError as exc:
+        raise SourceError(f"cannot read: {(exc.strerror or type(exc).__name__).lower()}", path=origin) from None
 
 
 def _json_kind(record: Any) -> str | None:
@@ -373,7 +394,7 @@ def _load_json_file(path: Path, head: bytes, *, origin: str, tz: str, kind: str 
     if text_head.startswith("["):
         return _part_of_json_text(path.read_text(encoding="utf-8-sig"), origin=origin, tz=tz, kind=kind)
     try:
-        first = json.loads(first_line)
+        first = loads_json(first_line)
     except ValueError:
         first = None
     if first is None:  # a pretty-printed JSON document, or junk
@@ -415,7 +436,7 @@ def _load_json_file(path: Path, head: bytes, *, origin: str, tz: str, kind: str 
 
 def _part_of_json_text(text: str, *, origin: str, tz: str, kind: str | None) -> Part:
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except ValueError as exc:
         raise SourceError(f"not valid JSON ({exc.args[0] if exc.args else exc})", path=origin,
                           row=getattr(exc, "lineno", None)) from None

@@ -341,7 +341,17 @@ def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):  # Excel has no time zones: UTC, naive
             out[col] = out[col].dt.tz_convert("UTC").dt.tz_localize(None)
+        elif not pd.api.types.is_numeric_dtype(out[col].dtype):  # XML cannot hold \x00-\x1f: escaped
+            out[col] = out[col].map(_excel_text, na_action="ignore")
     return out
+
+
+def _excel_text(value):
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if not isinstance(value, str):
+        return value
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m[0]):02x}", value)
 
 
 def export(frame: pd.DataFrame, path: str | Path, *, format: str | None = None) -> Path:

@@ -21,7 +21,7 @@ import os
 import re
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -666,7 +666,10 @@ def import_jsonl(path: str | os.PathLike, store: str | os.PathLike) -> list[int]
 
 def export_exchanges(exchanges: Iterable[Exchange], fmt: str, *, out: str | os.PathLike | None = None,
                      url: str | None = None, token: str | None = None, reveal: bool = False) -> str:
-    """`curl`, `har` or `jsonl` text of `exchanges`; written to `out` (mode 0600) when given."""
+    """`curl`, `har` or `jsonl` text of `exchanges`; written to `out` (mode 0600) when given. A
+    target's answers (tap mode) are masked unless `reveal`: a target may echo its own URL."""
+    if not reveal:
+        exchanges = [_answer_masked(ex) for ex in exchanges]
     if fmt == "curl":
         text = to_curl(exchanges, url=url, token=token, reveal=reveal)
     elif fmt == "har":
@@ -684,6 +687,15 @@ def export_exchanges(exchanges: Iterable[Exchange], fmt: str, *, out: str | os.P
         except OSError as exc:
             raise JivoOpsError(f"{target}: cannot write the export ({exc.strerror})") from None
     return text
+
+
+def _answer_masked(ex: Exchange) -> Exchange:
+    """`ex` with its target's answer (headers and body) passed through `redact`; every other byte kept."""
+    if ex.forward is None:
+        return ex
+    body = redact(ex.forward.body.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    headers = tuple((name, redact(value)) for name, value in ex.forward.headers)
+    return replace(ex, forward=replace(ex.forward, body=body, headers=headers))
 
 
 # ---------------------------------------------------------------------------------------------- compare

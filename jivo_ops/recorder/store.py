@@ -188,6 +188,8 @@ def _usable_file(path: Path, todo: str = "restore it from a copy, or record into
     if not path.is_file():
         raise _problem(path, "no such recorder store",
                        f"check the path, or start `jivo-ops record --store {_named(path)}` first")
+    if not os.access(path, os.R_OK):
+        raise _problem(path, "permission denied", "give this user read access, or copy the store")
     problem = _sqlite_header_problem(path)
     if problem:
         raise _problem(path, f"{problem}; not a usable recorder store", todo)

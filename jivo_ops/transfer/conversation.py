@@ -444,6 +444,9 @@ class Conversation:
             self.error = self.error or "the script ended before an operator answered"
 
     def _do_pause(self, step: ScriptStep) -> Plan:
+        limit = step.timeout or self.step_timeout
+        if step.seconds > limit:  # 1e308 or Infinity would hold the transfer (and the batch) for ever
+            raise _Ended("error", f"pause of {step.seconds:g} s is longer than the step timeout ({limit:g} s)")
         if step.seconds:
             yield Sleep(step.seconds)
 

@@ -25,6 +25,7 @@ import httpx
 from ..channel.http import KEEPALIVE_EXPIRY_S, check_url, client_timeout, make_async_client
 from ..channel.jaicp import AsyncChatApiClient
 from ..errors import JivoOpsError
+from ..files import shown_name
 from ..profile import resolve_profile
 from ..sandbox.operator_view import OperatorView, fetch_operator_view
 from .checks import settle_operator_checks
@@ -144,13 +145,18 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     started = time.perf_counter()
     stopping = asyncio.Event()
 
+    sink_failures: list[OSError] = []
+
     def finished(index: int, result: TransferResult) -> None:
         result = settle_operator_checks(result)  # once operator_side is known (or stays None)
         results[index] = result
         counts[result.outcome] += 1
-        if sink is not None:
-            sink.write(jsonl_line(result))
-            sink.flush()
+        if sink is not None and not sink_failures:
+            try:
+                sink.write(jsonl_line(result))
+                sink.flush()
+            except OSError as exc:  # gather() below would swallow it: reported after the batch
+                sink_failures.append(exc)
         if bar is not None:
             bar.update(1)
             bar.set_postfix({k: v for k, v in counts.items() if v}, refresh=False)
@@ -205,6 +211,9 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
             sink.close()
         await asyncio.gather(*(c.aclose() for c in http_clients), return_exceptions=True)
     # Transfers a stop came before are not results: the batch counts them (`not_started`), nothing more.
+    if sink_failures:
+        raise JivoOpsError(f"{shown_name(out)}: cannot write the results file: "
+                           f"{sink_failures[0].strerror or sink_failures[0]}")
     return TransferBatch(results=[r for r in results if r is not None], script=the_script.name,
                          interrupted=interrupted, elapsed_s=time.perf_counter() - started, planned=clients)
 

@@ -39,6 +39,7 @@ from ..errors import ScriptError
 from .checks import parse_expect
 from .jaicp_xml import read_jaicp_xml
 from .results import OUTCOMES
+from ..files import MAX_SMALL_INPUT_BYTES, loads_json, loads_toml, read_input, shown_name
 
 __all__ = ["ACTIONS", "DEFAULT_SWITCH_TEXT", "ScriptStep", "Script", "DEFAULT_SCRIPT", "load_script", "load_scripts",
            "as_script", "ScriptError"]
@@ -196,25 +197,23 @@ def load_scripts(path: str | os.PathLike, *, switch_state: str | None = None) ->
     """Every script in a file: one from JSON/TOML, one per ``<test-case>`` from a JAICP XML test
     (`jaicp_xml`; `switch_state` names the state whose step is the switch)."""
     p = Path(path).expanduser()
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ScriptError(f"{p}: script file not found") from None
-    except OSError as exc:
-        raise ScriptError(f"{p}: cannot read: {exc.strerror}") from None
+    name = shown_name(p)
+    if not os.path.lexists(p):
+        raise ScriptError(f"{name}: script file not found")
+    raw = read_input(p, limit=MAX_SMALL_INPUT_BYTES, error=ScriptError)
     if p.suffix.lower() == ".xml":
         return [Script.from_json(data, source=str(p)) for data in read_jaicp_xml(p, raw, switch_state=switch_state)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ScriptError(f"{p}: not UTF-8 text; save the script as UTF-8") from None
+        raise ScriptError(f"{name}: not UTF-8 text; save the script as UTF-8") from None
     try:
         if p.suffix.lower() == ".toml":
-            data: Any = tomllib.loads(text)
+            data: Any = loads_toml(text)
         else:
-            data = json.loads(text)
+            data = loads_json(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScriptError(f"{p}: broken TOML: {exc}") from None
+        raise ScriptError(f"{name}: broken TOML: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ScriptError(f"{p}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     return [Script.from_json(data, source=str(p), default_name=_stem(p))]
@@ -233,6 +232,10 @@ def load_script(path: str | os.PathLike, *, switch_state: str | None = None) -> 
         raise ScriptError(f"{Path(path).expanduser()}: {len(scripts)} test-cases "
                           f"({', '.join(s.name for s in scripts)}); read them with load_scripts")
     return scripts[0]
+        raise ScriptError(f"{name}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:
+        raise ScriptError(f"{name}: broken JSON: {exc}") from None
+    return Script.from_json(data, source=name, default_name=p.stem)
 
 
 def as_script(script: Script | str | os.PathLike | Sequence | Mapping | None) -> Script:

@@ -6,11 +6,15 @@ gets the same `SettingsError` (a JivoOpsError and a ValueError) naming the setti
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..errors import SettingsError
 
 __all__ = ["TransferSettings", "SettingsError"]
+
+
+MAX_CLIENTS = 1_000_000  # more would not fit in memory, let alone finish
 
 
 @dataclass(frozen=True)
@@ -22,9 +26,10 @@ class TransferSettings:
     step_timeout: float = 10.0
 
     def __post_init__(self) -> None:
-        if self.clients < 1:
-            raise SettingsError(f"clients must be at least 1, not {self.clients:g}")
-        if self.concurrency < 1:
-            raise SettingsError(f"concurrency must be at least 1, not {self.concurrency:g}")
-        if self.step_timeout <= 0:
+        for name, value in (("clients", self.clients), ("concurrency", self.concurrency)):
+            if value < 1:
+                raise SettingsError(f"{name} must be at least 1, not {value:g}")
+            if value > MAX_CLIENTS:
+                raise SettingsError(f"{name} must be at most {MAX_CLIENTS:,}, not {value:g}")
+        if not (self.step_timeout > 0 and math.isfinite(self.step_timeout)):
             raise SettingsError(f"step timeout must be more than 0 seconds, not {self.step_timeout:g}")

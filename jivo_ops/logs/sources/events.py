@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._build import Builder, Part, json_lines
+from .._build import Builder, Part, decode_text, json_lines
 from ..schema import (AUTHOR_DTYPE, AUTHORS, COLUMNS, KIND_DTYPE, KINDS, STRING_COLUMNS, STRING_DTYPE,
                      conform, rejected_frame, to_utc)
 
@@ -54,6 +54,10 @@ def load_events_jsonl(path: str | Path, *, origin: str | None = None, source: st
                                                            unexpected_field_behavior="ignore"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return _events_line_by_line(path.read_text(encoding="utf-8", errors="replace"), origin, source)
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:  # pyarrow does not check UTF-8 while parsing: a cp1251 or latin-1 file
+        return _events_line_by_line(_legacy_text(path.read_bytes()), origin, source)
     author_codes = pc.index_in(table["author"], value_set=pa.array(AUTHORS))
     kind_codes = pc.index_in(table["kind"], value_set=pa.array(KINDS))
     valid = pc.and_(pc.and_(pc.is_valid(author_codes), pc.is_valid(kind_codes)),
@@ -98,6 +102,14 @@ def load_events_jsonl(path: str | Path, *, origin: str | None = None, source: st
     if frame["ts"].dtype != "datetime64[us, UTC]":
         frame["ts"] = frame["ts"].astype("datetime64[us, UTC]")
     return Part(origin, source, frame, rejected)
+
+
+def _legacy_text(raw: bytes) -> str:
+    """Events JSONL that is not UTF-8: read as cp1251, else latin-1 (which decodes any byte)."""
+    try:
+        return decode_text(raw)
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _events_line_by_line(text: str, origin: str, source: str) -> Part:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import re
 from pathlib import Path
 from typing import Sequence
 
 from ...errors import SourceError
-from .._build import Builder, Part
+from ...files import loads_json
+from .._build import Builder, Part, decode_text
 from .reporter import add_reporter_message
 from ..schema import java_date_format
 
@@ -56,15 +56,6 @@ _TRUE = {"true", "1", "yes", "да", "y"}
 
 def _norm(header: object) -> str:
     return re.sub(r"[^0-9a-zа-яё]", "", str(header or "").strip().lower())
-
-
-def _decode(raw: bytes, encoding: str | None) -> str:
-    if encoding:
-        return raw.decode(encoding)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1251")
 
 
 def _header_map(cells: Sequence[object]) -> dict[str, int] | None:
@@ -121,7 +112,7 @@ def _rows_to_part(rows, *, origin: str, header: bool | None, columns: Sequence[s
         rec = {k: v for k, v in rec.items() if v not in (None, "")}
         if "responseData" in rec:
             try:
-                rec["responseData"] = json.loads(rec["responseData"]) if isinstance(rec["responseData"], str) \
+                rec["responseData"] = loads_json(rec["responseData"]) if isinstance(rec["responseData"], str) \
                     else rec["responseData"]
             except ValueError as exc:
                 b.reject(row_no, f"column 'responseData': not JSON ({exc})")
@@ -150,11 +141,13 @@ def load_csv_export(path: str | Path, *, origin: str | None = None, header: bool
             delimiter = codecs.decode(delimiter, "unicode_escape")
         except UnicodeDecodeError:
             raise SourceError(f"delimiter {delimiter!r}: give one character or an escape like \\t") from None
+        if len(delimiter) != 1:
+            raise SourceError(f"delimiter {delimiter!r}: give one character or an escape like \\t")
     path = Path(path)
     origin = origin or str(path)
     raw = path.read_bytes()
     try:
-        text = _decode(raw, encoding)
+        text = decode_text(raw, encoding)
     except (UnicodeDecodeError, LookupError) as exc:
         raise SourceError(f"cannot decode as {encoding or 'UTF-8 or cp1251'}: {exc}", path=origin) from None
     if not text.strip():
@@ -190,6 +183,7 @@ def load_xlsx_export(path: str | Path, *, origin: str | None = None, header: boo
 
     path = Path(path)
     origin = origin or str(path)
+    _check_xlsx_parts(path, origin)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -203,9 +197,43 @@ def load_xlsx_export(path: str | Path, *, origin: str | None = None, header: boo
             if sheet not in wb.sheetnames:
                 raise SourceError(f"no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})", path=origin)
             ws = wb[sheet]
-        rows = ((i, ["" if v is None else v for v in row])
-                for i, row in enumerate(ws.iter_rows(values_only=True), start=1))
+        rows = _bounded_rows(ws.iter_rows(values_only=True), origin)
         return _rows_to_part(rows, origin=origin, header=header, columns=columns,
                              date_format=date_format, tz=tz)
     finally:
         wb.close()
+
+
+# What a workbook may expand to: a few MB of XLSX can declare millions of rows or a gigabyte of
+# shared strings (a zip bomb). Reporter exports stay far below these.
+XLSX_MAX_ROWS = 2_000_000
+XLSX_MAX_CELLS = 40_000_000
+XLSX_MAX_SHARED_STRING_BYTES = 512 * 1024 ** 2
+
+
+def _check_xlsx_parts(path: Path, origin: str) -> None:
+    """Refuse a workbook whose shared strings would expand past the bound, before openpyxl loads
+    them all into memory (it does so even in read-only mode). Zip entries cannot yield more than
+    the size they declare."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            shared = sum(i.file_size for i in z.infolist() if i.filename.lower().endswith("sharedstrings.xml"))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise SourceError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})", path=origin) from None
+    if shared > XLSX_MAX_SHARED_STRING_BYTES:
+        raise SourceError(f"shared strings expand to {shared:,} bytes, over the {XLSX_MAX_SHARED_STRING_BYTES:,} "
+                          "this reader takes; export a shorter period or as CSV", path=origin)
+
+
+def _bounded_rows(rows, origin: str):
+    """(row number, cells) of a sheet read in streaming mode, stopping with a SourceError past
+    XLSX_MAX_ROWS rows or XLSX_MAX_CELLS cells."""
+    cells = 0
+    for i, row in enumerate(rows, start=1):
+        cells += len(row)
+        if i > XLSX_MAX_ROWS or cells > XLSX_MAX_CELLS:
+            raise SourceError(f"the sheet expands past {XLSX_MAX_ROWS:,} rows or {XLSX_MAX_CELLS:,} cells; "
+                              "export a shorter period or as CSV", path=origin, row=i)
+        yield i, ["" if v is None else v for v in row]

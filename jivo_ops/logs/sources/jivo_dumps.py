@@ -14,9 +14,9 @@ Jivo bodies carry no time of their own. A dump line may wrap the body with one â
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from ...files import loads_json
 from .._build import Builder, Part, jivo_kind, json_lines
 
 __all__ = ["add_jivo_body", "load_jivo_bodies", "body_time"]
@@ -72,7 +72,7 @@ def load_jivo_bodies(text: str, *, origin: str, tz: str = "UTC") -> Part:
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
-            bodies = json.loads(stripped)
+            bodies = loads_json(stripped)
         except ValueError as exc:
             b.reject(None, f"not valid JSON: {exc}")
             return b.build()

@@ -27,9 +27,9 @@ unknown ``chat.rate`` is a rejected row.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
+from ...files import loads_json
 from .._build import Builder, Part, json_lines
 
 __all__ = ["load_webhook_events", "load_webhook_text", "add_webhook_event", "is_webhook_event", "RATINGS", "RATE_EVENT",
@@ -129,7 +129,7 @@ def load_webhook_text(text: str, *, origin: str, tz: str = "UTC") -> Part:
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
-            items = list(enumerate(json.loads(stripped), start=1))
+            items = list(enumerate(loads_json(stripped), start=1))
         except ValueError as exc:
             b.reject(None, f"not valid JSON: {exc}")
             items = []

@@ -13,10 +13,10 @@ columns of newer stores are ignored; a store of contract C without ``status`` st
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ...errors import RecorderError, SourceError
+from ...files import loads_json
 from ...recorder.store import SQLITE_MAGIC, StoreReader
 from ...recorder.wire import INCOMPLETE_STATUS
 from .._build import Builder, Part, merge_parts
@@ -55,7 +55,7 @@ def load_recorder_store(path: str | Path, *, origin: str | None = None) -> Part:
                     continue
                 raw = bytes(body) if isinstance(body, (bytes, memoryview)) else str(body or "").encode()
                 try:
-                    parsed = json.loads(raw.decode("utf-8"))
+                    parsed = loads_json(raw.decode("utf-8"))
                 except (UnicodeDecodeError, ValueError) as exc:
                     answered = f" (the recorder answered {code})" if code is not None else ""
                     b.reject(req_id, f"body is not UTF-8 JSON: {exc}{answered}")

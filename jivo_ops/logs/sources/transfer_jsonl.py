@@ -10,9 +10,9 @@ Also accepts a JSON list of transfers and ``TransferResult`` values (anything wi
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
+from ...files import loads_json
 from .._build import Builder, Part
 
 __all__ = ["load_transfer_results", "add_transfer"]
@@ -63,6 +63,6 @@ def jsonl_records(text: str) -> Iterable[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield i, json.loads(line)
+            yield i, loads_json(line)
         except ValueError as exc:
             yield i, exc
