@@ -215,7 +215,9 @@ def load_scripts(path: str | os.PathLike, *, switch_state: str | None = None) ->
     except tomllib.TOMLDecodeError as exc:
         raise ScriptError(f"{name}: broken TOML: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise ScriptError(f"{p}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise ScriptError(f"{name}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:  # nesting too deep, an integer too long
+        raise ScriptError(f"{name}: broken JSON: {exc}") from None
     return [Script.from_json(data, source=str(p), default_name=_stem(p))]
 
 
@@ -232,10 +234,6 @@ def load_script(path: str | os.PathLike, *, switch_state: str | None = None) -> 
         raise ScriptError(f"{Path(path).expanduser()}: {len(scripts)} test-cases "
                           f"({', '.join(s.name for s in scripts)}); read them with load_scripts")
     return scripts[0]
-        raise ScriptError(f"{name}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    except ValueError as exc:
-        raise ScriptError(f"{name}: broken JSON: {exc}") from None
-    return Script.from_json(data, source=name, default_name=p.stem)
 
 
 def as_script(script: Script | str | os.PathLike | Sequence | Mapping | None) -> Script:
