@@ -2,7 +2,8 @@
 all read.
 
 :func:`write_dataset` (``LogSet.to_parquet(DIR)``) writes the schema hive-partitioned by UTC day
-(``DIR/day=2026-11-25/part-<id>-0.parquet``): one Arrow schema for every file, ``ts`` as
+(``DIR/day=2026-11-25/part-<id>-0.parquet``; rows without a time under
+``day=__HIVE_DEFAULT_PARTITION__``): one Arrow schema for every file, ``ts`` as
 ``timestamp[us, UTC]``, ``author``/``kind``/``source``/``origin`` as dictionaries (pandas
 categories). Every call writes new files under fresh names, so appending a new day's load adds
 files and never rewrites old ones.
@@ -52,15 +53,13 @@ def write_dataset(messages: pd.DataFrame, directory: str | Path, *, partition_by
     if directory.exists() and not directory.is_dir():
         raise SourceError("not a folder (a Parquet dataset is a folder of files)", path=str(directory))
     frame = messages[list(COLUMNS)]
-    if frame["ts"].isna().any():  # a day partition needs a time; raw Jivo bodies may have none
-        raise SourceError(f"{int(frame['ts'].isna().sum())} message(s) have no time: a dataset partitioned "
-                          "by day cannot hold them (load them with a timed source first)",
-                          path=str(directory))
     table = pa.Table.from_pandas(frame, schema=arrow_schema(), preserve_index=False)
     partitioning = None
     if partition_by == "day":
         days = frame["ts"].array.asi8 // 86_400_000_000  # UTC days since the epoch
-        table = table.append_column("day", pa.array(days.astype(np.int32), pa.date32()).cast(pa.string()))
+        # a row without a time (a raw Jivo body) goes to day=__HIVE_DEFAULT_PARTITION__
+        day = pa.array(days.astype(np.int32), pa.date32(), mask=frame["ts"].isna().to_numpy()).cast(pa.string())
+        table = table.append_column("day", day)
         partitioning = ds.partitioning(pa.schema([("day", pa.string())]), flavor="hive")
     directory.mkdir(parents=True, exist_ok=True)
     ds.write_dataset(table, directory, format="parquet", partitioning=partitioning,
@@ -99,8 +98,12 @@ def dataset_filter(*, since=None, until=None, chat=None, partitioned: bool = Tru
         scalar = pa.scalar(when.to_pydatetime(), type=pa.timestamp("us", tz="UTC"))
         expr = both(ds.field("ts") >= scalar if label == "since" else ds.field("ts") < scalar)
         if partitioned:
-            day = when.strftime("%Y-%m-%d")
-            expr = both(ds.field("day") >= day if label == "since" else ds.field("day") <= day)
+            day = ds.field("day")
+            if label == "since":
+                expr = both(day >= when.strftime("%Y-%m-%d"))
+            else:  # until is exclusive: at midnight that day holds none of the rows
+                expr = both(day < when.strftime("%Y-%m-%d") if when == when.normalize()
+                            else day <= when.strftime("%Y-%m-%d"))
     chats = filter_values(chat)
     if chats is not None:
         expr = both(ds.field("chat").isin([str(c) for c in chats]))
@@ -150,10 +153,10 @@ def _schema_rows(frame: pd.DataFrame, origin: str) -> tuple[pd.DataFrame, pd.Dat
     for col in STRING_COLUMNS:
         if col not in frame:
             frame[col] = pd.array([None] * n, dtype=STRING_DTYPE)
-    bad = (frame["ts"].isna() | frame["chat"].isna() | frame["author"].isna() | frame["kind"].isna()).to_numpy()
+    bad = (frame["chat"].isna() | frame["author"].isna() | frame["kind"].isna()).to_numpy()
     rejected = rejected_frame([])
     if bad.any():
         rows = np.flatnonzero(bad)
-        rejected = rejected_frame([(origin, None, f"{len(rows)} row(s) without ts, chat, or a known author/kind")])
+        rejected = rejected_frame([(origin, None, f"{len(rows)} row(s) without a chat, or a known author/kind")])
         frame = frame[~bad].reset_index(drop=True)
     return frame[list(COLUMNS)], rejected
