@@ -27,8 +27,8 @@ from gen_events import generate  # noqa: E402
 
 @pytest.fixture(scope="module")
 def traffic(tmp_path_factory) -> Path:
-    """About 30,000 events over two UTC days: every outcome, closes, same-instant events."""
-    return generate(tmp_path_factory.mktemp("gen") / "events.jsonl", 30_000, seed=3)
+    """About 12,000 events over two UTC days: every outcome, closes, same-instant events."""
+    return generate(tmp_path_factory.mktemp("gen") / "events.jsonl", 12_000, seed=3)
 
 
 def _files(directory: Path) -> dict[Path, bytes]:
@@ -89,16 +89,15 @@ def test_duckdb_gives_the_pandas_paths_columns_and_numbers(tmp_path, traffic, so
     logs = load(tmp_path / "ds")
     pandas_table, duck_table = logs.transfers(), logs_duckdb.transfers(tmp_path / "ds")
     assert list(duck_table.columns) == list(pandas_table.columns)
-    assert len(pandas_table) > (3 if source == "fixture" else 1000)
+    assert len(pandas_table) > (3 if source == "fixture" else 500)
     # paired_by: the pairing rule is the loader's knowledge (documented); source: the same values,
     # its category list is the dataset's, not the LogSet's; every other column exactly
     keep = [c for c in pandas_table.columns if c not in ("paired_by", "source")]
     pd.testing.assert_frame_equal(duck_table[keep], pandas_table[keep], check_exact=True, check_categorical=False)
     assert (duck_table["source"].astype(str) == pandas_table["source"].astype(str)).all()
-    for by in (None, "day", "hour", "operator"):
-        for tz in ("UTC", "Europe/Moscow"):
-            pd.testing.assert_frame_equal(logs_duckdb.kpis(tmp_path / "ds", by=by, tz=tz, memory_limit="256MB"),
-                                          logs.kpis(by=by, tz=tz), check_exact=True)
+    for by, tz in ((None, "UTC"), ("day", "Europe/Moscow"), ("hour", "UTC"), ("operator", "UTC")):
+        pd.testing.assert_frame_equal(logs_duckdb.kpis(tmp_path / "ds", by=by, tz=tz, memory_limit="256MB"),
+                                      logs.kpis(by=by, tz=tz), check_exact=True)
 
 
 def test_the_readme_section_runs_word_for_word(tmp_path, monkeypatch, capsys):
