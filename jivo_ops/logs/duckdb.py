@@ -43,9 +43,10 @@ def _events(directory: str | Path) -> str:
     if not files:
         raise SourceError("no Parquet files (write one with LogSet.to_parquet)", path=str(directory))
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    # pos: the row's place in load(DIR).messages — time order (no time last), then file and row
+    # (ts, file number, file_row_number) is the row's place in load(DIR).messages: time order, then
+    # the sorted files' order, then each file's own (rows without a time come last)
     return (f"SELECT ts, chat, session, author::VARCHAR AS author, kind::VARCHAR AS kind, text, operator, "
-            f"source::VARCHAR AS source, row_number() OVER (ORDER BY ts NULLS LAST, filename, file_row_number) AS pos "
+            f"source::VARCHAR AS source, list_position([{listed}], filename)::INT AS filename, file_row_number "
             f"FROM read_parquet([{listed}], hive_partitioning = true, filename = true, file_row_number = true)")
 
 
@@ -57,11 +58,13 @@ def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
     event = "kind = 'event' AND text"
     return f"""
     WITH m AS ({_events(directory)}),
-    chats AS (SELECT chat, min(pos) AS chat_pos FROM m GROUP BY chat),
+    chats AS (SELECT chat, min({{'t': coalesce(epoch_us(ts), 9223372036854775807), 'f': filename,
+                               'r': file_row_number}}) AS chat_pos FROM m GROUP BY chat),
     r AS (  -- events of an instant sort after its other rows: they are the switch's consequence
         SELECT *, sum((kind = 'switch')::INT) OVER w AS seg, row_number() OVER w AS rn FROM m
         WHERE ts IS NOT NULL AND chat IN (SELECT chat FROM m WHERE kind = 'switch')
-        WINDOW w AS (PARTITION BY chat ORDER BY ts, kind = 'event', pos ROWS UNBOUNDED PRECEDING)),
+        WINDOW w AS (PARTITION BY chat ORDER BY ts, kind = 'event', filename, file_row_number
+                     ROWS UNBOUNDED PRECEDING)),
     s AS (SELECT * FROM r WHERE seg > 0),
     t AS (
         SELECT chat, seg,
@@ -144,7 +147,8 @@ def sessions(directory: str | Path, *, memory_limit: str | None = None) -> pd.Da
     try:
         table = con.sql(f"""
             WITH m AS ({_events(directory)})
-            SELECT min(ts) AS first_at, bool_or(kind = 'switch') AS escalated, min(pos) AS pos
+            SELECT min(ts) AS first_at, bool_or(kind = 'switch') AS escalated,
+                   min({{'t': epoch_us(ts), 'f': filename, 'r': file_row_number}}) AS pos
             FROM m WHERE source IS DISTINCT FROM 'webhooks' AND ts IS NOT NULL
             GROUP BY coalesce(session, chat) ORDER BY pos""").to_arrow_table()
     finally:
