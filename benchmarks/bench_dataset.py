@@ -19,17 +19,17 @@ Times: each side's fastest of ``--repeat`` runs; RSS: medians.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_ingest import child, verdict  # noqa: E402  (one way to run a measured child)
 
 PRELUDE = """
 import json, resource, sys, time
@@ -49,19 +49,6 @@ CHILDREN = {
 }
 
 
-def child(name: str, *args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run([sys.executable, "-c", PRELUDE + CHILDREN[name], *args], capture_output=True, text=True,
-                         env=env, timeout=3600)
-    if out.returncode != 0:
-        raise SystemExit(f"benchmark child {name} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def verdict(name: str, ratio: float, goal: float) -> str:
-    return f"BENCH {name} ratio={ratio:.2f} goal=<={goal:g} {'PASS' if ratio <= goal else 'FAIL'}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -71,7 +58,6 @@ def main() -> int:
     cache = Path(tempfile.gettempdir()) / "jivo_ops_bench"
     jsonl, dataset = cache / f"events-{args.events}.jsonl", cache / f"dataset-{args.events}"
     if not jsonl.exists():
-        sys.path.insert(0, str(HERE))
         from gen_events import generate
 
         t0 = time.perf_counter()
@@ -92,7 +78,7 @@ def main() -> int:
     for i in range(args.repeat):
         for name in CHILDREN:
             source = jsonl if name == "jsonl" else dataset
-            runs[name].append(child(name, str(source), args.memory_limit))
+            runs[name].append(child(PRELUDE + CHILDREN[name], source, args.memory_limit, timeout=3600))
         print(f"run {i + 1}: " + " | ".join(f"{n} {r[-1]['seconds']:.2f} s {r[-1]['rss_mb']:.0f} MB"
                                             for n, r in runs.items()))
     best = {n: min(r["seconds"] for r in rs) for n, rs in runs.items()}
