@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.2
-HEAVY = ("uvicorn", "starlette", "matplotlib", "openpyxl", "pyarrow")
+HEAVY = ("uvicorn", "starlette", "matplotlib", "openpyxl", "pyarrow", "duckdb")
 # Names that must stay light: nothing of HEAVY behind them (servers, plots, spreadsheets, arrow).
 # (The async twins and result values left the top level; they live in the same modules as these
 # names, so touching these loads exactly the modules the earlier, longer list loaded.)

@@ -67,10 +67,11 @@ print(json.dumps({"kpis_seconds": kpis, "kpis_given_table_seconds": kpis_given_t
 """
 
 
-def child(code: str, path: Path) -> dict:
+def child(code: str, *args, timeout: float = 900) -> dict:
+    """Run `code` in a fresh interpreter with `args`; its last stdout line, parsed as JSON."""
     env = {**os.environ, "PYTHONPATH": str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env,
-                         timeout=900)
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, env=env,
+                         timeout=timeout)
     if out.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -51,7 +51,9 @@ def register(subparsers) -> None:
                         "the transfers they answered (repeatable)")
     p.add_argument("--outcome", action="append", choices=["answered", "no_operators", "unanswered", "error"],
                    help="with --transfers: only this outcome (repeatable)")
-    p.add_argument("--format", choices=["table", "csv", "json"], help="output format (default: table)")
+    p.add_argument("--format", choices=["table", "csv", "json", "parquet"],
+                   help="output format (default: table); parquet with --out DIR/ writes the messages as a "
+                        "Parquet dataset, one folder per UTC day, adding files on every run")
     p.add_argument("--out", metavar="FILE",
                    help="write there instead of stdout; .csv/.parquet/.xlsx/.jsonl export the full table")
     p.add_argument("--plot", metavar="FILE.png",
@@ -172,9 +174,15 @@ def run(args: argparse.Namespace) -> int:
         options["encoding"] = args.encoding
     if args.no_header:
         options["header"] = False
-    for output in (args.out, args.rejected, args.plot):  # before the work, not after it
-        check_output(output)
-    logs = load(*args.sources, tz=args.tz, **options)
+    mode = "summary" if args.summary else "transfers" if args.transfers else "kpis" if args.kpis else "messages"
+    # a dataset folder is appended to; every other output is one file
+    for output in (None if args.format == "parquet" else args.out, args.rejected, args.plot):
+        check_output(output)  # before the work, not after it
+    # a transfer's segment runs past --since/--until: only the other views narrow the messages first
+    # (a Parquet dataset then reads only the days asked for)
+    wanted = {} if mode == "transfers" or args.operator else {"since": args.since, "until": args.until,
+                                                               "chat": args.chat}
+    logs = load(*args.sources, tz=args.tz, **wanted, **options)
     if len(logs.rejected):
         first = logs.rejected.iloc[0]
         hint = "" if args.rejected else "; --rejected FILE lists them all"
@@ -188,7 +196,6 @@ def run(args: argparse.Namespace) -> int:
         n = logs.duplicates_removed
         print(f"jivo-ops: {n} duplicate message{'s' if n != 1 else ''} removed", file=sys.stderr)
 
-    mode = "summary" if args.summary else "transfers" if args.transfers else "kpis" if args.kpis else "messages"
     if args.outcome and mode != "transfers":
         raise SourceError("--outcome needs --transfers")
     if args.by and mode != "kpis":
@@ -206,7 +213,14 @@ def run(args: argparse.Namespace) -> int:
             summary = summarize(logs)
             frame = _summary_frame(summary)
 
-    if args.out and args.format is None and Path(args.out).suffix.lower() in _EXPORT_SUFFIXES:
+    if args.format == "parquet":
+        if not args.out or mode != "messages":
+            raise SourceError("--format parquet writes the messages as a dataset: give --out DIR/ and no "
+                              "--summary/--transfers/--kpis")
+        with writing(args.out):
+            logs.to_parquet(args.out)
+        print(f"jivo-ops: wrote {len(frame)} messages to the dataset {args.out}", file=sys.stderr)
+    elif args.out and args.format is None and Path(args.out).suffix.lower() in _EXPORT_SUFFIXES:
         with writing(args.out):
             export(frame, args.out)
         print(f"jivo-ops: wrote {len(frame)} rows to {args.out}", file=sys.stderr)

@@ -81,9 +81,11 @@ def _ratio(num, den) -> pd.Series:
     return (num / den).where(den > 0)
 
 
-def kpis(messages: pd.DataFrame, transfers: pd.DataFrame, *, by: str | None = None,
-         service_level_s: float = 20, tz: str = "UTC") -> pd.DataFrame:
-    """The KPI table (see the module docstring); ``transfers`` is ``transfers_table(messages)``."""
+def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame, *, by: str | None = None,
+         service_level_s: float = 20, tz: str = "UTC", sessions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The KPI table (see the module docstring); ``transfers`` is ``transfers_table(messages)``;
+    ``sessions`` (``first_at``, ``escalated``), when given, stands for the messages' sessions
+    (the DuckDB path computes them out of core)."""
     if by not in KPI_BY:
         raise SourceError(f"--by: unknown grouping {by!r} (one of day, hour, operator)")
     if not (isinstance(service_level_s, (int, float)) and service_level_s >= 0):
@@ -120,9 +122,9 @@ def kpis(messages: pd.DataFrame, transfers: pd.DataFrame, *, by: str | None = No
     counts = g[["switches", "no_operators_num", "service_level_num", "abandonment_num", "answered",
                 "rated_num", "positive_num"]].sum()
     index = counts.index
-    escalated = sessions = None
+    given_sessions, escalated, sessions = sessions, None, None
     if by != "operator":
-        s = _sessions(messages)
+        s = given_sessions if given_sessions is not None else _sessions(messages)
         skey = np.zeros(len(s), dtype=int) if by is None else _period(s["first_at"], _FREQ[by], tz).to_numpy()
         sg = s.groupby(skey, sort=True)["escalated"].agg(["size", "sum"])
         index = index.union(sg.index).union([0] if by is None else [])

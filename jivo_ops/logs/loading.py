@@ -93,6 +93,14 @@ class LogSet:
 
         return per_operator(transfers_table(self.messages), self.messages)
 
+    def to_parquet(self, directory, *, partition_by: str | None = "day"):
+        """Write the messages as a hive-partitioned Parquet dataset (one folder per UTC day);
+        a second call adds files beside the first's, never rewriting them. See
+        :mod:`jivo_ops.logs.parquet`; ``load(directory)`` reads it back."""
+        from .parquet import write_dataset
+
+        return write_dataset(self.messages, directory, partition_by=partition_by)
+
     def per_period(self, freq: str = "h") -> pd.DataFrame:
         from .tabulate import per_period, transfers_table
 
@@ -154,8 +162,11 @@ def _empty_pairs() -> pd.DataFrame:
 
 
 def load(*sources: Any, tz: str = "UTC", dedupe: bool = True, dedupe_window: str | pd.Timedelta = "2s",
-         **options: Any) -> LogSet:
+         since=None, until=None, chat=None, **options: Any) -> LogSet:
     """Load every source into one schema frame; see the module docstring for what is accepted.
+
+    ``since``/``until``/``chat`` keep only those messages (as :meth:`LogSet.filter`); a Parquet
+    dataset folder (``LogSet.to_parquet``) is read lazily with them pushed down to its files.
 
     ``tz``: the zone of naive timestamps (CSV/XLSX exports write local time without a zone).
     ``options`` go to the CSV/XLSX readers: ``header``, ``delimiter``, ``encoding``,
@@ -165,8 +176,9 @@ def load(*sources: Any, tz: str = "UTC", dedupe: bool = True, dedupe_window: str
     if unknown:
         raise TypeError(f"load() got unexpected option(s) {', '.join(sorted(unknown))}")
     parts: list[Part] = []
+    wanted = {"since": since, "until": until, "chat": chat}
     for src in sources:
-        parts.extend(_parts_of(src, tz=tz, options=options))
+        parts.extend(_parts_of(src, tz=tz, options=options, wanted=wanted))
     return combine(parts, dedupe=dedupe, dedupe_window=dedupe_window)
 
 
@@ -256,7 +268,23 @@ def _cross_source_duplicates(m: pd.DataFrame, window: pd.Timedelta, already: np.
 
 # --- dispatch --------------------------------------------------------------------------------
 
-def _parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
+def _parts_of(src: Any, *, tz: str, options: dict, wanted: dict) -> list[Part]:
+    """The source's parts, each narrowed to the ``wanted`` since/until/chat."""
+    from .parquet import is_dataset, read_dataset
+
+    if isinstance(src, (str, os.PathLike)) and Path(src).is_dir() and is_dataset(Path(src)):
+        return [read_dataset(src, **wanted)]  # the filters go down to the files
+    parts = _all_parts_of(src, tz=tz, options=options)
+    if all(v is None for v in wanted.values()):
+        return parts
+    from .tabulate import filter_frame
+
+    for part in parts:
+        part.messages = filter_frame(part.messages, **wanted)
+    return parts
+
+
+def _all_parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
     if isinstance(src, LogSet):
         parts = [Part(str(o), str(s), src.messages[src.messages["origin"] == o], empty_rejected())
                  for o, s in src.sources[["origin", "source"]].itertuples(index=False)]

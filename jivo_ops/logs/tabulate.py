@@ -39,7 +39,8 @@ from .schema import AUTHORS, STRING_DTYPE, TS_DTYPE
 from .sources.jivo_webhooks import ACCEPTED_EVENT, FINISHED_EVENT as JIVO_FINISHED_EVENT, RATE_EVENT
 
 __all__ = ["transfers_table", "per_operator", "per_period", "filter_frame", "summarize",
-           "export", "OUTCOMES", "CLOSED_BY", "TRANSFER_COLUMNS", "CLOSE_PHRASES"]
+           "export", "OUTCOMES", "CLOSED_BY", "TRANSFER_COLUMNS", "CLOSE_PHRASES", "empty_transfers",
+           "filter_values", "is_blank_filter", "FINISHED_EVENT", "NO_OPERATORS_EVENT"]
 
 CLOSED_BY = ("client", "operator")
 RATINGS = ("positive", "negative")
@@ -55,7 +56,7 @@ TRANSFER_COLUMNS = ("chat", "session", "transfer_no", "switched_at", "first_oper
 _NAT = np.iinfo(np.int64).min  # datetime64's NaT as int64
 
 
-def _empty_transfers() -> pd.DataFrame:
+def empty_transfers() -> pd.DataFrame:
     ts = pd.Series([], dtype=TS_DTYPE)
     return pd.DataFrame({
         "chat": pd.Series([], dtype=STRING_DTYPE), "session": pd.Series([], dtype=STRING_DTYPE),
@@ -85,7 +86,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     m = messages
     is_switch_all = (m["kind"] == "switch").to_numpy(dtype=bool, na_value=False)
     if not is_switch_all.any():
-        return _empty_transfers()
+        return empty_transfers()
     chat_codes, _ = pd.factorize(m["chat"])
     has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
     has_switch[chat_codes[is_switch_all]] = True
@@ -262,7 +263,7 @@ def per_period(transfers: pd.DataFrame, freq: str = "h") -> pd.DataFrame:
     return out.reset_index()[columns]
 
 
-def _as_list(value) -> list | None:
+def filter_values(value) -> list | None:
     """The values a filter keeps; None, "" and blanks mean no filter (a face's empty field)."""
     if value is None:
         return None
@@ -271,7 +272,7 @@ def _as_list(value) -> list | None:
     return values or None
 
 
-def _blank(value) -> bool:
+def is_blank_filter(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -292,12 +293,12 @@ def filter_frame(frame: pd.DataFrame, *, since=None, until=None, chat=None, oper
     mask = np.ones(len(frame), dtype=bool)
     time_col = next((c for c in ("ts", "switched_at", "period") if c in frame.columns), None)
     for value, op, label in ((since, np.greater_equal, "since"), (until, np.less, "until")):
-        if not _blank(value):
+        if not is_blank_filter(value):
             if time_col is None:
                 raise SourceError(f"--{label}: this table has no time column")
             mask &= op(frame[time_col], parse_time(value, name=label)).to_numpy(dtype=bool, na_value=False)
     for column, value in (("chat", chat), ("operator", operator), ("outcome", outcome), ("author", author)):
-        values = _as_list(value)
+        values = filter_values(value)
         if values is None:
             continue
         if column not in frame.columns:
