@@ -42,8 +42,9 @@ EXTRA = {
     "sandbox": ["--duration", "0"],
     "record": ["--duration", "0"],
     "transfer": ["--no-progress"],
+    "stand-in": ["--webhook", "http://127.0.0.1:9/hook", "--listen", "127.0.0.1:0", "--duration", "0"],
 }
-OUTPUT_DESTS = {"out", "rejected", "plot", "profile_out"}
+OUTPUT_DESTS = {"out", "rejected", "plot", "profile_out", "junit"}
 PATHY = ("PATH", "FILE", "STORE", "SOURCE")
 
 
@@ -254,9 +255,11 @@ ALL_CASES = cases() + [(label, argument_case(argv), False) for label, argv in AR
 # A pause longer than --step-timeout is the transfer's own failure: exit 1 and the reason on stdout.
 QUIET_FAILURES = {"transfer pause 1e308", "transfer pause Infinity"}
 # Documented non-errors: these outputs create their missing folders (the command then succeeds).
-NOT_ERRORS = {f"{command}: {what}" for command in ("transfer --out", "sandbox --profile-out")
+NOT_ERRORS = {f"{command}: {what}" for command in ("transfer --out", "transfer --junit", "sandbox --profile-out",
+                                                    "stand-in --profile-out")
               for what in ("missing folder", "newline in a missing folder")} | {
     "record --store: missing",  # a new store is created
+    "stand-in --store: missing",
     "logs --rejected: /dev/full",  # written only when rows are rejected: none here
 }
 
@@ -267,6 +270,10 @@ def files():
     import pandas  # noqa: F401  imported once here, so each forked child starts warm
     import openpyxl  # noqa: F401
     from jivo_ops import logs, transfer  # noqa: F401
+    # a stand-in's first start imports its server lazily (as `nobody` the interpreter's own files may be
+    # out of reach): start one here so a child never has to
+    assert main(["stand-in", "--webhook", "http://127.0.0.1:9/hook", "--listen", "127.0.0.1:0", "--duration", "0",
+                 "--store", str(root / "warm.sqlite")]) == 0
 
     yield Files(root)
     for folder in (root / "locked-folder", root / "read-only"):

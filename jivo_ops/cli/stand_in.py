@@ -50,6 +50,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import JivoOpsError
+    from ..files import check_output, writing
     from ..profile import load_profile, save_profile
     from ..redaction import mask_url
     from ..sandbox.standin import LOOPBACK_HOSTS, StandIn
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.profile and args.profile_out:
         raise JivoOpsError("--profile and --profile-out exclude each other: --profile writes back into its file")
     base = load_profile(args.profile) if args.profile else None
+    check_output(args.profile_out, make_folder=True)  # before anything starts, as `sandbox --profile-out`
     stand_in = StandIn.from_profile(
         base, profile_path=args.profile or args.profile_out, webhook_url=args.webhook, listen=args.listen,
         public_url=args.public_url, store=args.store, operators=args.operators, think_time=args.think_time,
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  recording both directions into {store}")
         target = args.profile or args.profile_out
         if target:
-            path = save_profile(stand_in.profile_for(base), target)
+            with writing(target):
+                path = save_profile(stand_in.profile_for(base), target)
             print(f"  profile written to {path} (mode 0600): paste its [stand_in] unique_url into "
                   "«External API Endpoint»")
         else:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 from ..errors import JivoOpsError
 from ..redaction import mask_url, redact
 
-__all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "Delivery", "deliver",
+__all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "QuietDisconnects", "Delivery", "deliver",
            "SimulatedService", "alnum", "hex_token", "now", "iso", "reporter_time", "plain", "json_response",
            "error_dto"]
 
@@ -257,7 +257,7 @@ class FaultMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"].startswith("/admin"):
-            return await self.app(scope, receive, send)
+            return await self.app(scope, receive, send)  # QuietDisconnects (below it) still applies
         latency, error_rate, drop_rate = self.rates(scope["path"])
         if latency > 0:
             await asyncio.sleep(latency)
@@ -275,11 +275,21 @@ class FaultMiddleware:
                                         (b"content-length", str(len(body)).encode())]})
                 await send({"type": "http.response.body", "body": body})
                 return
+        return await self.app(scope, receive, send)
+
+
+class QuietDisconnects:
+    """A client that leaves mid-request (a stopped batch) has nobody to answer: noted, no traceback."""
+
+    def __init__(self, app, *, side: str, history: History):
+        self.app, self.side, self.history = app, side, history
+
+    async def __call__(self, scope, receive, send):
         from starlette.requests import ClientDisconnect
 
         try:
             return await self.app(scope, receive, send)
-        except ClientDisconnect:  # the client left mid-request (a stopped batch): nobody to answer, no traceback
+        except ClientDisconnect:
             self.history.add(self.side, "client_gone", text="the client disconnected mid-request")
 
 
@@ -431,6 +441,6 @@ class SimulatedService:
             finally:
                 await self.shutdown()
 
-        app = Starlette(routes=routes, lifespan=lifespan)
+        app = QuietDisconnects(Starlette(routes=routes, lifespan=lifespan), side=self.side, history=self.history)
         return FaultMiddleware(app, side=self.side, history=self.history, rates=rates,
                                seed=lambda: self.settings().seed)

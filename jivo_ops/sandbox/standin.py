@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from ..errors import JivoOpsError
 from ..redaction import mask_url, register_secret
-from ._common import History
+from ._common import History, QuietDisconnects
 from .jivo_app import OPERATOR_VIEW_PATH, JivoService
 from .settings import SandboxSettings
 
@@ -221,7 +221,8 @@ class StandIn:
         self.jivo.configure_channel(webhook_url=self.webhook_url, chunked=self._settings.chunked_on)
         try:
             servers = LoopServers([(ExposedOnly(self.jivo.app(admin=False), lambda: self.jivo.unique_path), exposed),
-                                   (Starlette(routes=self.jivo.admin_routes()), control)]).start()
+                                   (QuietDisconnects(Starlette(routes=self.jivo.admin_routes()), side="jivo",
+                                                    history=self.history), control)]).start()
         except BaseException:
             if self._tap is not None:
                 self._tap.close()
