@@ -11,12 +11,12 @@ from ..redaction import mask_url, register_secret
 from ._common import History
 from .jaicp_app import JaicpService
 from .jivo_app import OPERATOR_VIEW_PATH, JivoService
-from .settings import SandboxSettings
+from .settings import LiveSettings, SandboxSettings
 
 __all__ = ["Sandbox"]
 
 
-class Sandbox:
+class Sandbox(LiveSettings):
     """Simulated JAICP + Jivo on loopback::
 
         with Sandbox(operators=2, online=True, chunked=True, configured=True, think_time=0.0) as sb:
@@ -40,23 +40,9 @@ class Sandbox:
         self.jivo = JivoService(lambda: self._settings, self.history, self._apply_settings)
         self._servers: list = []
 
-    # -- settings ---------------------------------------------------------------------------------
-    @property
-    def settings(self) -> SandboxSettings:
-        return self._settings
-
-    def set(self, **changes: Any) -> SandboxSettings:
-        """Change settings while running, e.g. ``sb.set(online=False)`` or ``sb.set(jivo_error_rate=0.5)``."""
-        return self._apply_settings(changes)
-
-    def _apply_settings(self, changes: dict) -> SandboxSettings:
-        with self._lock:
-            old = self._settings
-            new = old.replace(**changes)
-            self._settings = new
+    def _settings_changed(self, changes: dict) -> None:
         self.jivo.settings_changed(changes)
         self.history.add("sandbox", "settings", text=", ".join(sorted(changes)))
-        return new
 
     def set_operator_online(self, name: str, online: bool = True) -> None:
         try:

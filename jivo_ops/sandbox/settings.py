@@ -196,3 +196,28 @@ class SandboxSettings:
         if self.no_operator_channel_status not in (200, 400):
             out.append("no_operator_channel_status must be 200 or 400")
         return out
+
+
+class LiveSettings:
+    """Settings that change while the services run (`set(**changes)`): swapped under a lock, the
+    services told. The sandbox and the stand-in both hold their settings this way."""
+
+    _settings: SandboxSettings
+
+    @property
+    def settings(self) -> SandboxSettings:
+        return self._settings
+
+    def set(self, **changes: Any) -> SandboxSettings:
+        """Change settings while running, e.g. ``sb.set(online=False)`` or ``sb.set(jivo_error_rate=0.5)``."""
+        return self._apply_settings(changes)
+
+    def _apply_settings(self, changes: dict) -> SandboxSettings:
+        with self._lock:
+            self._settings = self._settings.replace(**changes)
+        self._settings_changed(changes)
+        return self._settings
+
+    def _settings_changed(self, changes: dict) -> None:
+        self.jivo.settings_changed(changes)
+

@@ -33,7 +33,7 @@ from ..errors import JivoOpsError
 from ..redaction import mask_url, register_secret
 from ._common import History, QuietDisconnects
 from .jivo_app import OPERATOR_VIEW_PATH, JivoService
-from .settings import SandboxSettings
+from .settings import LiveSettings, SandboxSettings
 
 __all__ = ["StandIn", "StoreTap", "UNIQUE_PATH", "LOOPBACK_HOSTS"]
 
@@ -108,7 +108,7 @@ def _parsed(raw: bytes) -> Any:
         return None
 
 
-class StandIn:
+class StandIn(LiveSettings):
     """Jivo's side of a test operator channel, served by jivo_ops's own operators (see the module doc).
 
     `webhook_url`: the test channel's Internal Webhook Url. `listen`: ``HOST:PORT`` of the exposed
@@ -179,21 +179,6 @@ class StandIn:
         return cls(webhook_url, listen=listen or kept.listen, public_url=public_url or kept.public_url,
                    unique_path=kept.unique_path or None, store=store,
                    **{k: v for k, v in settings.items() if v is not None})
-
-    # -- settings (as the sandbox's) ----------------------------------------------------------------
-    @property
-    def settings(self) -> SandboxSettings:
-        return self._settings
-
-    def set(self, **changes: Any) -> SandboxSettings:
-        """Change the operators while running, e.g. ``si.set(online=False)``."""
-        return self._apply_settings(changes)
-
-    def _apply_settings(self, changes: dict) -> SandboxSettings:
-        with self._lock:
-            self._settings = self._settings.replace(**changes)
-        self.jivo.settings_changed(changes)
-        return self._settings
 
     # -- running --------------------------------------------------------------------------------------
     def start(self) -> "StandIn":
