@@ -98,7 +98,7 @@ async def bare(url: str, transfers: int, concurrency: int, tag: str) -> tuple[fl
         async with semaphore:
             try:
                 await conversation(i)
-            except (httpx.HTTPError, KeyError, StopIteration, TimeoutError) as exc:  # not answered, as in the runner
+            except (httpx.HTTPError, KeyError, StopIteration, TimeoutError, ValueError) as exc:  # not answered
                 print(f"bare transfer {i}: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     async def conversation(i: int) -> None:
@@ -107,6 +107,7 @@ async def bare(url: str, transfers: int, concurrency: int, tag: str) -> tuple[fl
         r = await client.post(url, json={"clientId": cid, "query": "Здравствуйте"})
         r.raise_for_status()
         r = await client.post(url, json={"clientId": cid, "query": "Позовите оператора"})
+        r.raise_for_status()  # a refusal (503 over the connection cap) is not answered
         replies = r.json()["data"]["replies"]
         close = next(x for x in replies if x.get("type") == "switch").get("closeChatPhrases", ["/closeChat"])[0]
         ts = None
