@@ -12,13 +12,14 @@ Ends with `BENCH cli-start ratio=<own ms / 150 ms> goal=<=1.0 PASS|FAIL (own <ms
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench_import import fresh_json  # run as a script: benchmarks/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_MS = 150.0
@@ -43,8 +44,7 @@ def timed_run(command: list[str]) -> float:
 def heavy_after_build() -> list[str]:
     code = ("import json, sys\nimport jivo_ops.cli\njivo_ops.cli.build_parser()\n"
             f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n")
-    out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return fresh_json(code)
 
 
 def main() -> int:
