@@ -71,6 +71,11 @@ def heavy_modules_report() -> dict:
         "print(json.dumps({'after_import': after_import, 'after_touch': after_touch,"
         " 'touched': touched, 'not_exported': missing}))\n"
     )
+    return fresh_json(code)
+
+
+def fresh_json(code: str):
+    """What `code`, run in a fresh interpreter, prints as JSON on its last line."""
     out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

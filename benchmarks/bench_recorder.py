@@ -1,7 +1,7 @@
 """Recorder throughput: the durable webhook recorder vs a bare Starlette app that answers 200 without storing.
 
 Both servers run the same way, each in its own process: `jivo_ops.channel.serving.ServerThread` (uvicorn,
-one worker, asyncio loop, the same HTTP parser — h11 unless httptools is installed, printed below)
+one worker, asyncio loop, the same HTTP parser — the servers' default httptools, h11 if missing; printed below)
 on 127.0.0.1. The recorder is `jivo_ops.recorder.server.Recorder` on a fresh SQLite store (WAL,
 synchronous=FULL, group commit); the bare app reads the body and answers `200 {"ok":true}`.
 

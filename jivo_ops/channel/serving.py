@@ -108,13 +108,14 @@ def _seconds(name: str, value) -> float:
 @dataclass(frozen=True)
 class ServingLimits:
     """What one connection may take. `max_connections=None`: from the descriptor limit
-    ((soft limit − 64) / 2: 480 with the usual 1,024). `http`: uvicorn's parser, "auto" (httptools
-    when installed, else h11), "h11" or "httptools"."""
+    ((soft limit − 64) / 2: 480 with the usual 1,024). `http`: uvicorn's parser, "httptools" (the
+    default, what `uvicorn[standard]` deployments run; h11 when it is not installed), "auto" (the
+    same) or "h11"."""
 
     header_timeout: float = 10.0
     body_timeout: float = 10.0
     max_connections: int | None = None
-    http: str = "auto"
+    http: str = "httptools"
 
     def __post_init__(self):
         object.__setattr__(self, "header_timeout", _seconds("header_timeout", self.header_timeout))
@@ -235,11 +236,13 @@ class _Guarded:
 
 def _protocol_class(limits: ServingLimits) -> type:
     choice = limits.http
-    if choice == "auto":
+    if choice in ("auto", "httptools"):
         try:
             import httptools  # noqa: F401
             choice = "httptools"
-        except ImportError:
+        except ImportError:  # a dependency, but an install without it still serves, on h11
+            if choice == "httptools":
+                _log.warning("httptools is not installed: serving with h11 (pip install httptools)")
             choice = "h11"
     if choice == "httptools":
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base

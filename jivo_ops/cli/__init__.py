@@ -12,6 +12,7 @@ import sys
 
 from ..errors import JivoOpsError
 from ..redaction import install_log_redaction, redact, redact_handlers
+from ._output import resolve_defaults
 
 __all__ = ["main", "build_parser"]
 
@@ -53,6 +54,10 @@ class _Parser(argparse.ArgumentParser):
             commands = action.choices if isinstance(action.choices, dict) else {}  # a subparsers action's
             found.update(o for child in commands.values() if isinstance(child, _Parser) for o in child.options())
         return found
+
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, extra = super().parse_known_args(args, namespace)
+        return resolve_defaults(parsed), extra
 
     def error(self, message: str):
         if message.startswith("unrecognized arguments:"):

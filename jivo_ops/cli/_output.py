@@ -4,6 +4,8 @@ number arguments, serving until --duration has passed or Ctrl-C."""
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import json
 import sys
 import time
@@ -15,7 +17,7 @@ from ..times import TIME_FORMS
 
 __all__ = ["print_table", "print_json", "add_profile_argument", "resolve_profile",
            "number_argument", "positive_seconds", "add_request_filters", "add_duration_argument", "wait_slices",
-           "serve_until_stopped"]
+           "serve_until_stopped", "OperationDefault", "resolve_defaults"]
 
 
 def print_table(rows: Iterable[Sequence[Any]], columns: Sequence[str], *, file=None,
@@ -89,3 +91,30 @@ def number_argument(convert: Callable[[str], float], within: Callable[[Any], boo
 # A time limit in seconds (`check --timeout`, `diagnose --timeout`).
 positive_seconds = number_argument(float, lambda value: 0 < value <= 300, expected="expected seconds, e.g. 10",
                                    out_of_range="expected more than 0 and at most 300 seconds")
+
+
+class OperationDefault:
+    """An option's default read from the operation's own signature (`parameter` of `name` in `module`),
+    only when a help shows it (`%(default)s`, written with `spec`) or a parse leaves the option out:
+    importing the operation while the parser is built would load httpx for `jivo-ops --help`."""
+
+    def __init__(self, module: str, name: str, parameter: str, *, spec: str = ""):
+        self.module, self.name, self.parameter, self.spec = module, name, parameter, spec
+
+    @functools.cached_property
+    def value(self) -> Any:
+        import inspect
+
+        operation = getattr(importlib.import_module(self.module, __package__), self.name)
+        return inspect.signature(operation).parameters[self.parameter].default
+
+    def __str__(self) -> str:
+        return format(self.value, self.spec)
+
+
+def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """`args` with every `OperationDefault` left by the parse replaced by its value."""
+    for name, value in list(vars(args).items()):
+        if isinstance(value, OperationDefault):
+            setattr(args, name, value.value)
+    return args

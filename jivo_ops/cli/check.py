@@ -8,11 +8,13 @@ that cannot be read is one line on stderr and exit 2 (from `jivo_ops.cli.main`).
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
+from typing import TYPE_CHECKING
 
-from ..setup.checks import CheckReport, check_profile
-from ._output import add_profile_argument, positive_seconds, print_json, print_table, resolve_profile
+from ._output import OperationDefault, add_profile_argument, positive_seconds, print_json, print_table, resolve_profile
+
+if TYPE_CHECKING:
+    from ..setup.checks import CheckReport
 
 __all__ = ["register", "run", "print_report"]
 
@@ -21,7 +23,7 @@ PROBE_COLUMNS = ["probe", "result", "latency", "detail", "next step"]
 
 
 # The probes' own time limit (check_profile's default), so the help cannot tell another number.
-DEFAULT_TIMEOUT_S = inspect.signature(check_profile).parameters["timeout"].default
+DEFAULT_TIMEOUT_S = OperationDefault("..setup.checks", "check_profile", "timeout", spec="g")
 
 
 
@@ -35,7 +37,7 @@ def register(subparsers) -> None:
                         help="also probe the live services: Jivo /status, a HEAD to each URL (nothing is posted "
                              "to a webhook), a Chat API '/start' round trip")
     parser.add_argument("--timeout", metavar="SECONDS", type=positive_seconds, default=DEFAULT_TIMEOUT_S,
-                        help=f"time limit of each probe (default: {DEFAULT_TIMEOUT_S:g})")
+                        help="time limit of each probe (default: %(default)s)")
     parser.add_argument("--format", choices=["table", "json"], default="table", help="output format")
     parser.set_defaults(func=run)
 
@@ -56,6 +58,8 @@ def print_report(report: CheckReport, *, file=None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..setup.checks import check_profile
+
     profile = resolve_profile(args)
     report = check_profile(profile, probe=args.probe, timeout=args.timeout)
     if args.format == "json":

@@ -13,9 +13,8 @@ import contextlib
 import logging
 import sys
 
-from ..channel.http import RetryPolicy
 from ..redaction import mask_url, register_secret
-from ._output import add_profile_argument, number_argument, resolve_profile
+from ._output import OperationDefault, add_profile_argument, number_argument, resolve_profile
 
 __all__ = ["register", "run"]
 
@@ -36,9 +35,9 @@ _retries = number_argument(int, lambda value: 0 <= value <= 3, expected="expecte
 
 
 def _add_retry_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--retry-wait", metavar="SECONDS", type=_seconds, default=RetryPolicy().wait,
+    parser.add_argument("--retry-wait", metavar="SECONDS", type=_seconds, default=OperationDefault("..channel.http", "RetryPolicy", "wait"),
                         help="wait between resends after 5xx or connection errors (default %(default)s)")
-    parser.add_argument("--retries", metavar="N", type=_retries, default=RetryPolicy().retries,
+    parser.add_argument("--retries", metavar="N", type=_retries, default=OperationDefault("..channel.http", "RetryPolicy", "retries"),
                         help="resends after 5xx or connection errors, never after 4xx (default %(default)s)")
     parser.add_argument("--timeout", metavar="SECONDS", type=_timeout, default=10.0,
                         help="per-request timeout (default %(default)s)")
@@ -70,6 +69,7 @@ def register(subparsers) -> None:
 
 
 def _client(args: argparse.Namespace):
+    from ..channel.http import RetryPolicy
     from ..channel.jivo import JivoClient
 
     url = args.url

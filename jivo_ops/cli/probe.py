@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from pathlib import Path
 
 from ..errors import JivoOpsError
@@ -56,6 +55,8 @@ def _target(args):
     with Sandbox() as sandbox, contextlib.ExitStack() as stack:
         store = args.recorder
         if args.leg == "jivo" and store is None:
+            import tempfile
+
             from ..recorder.server import Recorder
 
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="jivo-ops-probe-"))

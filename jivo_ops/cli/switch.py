@@ -12,7 +12,6 @@ import argparse
 import sys
 from typing import Any
 
-from ..channel.switch import SwitchReply
 from ._output import print_json
 
 __all__ = ["register", "run", "form_from_args"]
@@ -70,6 +69,8 @@ def form_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..channel.switch import SwitchReply
+
     reply, warnings = SwitchReply.from_form(**form_from_args(args))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
