@@ -458,3 +458,15 @@ def test_exports_mask_a_target_answer_that_echoes_its_url_unless_reveal(echo, tm
                             "export", str(store), "--format", fmt, *argv], check=True, timeout=60)
         assert not leaks(masked.read_text(encoding="utf-8"), [secret]), fmt
         assert secret in revealed.read_text(encoding="utf-8"), fmt
+
+
+def test_the_log_handlers_uvicorn_adds_when_a_server_starts_mask_tokens():
+    from starlette.applications import Starlette
+
+    from jivo_ops.channel.serving import ServerThread
+    from jivo_ops.redaction import RedactingFilter
+
+    with ServerThread(Starlette()):
+        handlers = [h for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+                    for h in logging.getLogger(name).handlers]
+    assert handlers and all(any(isinstance(f, RedactingFilter) for f in h.filters) for h in handlers)

@@ -30,6 +30,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from ..redaction import redact_handlers
+
 __all__ = ["ServerThread", "ServingLimits", "TIMED_OUT", "parse_listen", "listen_socket", "make_server",
            "serve_guarded", "refusal"]
 
@@ -262,6 +264,7 @@ def make_server(app, *, limits: ServingLimits | None = None, log_level: str = "w
     config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False, http=_protocol_class(limits),
                             ws="none", limit_concurrency=None, timeout_graceful_shutdown=2,
                             timeout_keep_alive=int(keep_alive), server_header=False, date_header=False)
+    redact_handlers()  # uvicorn.Config just added its own log handlers: they mask tokens like every other
     return uvicorn.Server(config)
 
 
