@@ -35,8 +35,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import SourceError
+from .tabulate import ChatOrder, chat_order
 
 __all__ = ["kpis", "KPI_COLUMNS", "KPI_BY", "RATE_NAMES", "service_level_by_hour_of_week"]
 
@@ -55,25 +58,36 @@ def _period(ts: pd.Series, freq: str, tz: str) -> pd.Series:
     return local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
 
 
-def _sessions(messages: pd.DataFrame) -> pd.DataFrame:
+def _session_codes(messages: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Each of `rows`' session code (its session, or its chat when it has none). `rows` come by
+    chat, so a session's rows sit in runs: only the first row of each run is hashed."""
+    session = pa.chunked_array(messages["session"].array._pa_array).take(rows)
+    if session.null_count:
+        session = pc.coalesce(session, pa.chunked_array(messages["chat"].array._pa_array).take(rows))
+    session = session.combine_chunks()
+    if session.null_count or not len(session):  # a row with neither: the hash's NA rule, as before
+        return pd.factorize(pd.Series(session, dtype=messages["session"].dtype))[0]
+    run_start = np.r_[True, pc.not_equal(session[1:], session[:-1]).to_numpy(zero_copy_only=False)]
+    heads = np.flatnonzero(run_start)
+    head_codes = session.take(heads).dictionary_encode().indices.to_numpy()
+    return head_codes[np.cumsum(run_start) - 1]
+
+
+def _sessions(messages: pd.DataFrame, chats: ChatOrder | None = None) -> pd.DataFrame:
     """One row per JAICP session: its first time and whether it switched."""
-    keep = (messages["source"] != "webhooks").to_numpy(dtype=bool, na_value=True) & messages["ts"].notna().to_numpy()
-    session = messages["session"]
-    key = session if not session.hasnans else session.fillna(messages["chat"])
-    codes, _ = pd.factorize(key)
-    codes = codes[keep]
-    if not len(codes):
+    chats = chats if chats is not None else chat_order(messages)
+    rows = chats.rows[(messages["source"] != "webhooks").to_numpy(dtype=bool, na_value=True)[chats.rows]]
+    if not len(rows):
         return pd.DataFrame({"first_at": pd.Series([], dtype=messages["ts"].dtype), "escalated": []})
-    ts = messages["ts"].array.asi8[keep]
+    codes = _session_codes(messages, rows)
+    ts = messages["ts"].array.asi8[rows]
     n = codes.max() + 1
     first = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first, codes, ts)
     switched = np.zeros(n, dtype=bool)
-    switched[codes[(messages["kind"] == "switch").to_numpy(dtype=bool, na_value=False)[keep]]] = True
-    present = np.zeros(n, dtype=bool)
-    present[codes] = True  # a session only Jivo's rows name is no JAICP session
-    first_at = pd.Series(pd.to_datetime(first[present], unit="us", utc=True)).astype(messages["ts"].dtype)
-    return pd.DataFrame({"first_at": first_at, "escalated": switched[present]})
+    switched[codes[(messages["kind"] == "switch").to_numpy(dtype=bool, na_value=False)[rows]]] = True
+    first_at = pd.Series(pd.to_datetime(first, unit="us", utc=True)).astype(messages["ts"].dtype)
+    return pd.DataFrame({"first_at": first_at, "escalated": switched})
 
 
 def _ratio(num, den) -> pd.Series:
@@ -82,10 +96,12 @@ def _ratio(num, den) -> pd.Series:
 
 
 def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame, *, by: str | None = None,
-         service_level_s: float = 20, tz: str = "UTC", sessions: pd.DataFrame | None = None) -> pd.DataFrame:
+         service_level_s: float = 20, tz: str = "UTC", sessions: pd.DataFrame | None = None,
+         chats: ChatOrder | None = None) -> pd.DataFrame:
     """The KPI table (see the module docstring); ``transfers`` is ``transfers_table(messages)``;
     ``sessions`` (``first_at``, ``escalated``), when given, stands for the messages' sessions
-    (the DuckDB path computes them out of core)."""
+    (the DuckDB path computes them out of core); ``chats`` is ``chat_order(messages)`` when the
+    caller already has it (the one the transfers table was built from)."""
     if by not in KPI_BY:
         raise SourceError(f"--by: unknown grouping {by!r} (one of day, hour, operator)")
     if not (isinstance(service_level_s, (int, float)) and service_level_s >= 0):
@@ -124,7 +140,7 @@ def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame, *, by: str | No
     index = counts.index
     given_sessions, escalated, sessions = sessions, None, None
     if by != "operator":
-        s = given_sessions if given_sessions is not None else _sessions(messages)
+        s = given_sessions if given_sessions is not None else _sessions(messages, chats)
         skey = np.zeros(len(s), dtype=int) if by is None else _period(s["first_at"], _FREQ[by], tz).to_numpy()
         sg = s.groupby(skey, sort=True)["escalated"].agg(["size", "sum"])
         index = index.union(sg.index).union([0] if by is None else [])

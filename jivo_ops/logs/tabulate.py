@@ -26,6 +26,7 @@ loop per chat — so 100,000 chats take a fraction of a second.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -40,7 +41,7 @@ from .sources.jivo_webhooks import ACCEPTED_EVENT, FINISHED_EVENT as JIVO_FINISH
 
 __all__ = ["transfers_table", "per_operator", "per_period", "filter_frame", "summarize",
            "export", "OUTCOMES", "CLOSED_BY", "TRANSFER_COLUMNS", "CLOSE_PHRASES", "empty_transfers",
-           "filter_values", "is_blank_filter", "FINISHED_EVENT", "NO_OPERATORS_EVENT"]
+           "filter_values", "is_blank_filter", "FINISHED_EVENT", "NO_OPERATORS_EVENT", "ChatOrder", "chat_order"]
 
 CLOSED_BY = ("client", "operator")
 RATINGS = ("positive", "negative")
@@ -79,29 +80,49 @@ def _first_per_transfer(t_ids: np.ndarray, values: np.ndarray, n: int, fill) -> 
     return out
 
 
-def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CLOSE_PHRASES,
-                    pairs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per switch; see the module docstring for each column's meaning. ``pairs`` (a
-    LogSet's ``jivo_pairs``) gives ``paired_by``."""
+@dataclass(frozen=True)
+class ChatOrder:
+    """A messages frame's rows grouped by chat, computed once and shared by :func:`transfers_table`
+    and the KPIs' session count (one string hash and one sort for both): ``codes`` (each row's chat
+    code, in order of first appearance) and ``rows`` (the rows with a time, by chat, then time; an
+    event logged at the same instant as other rows sorts after them, other ties keep load order)."""
+
+    codes: np.ndarray
+    rows: np.ndarray
+
+
+def chat_order(messages: pd.DataFrame) -> ChatOrder:
+    """The :class:`ChatOrder` of a messages frame."""
     m = messages
-    is_switch_all = (m["kind"] == "switch").to_numpy(dtype=bool, na_value=False)
-    if not is_switch_all.any():
-        return empty_transfers()
     chat_codes, _ = pd.factorize(m["chat"])
-    has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
-    has_switch[chat_codes[is_switch_all]] = True
     ts_all = m["ts"].array.asi8
-    idx = np.flatnonzero(has_switch[chat_codes] & (ts_all != _NAT))
-    codes, ts = chat_codes[idx], ts_all[idx]
+    idx = np.flatnonzero(ts_all != _NAT)
     # An event logged at the same instant as a switch is its consequence (JAICP logs
     # noLivechatOperatorsOnline in the same turn, sometimes before the question): events sort after
     # the other rows of their instant; otherwise same-ts rows keep their load order (stable sort).
     event_last = (m["kind"] == "event").to_numpy(dtype=bool, na_value=False)[idx]
     # two stable sorts instead of one lexsort: loaded frames are already in time order, which
     # timsort passes through in linear time; then a stable sort by chat keeps that order inside each chat
-    by_time = np.argsort(ts * 2 + event_last, kind="stable")
-    order = by_time[np.argsort(codes[by_time], kind="stable")]
-    idx, codes, ts = idx[order], codes[order], ts[order]
+    by_time = np.argsort(ts_all[idx] * 2 + event_last, kind="stable")
+    order = by_time[np.argsort(chat_codes[idx][by_time], kind="stable")]
+    return ChatOrder(chat_codes, idx[order])
+
+
+def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CLOSE_PHRASES,
+                    pairs: pd.DataFrame | None = None, chats: ChatOrder | None = None) -> pd.DataFrame:
+    """One row per switch; see the module docstring for each column's meaning. ``pairs`` (a
+    LogSet's ``jivo_pairs``) gives ``paired_by``; ``chats`` is ``chat_order(messages)`` when the
+    caller already has it."""
+    m = messages
+    is_switch_all = (m["kind"] == "switch").to_numpy(dtype=bool, na_value=False)
+    if not is_switch_all.any():
+        return empty_transfers()
+    chats = chats if chats is not None else chat_order(m)
+    chat_codes = chats.codes
+    has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
+    has_switch[chat_codes[is_switch_all]] = True
+    idx = chats.rows[has_switch[chat_codes[chats.rows]]]
+    codes, ts = chat_codes[idx], m["ts"].array.asi8[idx]
     sw = is_switch_all[idx]
 
     # segment = how many switches of its chat precede (and include) the row
