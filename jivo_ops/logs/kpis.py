@@ -58,18 +58,17 @@ def _period(ts: pd.Series, freq: str, tz: str) -> pd.Series:
     return local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
 
 
-def _session_runs(messages: pd.DataFrame, chats: ChatOrder, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _session_runs(messages: pd.DataFrame, rows: np.ndarray, chat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(where each run of one session starts in `rows`, that run's session code): the session, or
-    the chat when it has none. `rows` come by chat, then time, so a session's rows sit in runs and
-    only the first row of each run is hashed; a run never crosses chats, so its first row is its
-    earliest."""
+    the chat when it has none. `rows` come by chat (`chat`: their chat codes), then time, so a
+    session's rows sit in runs and only the first row of each run is hashed; a run never crosses
+    chats, so its first row is its earliest."""
     session = pa.chunked_array(messages["session"].array._pa_array).take(rows)
     if session.null_count:
         session = pc.coalesce(session, pa.chunked_array(messages["chat"].array._pa_array).take(rows))
     session = session.combine_chunks()
     if session.null_count:  # a row with neither: each row its own run, the hash's NA rule
         return np.arange(len(rows)), pd.factorize(pd.Series(session, dtype=messages["session"].dtype))[0]
-    chat = chats.codes[rows]
     run_start = np.empty(len(rows), dtype=bool)
     run_start[0] = True
     run_start[1:] = pc.not_equal(session[1:], session[:-1]).to_numpy(zero_copy_only=False)
@@ -81,10 +80,11 @@ def _session_runs(messages: pd.DataFrame, chats: ChatOrder, rows: np.ndarray) ->
 def _sessions(messages: pd.DataFrame, chats: ChatOrder | None = None) -> pd.DataFrame:
     """One row per JAICP session: its first time and whether it switched."""
     chats = chats if chats is not None else chat_order(messages)
-    rows = chats.rows[(messages["source"] != "webhooks").to_numpy(dtype=bool, na_value=True)[chats.rows]]
+    jaicp = (messages["source"] != "webhooks").to_numpy(dtype=bool, na_value=True)[chats.rows]
+    rows = chats.rows[jaicp]
     if not len(rows):
         return pd.DataFrame({"first_at": pd.Series([], dtype=messages["ts"].dtype), "escalated": []})
-    heads, codes = _session_runs(messages, chats, rows)
+    heads, codes = _session_runs(messages, rows, chats.row_codes[jaicp])
     is_switch = (messages["kind"] == "switch").to_numpy(dtype=bool, na_value=False)[rows]
     n = codes.max() + 1
     first = np.full(n, np.iinfo(np.int64).max)

@@ -84,11 +84,13 @@ def _first_per_transfer(t_ids: np.ndarray, values: np.ndarray, n: int, fill) -> 
 class ChatOrder:
     """A messages frame's rows grouped by chat, computed once and shared by :func:`transfers_table`
     and the KPIs' session count (one string hash and one sort for both): ``codes`` (each row's chat
-    code, in order of first appearance) and ``rows`` (the rows with a time, by chat, then time; an
-    event logged at the same instant as other rows sorts after them, other ties keep load order)."""
+    code, in order of first appearance), ``rows`` (the rows with a time, by chat, then time; an
+    event logged at the same instant as other rows sorts after them, other ties keep load order)
+    and ``row_codes`` (``codes[rows]``)."""
 
     codes: np.ndarray
     rows: np.ndarray
+    row_codes: np.ndarray
 
 
 def chat_order(messages: pd.DataFrame) -> ChatOrder:
@@ -104,8 +106,9 @@ def chat_order(messages: pd.DataFrame) -> ChatOrder:
     # two stable sorts instead of one lexsort: loaded frames are already in time order, which
     # timsort passes through in linear time; then a stable sort by chat keeps that order inside each chat
     by_time = np.argsort(ts_all[idx] * 2 + event_last, kind="stable")
-    order = by_time[np.argsort(chat_codes[idx][by_time], kind="stable")]
-    return ChatOrder(chat_codes, idx[order])
+    codes_by_time = chat_codes[idx][by_time]
+    by_chat = np.argsort(codes_by_time, kind="stable")
+    return ChatOrder(chat_codes, idx[by_time[by_chat]], codes_by_time[by_chat])
 
 
 def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CLOSE_PHRASES,
@@ -121,15 +124,16 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     chat_codes = chats.codes
     has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
     has_switch[chat_codes[is_switch_all]] = True
-    idx = chats.rows[has_switch[chat_codes[chats.rows]]]
-    codes, ts = chat_codes[idx], m["ts"].array.asi8[idx]
+    keep = has_switch[chats.row_codes]
+    idx, codes = chats.rows[keep], chats.row_codes[keep]
+    ts = m["ts"].array.asi8[idx]
     sw = is_switch_all[idx]
 
     # segment = how many switches of its chat precede (and include) the row
     c = np.cumsum(sw)
     chat_start = np.r_[True, codes[1:] != codes[:-1]]
-    group = np.cumsum(chat_start) - 1
-    seg_in_chat = c - (c - sw)[chat_start][group]
+    # switches before the row's chat: (c - sw) at the chat's first row, carried forward (it never decreases)
+    seg_in_chat = c - np.maximum.accumulate(np.where(chat_start, c - sw, 0))
     in_seg = seg_in_chat > 0
     r = np.flatnonzero(in_seg)  # rows inside some transfer, in sorted order
     tr = c[r] - 1  # transfer number 0..T-1, non-decreasing along r
