@@ -32,6 +32,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import SourceError
 from ..times import parse_time
@@ -163,8 +165,11 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     is_event = kind_is("event")
     events = text_of(is_event)  # every event-name test reads these texts, taken once
     is_client = author == client_code
-    client_close = first_ts(text_is([p.strip() for p in close_phrases], text_of(is_client)) if close_phrases
-                            else np.zeros(len(r), bool))
+    phrases = [p.strip() for p in close_phrases]
+    # a text equal to a phrase has its length in bytes: only those client texts are taken and compared
+    text_bytes = pc.binary_length(pa.array(text.array)).fill_null(-1).to_numpy()[rows]
+    may_close = is_client & np.isin(text_bytes, [len(p.encode()) for p in phrases])
+    client_close = first_ts(text_is(phrases, text_of(may_close)))
     finished_mask = text_is([FINISHED_EVENT, JIVO_FINISHED_EVENT], events)
     finished = first_ts(finished_mask)
     no_ops = first_ts(text_is([NO_OPERATORS_EVENT], events))
@@ -198,8 +203,13 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     code = OUTCOMES.index  # by name: the list is the transfer operation's, its order is not ours
     outcome = np.where(first_op != _NAT, code("answered"), np.where(no_ops != _NAT, code("no_operators"),
                        np.where(errors != _NAT, code("error"), code("unanswered"))))
-    switch_rows = idx[sw_pos]
-    switched = ts[sw_pos]
+    # the table's order (by time, then chat, then transfer number) applied to the per-transfer
+    # arrays before any string is taken, so strings are taken once and never reordered
+    transfer_no = seg_in_chat[sw_pos].astype(np.int64)
+    order = np.lexsort((transfer_no, codes[sw_pos], ts[sw_pos]))
+    switch_rows, switched, transfer_no = idx[sw_pos][order], ts[sw_pos][order], transfer_no[order]
+    first_op, closed, closed_by, op_names, outcome, counts, accepted, jivo_rows, rate_rows = (
+        a[order] for a in (first_op, closed, closed_by, op_names, outcome, counts, accepted, jivo_rows, rate_rows))
     to_ts = lambda a: pd.array(a.astype("datetime64[us]"), dtype="datetime64[us]").tz_localize("UTC")  # noqa: E731
     op_series = m["operator"].take(np.where(op_names >= 0, op_names, 0)).array
     op_series = pd.array(op_series, dtype=STRING_DTYPE)
@@ -218,7 +228,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     out = pd.DataFrame({
         "chat": m["chat"].array.take(switch_rows),
         "session": m["session"].array.take(switch_rows),
-        "transfer_no": seg_in_chat[sw_pos].astype(np.int64),
+        "transfer_no": transfer_no,
         "switched_at": to_ts(switched),
         "first_operator_at": to_ts(first_op),
         "wait_s": wait,
@@ -231,8 +241,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         "accepted_at": to_ts(accepted),
         "jivo_chat": jivo_chat.array, "rating": rating.array, "paired_by": paired_by.array,
     })
-    order = np.lexsort((out["transfer_no"].to_numpy(), codes[sw_pos], switched))  # by time, then chat
-    return out.iloc[order].reset_index(drop=True)
+    return out
 
 
 def _take_or_na(column: pd.Series, rows: np.ndarray) -> pd.Series:
