@@ -32,8 +32,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import SourceError
 from ..times import parse_time
@@ -97,10 +95,13 @@ class ChatOrder:
 
 def chat_order(messages: pd.DataFrame) -> ChatOrder:
     """The :class:`ChatOrder` of a messages frame."""
-    m = messages
-    chat_codes, _ = pd.factorize(m["chat"])
+    chat_codes, _ = pd.factorize(messages["chat"])
+    return _ordered(messages, chat_codes, np.flatnonzero(messages["ts"].array.asi8 != _NAT))
+
+
+def _ordered(m: pd.DataFrame, chat_codes: np.ndarray, idx: np.ndarray) -> ChatOrder:
+    """The ChatOrder of the rows `idx` (rows with a time, ascending)."""
     ts_all = m["ts"].array.asi8
-    idx = np.flatnonzero(ts_all != _NAT)
     # An event logged at the same instant as a switch is its consequence (JAICP logs
     # noLivechatOperatorsOnline in the same turn, sometimes before the question): events sort after
     # the other rows of their instant; otherwise same-ts rows keep their load order (stable sort).
@@ -122,10 +123,11 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     is_switch_all = (m["kind"] == "switch").to_numpy(dtype=bool, na_value=False)
     if not is_switch_all.any():
         return empty_transfers()
-    chats = chats if chats is not None else chat_order(m)
-    chat_codes = chats.codes
+    chat_codes = chats.codes if chats is not None else pd.factorize(m["chat"])[0]
     has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
     has_switch[chat_codes[is_switch_all]] = True
+    if chats is None:  # on its own: only the chats with a switch need sorting
+        chats = _ordered(m, chat_codes, np.flatnonzero(has_switch[chat_codes] & (m["ts"].array.asi8 != _NAT)))
     keep = has_switch[chats.row_codes]
     idx, codes = chats.rows[keep], chats.row_codes[keep]
     ts = m["ts"].array.asi8[idx]
@@ -165,11 +167,8 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     is_event = kind_is("event")
     events = text_of(is_event)  # every event-name test reads these texts, taken once
     is_client = author == client_code
-    phrases = [p.strip() for p in close_phrases]
-    # a text equal to a phrase has its length in bytes: only those client texts are taken and compared
-    text_bytes = pc.binary_length(pa.array(text.array)).fill_null(-1).to_numpy()[rows]
-    may_close = is_client & np.isin(text_bytes, [len(p.encode()) for p in phrases])
-    client_close = first_ts(text_is(phrases, text_of(may_close)))
+    client_close = first_ts(text_is([p.strip() for p in close_phrases], text_of(is_client)) if close_phrases
+                            else np.zeros(len(r), bool))
     finished_mask = text_is([FINISHED_EVENT, JIVO_FINISHED_EVENT], events)
     finished = first_ts(finished_mask)
     no_ops = first_ts(text_is([NO_OPERATORS_EVENT], events))
