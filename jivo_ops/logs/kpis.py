@@ -63,9 +63,10 @@ def _session_runs(messages: pd.DataFrame, rows: np.ndarray, chat: np.ndarray) ->
     the chat when it has none. `rows` come by chat (`chat`: their chat codes), then time, so a
     session's rows sit in runs and only the first row of each run is hashed; a run never crosses
     chats, so its first row is its earliest."""
-    session = pa.array(messages["session"].array).take(rows)
+    session = pa.chunked_array(pa.array(messages["session"].array)).take(rows)
     if session.null_count:
-        session = pc.coalesce(session, pa.array(messages["chat"].array).take(rows))
+        session = pc.coalesce(session, pa.chunked_array(pa.array(messages["chat"].array)).take(rows))
+    session = session.combine_chunks()
     if session.null_count:  # a row with neither: each row its own run, the hash's NA rule
         return np.arange(len(rows)), pd.factorize(pd.Series(session, dtype=messages["session"].dtype))[0]
     run_start = np.empty(len(rows), dtype=bool)
