@@ -35,8 +35,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import SourceError
+from .tabulate import ChatOrder, chat_order
 
 __all__ = ["kpis", "KPI_COLUMNS", "KPI_BY", "RATE_NAMES", "service_level_by_hour_of_week"]
 
@@ -55,25 +58,41 @@ def _period(ts: pd.Series, freq: str, tz: str) -> pd.Series:
     return local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
 
 
-def _sessions(messages: pd.DataFrame) -> pd.DataFrame:
+def _session_runs(messages: pd.DataFrame, rows: np.ndarray, chat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(where each run of one session starts in `rows`, that run's session code): the session, or
+    the chat when it has none. `rows` come by chat (`chat`: their chat codes), then time, so a
+    session's rows sit in runs and only the first row of each run is hashed; a run never crosses
+    chats, so its first row is its earliest."""
+    session = pa.chunked_array(pa.array(messages["session"].array)).take(rows)
+    if session.null_count:
+        session = pc.coalesce(session, pa.chunked_array(pa.array(messages["chat"].array)).take(rows))
+    session = session.combine_chunks()
+    if session.null_count:  # a row with neither: each row its own run, the hash's NA rule
+        return np.arange(len(rows)), pd.factorize(pd.Series(session, dtype=messages["session"].dtype))[0]
+    run_start = np.empty(len(rows), dtype=bool)
+    run_start[0] = True
+    run_start[1:] = pc.not_equal(session[1:], session[:-1]).to_numpy(zero_copy_only=False)
+    run_start[1:] |= chat[1:] != chat[:-1]
+    heads = np.flatnonzero(run_start)
+    return heads, session.take(heads).dictionary_encode().indices.to_numpy()
+
+
+def _sessions(messages: pd.DataFrame, chats: ChatOrder | None = None) -> pd.DataFrame:
     """One row per JAICP session: its first time and whether it switched."""
-    keep = (messages["source"] != "webhooks").to_numpy(dtype=bool, na_value=True) & messages["ts"].notna().to_numpy()
-    session = messages["session"]
-    key = session if not session.hasnans else session.fillna(messages["chat"])
-    codes, _ = pd.factorize(key)
-    codes = codes[keep]
-    if not len(codes):
+    chats = chats if chats is not None else chat_order(messages)
+    jaicp = (messages["source"] != "webhooks").to_numpy(dtype=bool, na_value=True)[chats.rows]
+    rows = chats.rows[jaicp]
+    if not len(rows):
         return pd.DataFrame({"first_at": pd.Series([], dtype=messages["ts"].dtype), "escalated": []})
-    ts = messages["ts"].array.asi8[keep]
+    heads, codes = _session_runs(messages, rows, chats.row_codes[jaicp])
+    is_switch = (messages["kind"] == "switch").to_numpy(dtype=bool, na_value=False)[rows]
     n = codes.max() + 1
     first = np.full(n, np.iinfo(np.int64).max)
-    np.minimum.at(first, codes, ts)
+    np.minimum.at(first, codes, messages["ts"].array.asi8[rows[heads]])
     switched = np.zeros(n, dtype=bool)
-    switched[codes[(messages["kind"] == "switch").to_numpy(dtype=bool, na_value=False)[keep]]] = True
-    present = np.zeros(n, dtype=bool)
-    present[codes] = True  # a session only Jivo's rows name is no JAICP session
-    first_at = pd.Series(pd.to_datetime(first[present], unit="us", utc=True)).astype(messages["ts"].dtype)
-    return pd.DataFrame({"first_at": first_at, "escalated": switched[present]})
+    switched[codes[np.logical_or.reduceat(is_switch, heads)]] = True
+    first_at = pd.Series(pd.to_datetime(first, unit="us", utc=True)).astype(messages["ts"].dtype)
+    return pd.DataFrame({"first_at": first_at, "escalated": switched})
 
 
 def _ratio(num, den) -> pd.Series:
@@ -82,10 +101,12 @@ def _ratio(num, den) -> pd.Series:
 
 
 def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame, *, by: str | None = None,
-         service_level_s: float = 20, tz: str = "UTC", sessions: pd.DataFrame | None = None) -> pd.DataFrame:
+         service_level_s: float = 20, tz: str = "UTC", sessions: pd.DataFrame | None = None,
+         chats: ChatOrder | None = None) -> pd.DataFrame:
     """The KPI table (see the module docstring); ``transfers`` is ``transfers_table(messages)``;
     ``sessions`` (``first_at``, ``escalated``), when given, stands for the messages' sessions
-    (the DuckDB path computes them out of core)."""
+    (the DuckDB path computes them out of core); ``chats`` is ``chat_order(messages)`` when the
+    caller already has it (the one the transfers table was built from)."""
     if by not in KPI_BY:
         raise SourceError(f"--by: unknown grouping {by!r} (one of day, hour, operator)")
     if not (isinstance(service_level_s, (int, float)) and service_level_s >= 0):
@@ -124,36 +145,33 @@ def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame, *, by: str | No
     index = counts.index
     given_sessions, escalated, sessions = sessions, None, None
     if by != "operator":
-        s = given_sessions if given_sessions is not None else _sessions(messages)
+        s = given_sessions if given_sessions is not None else _sessions(messages, chats)
         skey = np.zeros(len(s), dtype=int) if by is None else _period(s["first_at"], _FREQ[by], tz).to_numpy()
         sg = s.groupby(skey, sort=True)["escalated"].agg(["size", "sum"])
         index = index.union(sg.index).union([0] if by is None else [])
         sg = sg.reindex(index, fill_value=0)
         sessions, escalated = sg["size"].astype("int64"), sg["sum"].astype("int64")
     counts = counts.reindex(index, fill_value=0)
-    out = pd.DataFrame(index=index)
-    out["sessions"] = pd.NA if sessions is None else sessions
+    # the columns gathered in a dict and framed once: inserting them one by one costs more than the figures
+    col: dict = {"sessions": pd.NA if sessions is None else sessions}
     for name, num in (("escalation", escalated), ("containment", None if sessions is None else sessions - escalated)):
-        out[f"{name}_num"] = pd.NA if num is None else num
-        out[f"{name}_den"] = pd.NA if sessions is None else sessions
-        out[f"{name}_rate"] = np.nan if num is None else _ratio(num, sessions).to_numpy()
-    for name in ("no_operators", "service_level", "abandonment"):
-        out[f"{name}_num"] = counts[f"{name}_num"].astype("int64")
-        out[f"{name}_den"] = counts["switches"].astype("int64")
-        out[f"{name}_rate"] = _ratio(out[f"{name}_num"], out[f"{name}_den"]).to_numpy()
-    out["switches"] = counts["switches"].astype("int64")
-    out["answered"] = counts["answered"].astype("int64")
+        col[f"{name}_num"] = pd.NA if num is None else num
+        col[f"{name}_den"] = pd.NA if sessions is None else sessions
+        col[f"{name}_rate"] = np.nan if num is None else _ratio(num, sessions).to_numpy()
+    for name, num, den in (*((n, f"{n}_num", "switches") for n in ("no_operators", "service_level", "abandonment")),
+                           ("rated", "rated_num", "answered"), ("positive", "positive_num", "rated_num")):
+        col[f"{name}_num"] = counts[num].astype("int64")
+        col[f"{name}_den"] = counts[den].astype("int64")
+        col[f"{name}_rate"] = _ratio(col[f"{name}_num"], col[f"{name}_den"]).to_numpy()
+    col["switches"] = counts["switches"].astype("int64")
+    col["answered"] = counts["answered"].astype("int64")
     waits = g["wait_s"]
-    out["first_reply_median_s"] = waits.median()
-    out["first_reply_p90_s"] = waits.quantile(0.9)
-    out["first_reply_p95_s"] = waits.quantile(0.95)
-    out["handling_median_s"] = g["handling_s"].median()
-    out["handling_p90_s"] = g["handling_s"].quantile(0.9)
-    for name, den in (("rated", "answered"), ("positive", "rated_num")):
-        out[f"{name}_num"] = counts[f"{name}_num"].astype("int64")
-        out[f"{name}_den"] = counts[den].astype("int64")
-        out[f"{name}_rate"] = _ratio(out[f"{name}_num"], out[f"{name}_den"]).to_numpy()
-    out = out[list(KPI_COLUMNS)]
+    col["first_reply_median_s"] = waits.median()
+    col["first_reply_p90_s"] = waits.quantile(0.9)
+    col["first_reply_p95_s"] = waits.quantile(0.95)
+    col["handling_median_s"] = g["handling_s"].median()
+    col["handling_p90_s"] = g["handling_s"].quantile(0.9)
+    out = pd.DataFrame({c: col[c] for c in KPI_COLUMNS}, index=index)
     out.attrs["service_level_s"] = service_level_s
     if by is None:
         return out.reset_index(drop=True)

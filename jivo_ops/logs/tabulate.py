@@ -26,6 +26,7 @@ loop per chat — so 100,000 chats take a fraction of a second.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -40,7 +41,7 @@ from .sources.jivo_webhooks import ACCEPTED_EVENT, FINISHED_EVENT as JIVO_FINISH
 
 __all__ = ["transfers_table", "per_operator", "per_period", "filter_frame", "summarize",
            "export", "OUTCOMES", "CLOSED_BY", "TRANSFER_COLUMNS", "CLOSE_PHRASES", "empty_transfers",
-           "filter_values", "is_blank_filter", "FINISHED_EVENT", "NO_OPERATORS_EVENT"]
+           "filter_values", "is_blank_filter", "FINISHED_EVENT", "NO_OPERATORS_EVENT", "ChatOrder", "chat_order"]
 
 CLOSED_BY = ("client", "operator")
 RATINGS = ("positive", "negative")
@@ -79,36 +80,64 @@ def _first_per_transfer(t_ids: np.ndarray, values: np.ndarray, n: int, fill) -> 
     return out
 
 
-def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CLOSE_PHRASES,
-                    pairs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per switch; see the module docstring for each column's meaning. ``pairs`` (a
-    LogSet's ``jivo_pairs``) gives ``paired_by``."""
-    m = messages
-    is_switch_all = (m["kind"] == "switch").to_numpy(dtype=bool, na_value=False)
-    if not is_switch_all.any():
-        return empty_transfers()
-    chat_codes, _ = pd.factorize(m["chat"])
-    has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
-    has_switch[chat_codes[is_switch_all]] = True
+@dataclass(frozen=True)
+class ChatOrder:
+    """A messages frame's rows grouped by chat, computed once and shared by :func:`transfers_table`
+    and the KPIs' session count (one string hash and one sort for both): ``codes`` (each row's chat
+    code, in order of first appearance), ``rows`` (the rows with a time, by chat, then time; an
+    event logged at the same instant as other rows sorts after them, other ties keep load order)
+    and ``row_codes`` (``codes[rows]``)."""
+
+    codes: np.ndarray
+    rows: np.ndarray
+    row_codes: np.ndarray
+
+
+def chat_order(messages: pd.DataFrame) -> ChatOrder:
+    """The :class:`ChatOrder` of a messages frame."""
+    chat_codes, _ = pd.factorize(messages["chat"])
+    return _ordered(messages, chat_codes, np.flatnonzero(messages["ts"].array.asi8 != _NAT))
+
+
+def _ordered(m: pd.DataFrame, chat_codes: np.ndarray, idx: np.ndarray) -> ChatOrder:
+    """The ChatOrder of the rows `idx` (rows with a time, ascending)."""
     ts_all = m["ts"].array.asi8
-    idx = np.flatnonzero(has_switch[chat_codes] & (ts_all != _NAT))
-    codes, ts = chat_codes[idx], ts_all[idx]
     # An event logged at the same instant as a switch is its consequence (JAICP logs
     # noLivechatOperatorsOnline in the same turn, sometimes before the question): events sort after
     # the other rows of their instant; otherwise same-ts rows keep their load order (stable sort).
     event_last = (m["kind"] == "event").to_numpy(dtype=bool, na_value=False)[idx]
     # two stable sorts instead of one lexsort: loaded frames are already in time order, which
     # timsort passes through in linear time; then a stable sort by chat keeps that order inside each chat
-    by_time = np.argsort(ts * 2 + event_last, kind="stable")
-    order = by_time[np.argsort(codes[by_time], kind="stable")]
-    idx, codes, ts = idx[order], codes[order], ts[order]
+    by_time = np.argsort(ts_all[idx] * 2 + event_last, kind="stable")
+    codes_by_time = chat_codes[idx][by_time]
+    by_chat = np.argsort(codes_by_time, kind="stable")
+    return ChatOrder(chat_codes, idx[by_time[by_chat]], codes_by_time[by_chat])
+
+
+def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CLOSE_PHRASES,
+                    pairs: pd.DataFrame | None = None, chats: ChatOrder | None = None) -> pd.DataFrame:
+    """One row per switch; see the module docstring for each column's meaning. ``pairs`` (a
+    LogSet's ``jivo_pairs``) gives ``paired_by``; ``chats`` is ``chat_order(messages)`` when the
+    caller already has it."""
+    m = messages
+    is_switch_all = (m["kind"] == "switch").to_numpy(dtype=bool, na_value=False)
+    if not is_switch_all.any():
+        return empty_transfers()
+    chat_codes = chats.codes if chats is not None else pd.factorize(m["chat"])[0]
+    has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
+    has_switch[chat_codes[is_switch_all]] = True
+    if chats is None:  # on its own: only the chats with a switch need sorting
+        chats = _ordered(m, chat_codes, np.flatnonzero(has_switch[chat_codes] & (m["ts"].array.asi8 != _NAT)))
+    keep = has_switch[chats.row_codes]
+    idx, codes = chats.rows[keep], chats.row_codes[keep]
+    ts = m["ts"].array.asi8[idx]
     sw = is_switch_all[idx]
 
     # segment = how many switches of its chat precede (and include) the row
     c = np.cumsum(sw)
     chat_start = np.r_[True, codes[1:] != codes[:-1]]
-    group = np.cumsum(chat_start) - 1
-    seg_in_chat = c - (c - sw)[chat_start][group]
+    # switches before the row's chat: (c - sw) at the chat's first row, carried forward (it never decreases)
+    seg_in_chat = c - np.maximum.accumulate(np.where(chat_start, c - sw, 0))
     in_seg = seg_in_chat > 0
     r = np.flatnonzero(in_seg)  # rows inside some transfer, in sorted order
     tr = c[r] - 1  # transfer number 0..T-1, non-decreasing along r
@@ -173,8 +202,13 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     code = OUTCOMES.index  # by name: the list is the transfer operation's, its order is not ours
     outcome = np.where(first_op != _NAT, code("answered"), np.where(no_ops != _NAT, code("no_operators"),
                        np.where(errors != _NAT, code("error"), code("unanswered"))))
-    switch_rows = idx[sw_pos]
-    switched = ts[sw_pos]
+    # the table's order (by time, then chat, then transfer number) applied to the per-transfer
+    # arrays before any string is taken, so strings are taken once and never reordered
+    transfer_no = seg_in_chat[sw_pos].astype(np.int64)
+    order = np.lexsort((transfer_no, codes[sw_pos], ts[sw_pos]))
+    switch_rows, switched, transfer_no = idx[sw_pos][order], ts[sw_pos][order], transfer_no[order]
+    first_op, closed, closed_by, op_names, outcome, counts, accepted, jivo_rows, rate_rows = (
+        a[order] for a in (first_op, closed, closed_by, op_names, outcome, counts, accepted, jivo_rows, rate_rows))
     to_ts = lambda a: pd.array(a.astype("datetime64[us]"), dtype="datetime64[us]").tz_localize("UTC")  # noqa: E731
     op_series = m["operator"].take(np.where(op_names >= 0, op_names, 0)).array
     op_series = pd.array(op_series, dtype=STRING_DTYPE)
@@ -193,7 +227,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     out = pd.DataFrame({
         "chat": m["chat"].array.take(switch_rows),
         "session": m["session"].array.take(switch_rows),
-        "transfer_no": seg_in_chat[sw_pos].astype(np.int64),
+        "transfer_no": transfer_no,
         "switched_at": to_ts(switched),
         "first_operator_at": to_ts(first_op),
         "wait_s": wait,
@@ -206,8 +240,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         "accepted_at": to_ts(accepted),
         "jivo_chat": jivo_chat.array, "rating": rating.array, "paired_by": paired_by.array,
     })
-    order = np.lexsort((out["transfer_no"].to_numpy(), codes[sw_pos], switched))  # by time, then chat
-    return out.iloc[order].reset_index(drop=True)
+    return out
 
 
 def _take_or_na(column: pd.Series, rows: np.ndarray) -> pd.Series:
