@@ -69,8 +69,9 @@ def main() -> int:
                     profile = load_profile(profile_path, env=False)
                     url = profile.jaicp.chat_api_url
                     if side == "bare":
-                        asyncio.run(bare(url, 20, 10, f"w{round_no}"))
-                        t, ok = asyncio.run(bare(url, args.transfers, args.concurrency, f"r{round_no}"))
+                        asyncio.run(bare(url, 20, 10, f"w{round_no}", profile.jivo.operator_view_url))
+                        t, ok = asyncio.run(bare(url, args.transfers, args.concurrency, f"r{round_no}",
+                                                    profile.jivo.operator_view_url))
                     else:
                         asyncio.run(runner(profile, 20, 10))
                         t, ok = asyncio.run(runner(profile, args.transfers, args.concurrency))

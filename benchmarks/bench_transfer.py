@@ -87,8 +87,9 @@ def make_pool(concurrency: int) -> list[httpx.AsyncClient]:
     return [httpx.AsyncClient(timeout=httpx.Timeout(30.0), limits=limits) for _ in range(math.ceil(concurrency / per))]
 
 
-async def bare(url: str, transfers: int, concurrency: int, tag: str) -> tuple[float, int]:
-    """The same HTTP calls as the default script, with nothing recorded."""
+async def bare(url: str, transfers: int, concurrency: int, tag: str, view_url: str = "") -> tuple[float, int]:
+    """The same HTTP calls as the default script, with nothing recorded; with `view_url` (a profile whose
+    Jivo side shows what the operator got, as the runner reads it after each transfer) that one too."""
     pool = make_pool(concurrency)
     events_url = url.rstrip("/") + "/events"
     semaphore = asyncio.Semaphore(concurrency)
@@ -124,6 +125,10 @@ async def bare(url: str, transfers: int, concurrency: int, tag: str) -> tuple[fl
             raise TimeoutError(f"no operator message for {cid} within 30 s")
         r = await client.post(url, json={"clientId": cid, "query": close})
         r.raise_for_status()
+        if view_url:
+            said = [t for e in events for x in e.get("event", {}).get("data", {}).get("replies", ())
+                    if (t := x.get("text"))]
+            (await client.post(view_url, json={"clientId": cid, "replies": said}, timeout=5.0)).raise_for_status()
         answered += 1
 
     started = time.perf_counter()
@@ -165,12 +170,13 @@ def main() -> int:
                     profile = load_profile(profile_path, env=False)
                     url = profile.jaicp.chat_api_url
                     if side == "bare":   # warm up (imports, connections), then measure
-                        asyncio.run(bare(url, 20, 10, f"w{round_no}"))
+                        asyncio.run(bare(url, 20, 10, f"w{round_no}", profile.jivo.operator_view_url))
                     else:
                         asyncio.run(runner(profile, 20, 10))
                     cpu_started, sandbox_started = time.process_time(), process_cpu_s(process.pid)
                     if side == "bare":
-                        t, ok = asyncio.run(bare(url, args.transfers, args.concurrency, f"r{round_no}"))
+                        t, ok = asyncio.run(bare(url, args.transfers, args.concurrency, f"r{round_no}",
+                                                    profile.jivo.operator_view_url))
                     else:
                         t, ok = asyncio.run(runner(profile, args.transfers, args.concurrency))
                     used = time.process_time() - cpu_started
