@@ -73,3 +73,25 @@ def test_ctrl_c_on_the_cli_prints_what_ran_and_exits_130_without_a_traceback(tmp
     ran = int(match.group(1))
     assert len(read_jsonl(tmp_path / "t.jsonl")) == ran
     assert "error=" not in out and "Traceback" not in err and "ClientDisconnect" not in err, err
+
+
+def test_ctrl_c_stops_the_whole_run_of_several_scripts_not_just_the_current_one(tmp_path):
+    """A JAICP XML file is one script per test-case: after Ctrl-C the later ones never start."""
+    suite = tmp_path / "bot-tests.xml"
+    suite.write_text("""<test>
+  <test-case id="hand-over"><q>/start</q><q>Позовите оператора</q><a state="/Operator"/></test-case>
+  <test-case id="greeting"><q>/start</q><a state="/Start"/></test-case>
+</test>""", encoding="utf-8")
+    command = [str(JIVO_OPS)] if JIVO_OPS.exists() else [
+        sys.executable, "-c", "import sys; from jivo_ops.cli import main; sys.exit(main())"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIVO_OPS_")}
+    process = subprocess.Popen(command + ["transfer", "--sandbox", "--script", str(suite), "--switch-state",
+                                          "/Operator", "--clients", "300", "--concurrency", "10"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(6)  # the sandbox is up and the first test-case (300 hand-overs) is running
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    match = STOPPED.search(out)
+    assert match and match.group(2) == "600", out
+    assert int(match.group(1)) < 300, out  # the greeting test-case never started

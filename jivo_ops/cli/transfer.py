@@ -82,7 +82,7 @@ def profile_or_sandbox(args, *, whole_sandbox: bool = False):
 
 def run(args) -> int:
     from ..transfer import TransferBatch, TransferSettings, format_stopped, format_summary, format_timeline, load_scripts
-    from ..transfer.regression import run_script, write_junit
+    from ..transfer.regression import clients_for, run_suite, write_junit
     from ..transfer.render import format_check
     from ..transfer.script import DEFAULT_SCRIPT
 
@@ -95,13 +95,13 @@ def run(args) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     # a script's `sandbox` settings need the Sandbox
     with profile_or_sandbox(args, whole_sandbox=True) as target, writing(args.out or "--out"):
-        batches = [run_script(script, target, clients=args.clients,
-                              concurrency=settings.concurrency, step_timeout=settings.step_timeout,
-                              out=args.out if len(scripts) == 1 else None, progress=progress)
-                   for script in scripts]
+        batches = run_suite(scripts, target, clients=args.clients, concurrency=settings.concurrency,
+                            step_timeout=settings.step_timeout, out=args.out if len(scripts) == 1 else None,
+                            progress=progress)
+    never_started = sum(clients_for(s, args.clients) for s in scripts[len(batches):])
     batch = TransferBatch([r for b in batches for r in b], script=", ".join(s.name for s in scripts),
                           interrupted=any(b.interrupted for b in batches), elapsed_s=sum(b.elapsed_s for b in batches),
-                          planned=sum(max(b.planned, len(b)) for b in batches))
+                          planned=sum(max(b.planned, len(b)) for b in batches) + never_started)
     if args.out and len(scripts) > 1:
         with writing(args.out):
             batch.to_jsonl(args.out)
@@ -126,7 +126,7 @@ def run(args) -> int:
               + (" (stopped early)" if batch.interrupted else ""))
         if batch.interrupted:
             print(format_stopped(summary))
-    if args.timeline:
+    if args.timeline and len(batch):
         shown = [batch[0]] + [r for r in batch[1:] if not r.passed][:5]
         for r in shown:
             print()

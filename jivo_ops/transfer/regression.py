@@ -22,7 +22,7 @@ from .results import TransferBatch, TransferResult
 from .script import Script, load_scripts
 
 __all__ = ["SCRIPT_PATTERNS", "EXAMPLE_SANDBOX_SETTINGS", "find_scripts", "load_suite", "run_script", "run_suite",
-           "failure_report", "checks_frame", "junit_xml", "write_junit"]
+           "failure_report", "checks_frame", "junit_xml", "write_junit", "clients_for"]
 
 SCRIPT_PATTERNS = ("*.transfer.toml", "*.transfer.json")
 # The scenario the shipped examples (handover-examples/) expect of a sandbox: the switch a JAICP
@@ -62,7 +62,7 @@ def run_script(script: Script, target: Any, *, clients: int | None = None, **opt
     from .runner import run_transfers
 
     options.setdefault("progress", False)
-    count = clients or script.clients or 1
+    count = clients_for(script, clients)
     options.setdefault("concurrency", count)
     if not _is_sandbox(target):
         return run_transfers(target, clients=count, script=script, **options)
@@ -77,13 +77,23 @@ def run_script(script: Script, target: Any, *, clients: int | None = None, **opt
         target.set(**{name: getattr(saved, name) for name in script.sandbox or {}})
 
 
+def clients_for(script: Script, clients: int | None = None) -> int:
+    """How many clients a run of `script` has: the number asked for, else the script's own, else 1."""
+    return clients or script.clients or 1
+
+
 def _is_sandbox(target: Any) -> bool:
     return hasattr(target, "set") and hasattr(target, "profile") and hasattr(target, "settings")
 
 
 def run_suite(scripts: Sequence[Script], target: Any, **options: Any) -> list[TransferBatch]:
-    """`run_script` for each script, in order."""
-    return [run_script(script, target, **options) for script in scripts]
+    """`run_script` for each script, in order; a stopped batch (Ctrl-C, `stop`) ends the suite there."""
+    batches: list[TransferBatch] = []
+    for script in scripts:
+        batches.append(run_script(script, target, **options))
+        if batches[-1].interrupted:
+            break
+    return batches
 
 
 def failure_report(result: TransferResult) -> str:
