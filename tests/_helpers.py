@@ -8,6 +8,7 @@ import secrets
 import socket
 import sqlite3
 import string
+import sys
 from pathlib import Path
 
 from jivo_ops.profile import JaicpSettings, JivoSettings, Profile
@@ -82,3 +83,18 @@ def closed_port_url(path: str = "") -> str:
     port = sock.getsockname()[1]
     sock.close()
     return f"http://127.0.0.1:{port}{path}"
+
+
+def jivo_ops_command() -> list[str]:
+    """The `jivo-ops` console script of this interpreter's environment (or the same through -c)."""
+    script = Path(sys.executable).with_name("jivo-ops")
+    return [str(script)] if script.exists() else [
+        sys.executable, "-c", "import sys; from jivo_ops.cli import main; sys.exit(main())"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without JIVO_OPS_* settings (a child must not read the user's profile)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIVO_OPS_")}
+    env.update(extra)
+    return env
+

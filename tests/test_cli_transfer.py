@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,14 +11,13 @@ from jivo_ops.cli import main
 from jivo_ops.profile import save_profile
 from jivo_ops.sandbox import Sandbox
 
-JIVO_OPS = Path(sys.executable).with_name("jivo-ops")
+from _helpers import clean_env, jivo_ops_command
+
 
 
 def run_cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    command = [str(JIVO_OPS)] if JIVO_OPS.exists() else [
-        sys.executable, "-c", "import sys; from jivo_ops.cli import main; sys.exit(main())"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIVO_OPS_")}
-    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(jivo_ops_command() + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=clean_env())
 
 
 def test_transfer_sandbox_20_clients_exits_0_with_20_answered(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -15,15 +14,11 @@ from jivo_ops.profile import save_profile
 from jivo_ops.sandbox import Sandbox
 from jivo_ops.transfer.regression import EXAMPLE_SANDBOX_SETTINGS
 
+from _helpers import clean_env
+
 ROOT = Path(__file__).resolve().parents[1]
 JUNIT_XSD = etree.XMLSchema(etree.parse(str(Path(__file__).resolve().parent / "fixtures" / "junit.xsd")))
 BIN = Path(sys.executable).parent
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIVO_OPS_")}
-    env.update(extra)
-    return env
 
 
 def pytest_run(cwd: Path, *args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:

@@ -4,20 +4,18 @@ prints the summary of what ran and exits 130, with no traceback from the sandbox
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 from jivo_ops.sandbox import Sandbox
 from jivo_ops.transfer import format_summary, read_jsonl, run_transfers
 from jivo_ops.widgets import TransferConsole
 
-JIVO_OPS = Path(sys.executable).with_name("jivo-ops")
+from _helpers import clean_env, jivo_ops_command
+
 STOPPED = re.compile(r"остановлено: (\d+) из (\d+) выполнено, (\d+) не начаты")
 
 
@@ -55,9 +53,7 @@ def test_the_console_after_stop_shows_what_ran_in_a_neutral_colour():
 
 
 def test_ctrl_c_on_the_cli_prints_what_ran_and_exits_130_without_a_traceback(tmp_path):
-    command = [str(JIVO_OPS)] if JIVO_OPS.exists() else [
-        sys.executable, "-c", "import sys; from jivo_ops.cli import main; sys.exit(main())"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIVO_OPS_")}
+    command, env = jivo_ops_command(), clean_env()
     process = subprocess.Popen(command + ["transfer", "--sandbox", "--clients", "400", "--concurrency", "20",
                                           "--out", str(tmp_path / "t.jsonl")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -82,9 +78,7 @@ def test_ctrl_c_stops_the_whole_run_of_several_scripts_not_just_the_current_one(
   <test-case id="hand-over"><q>/start</q><q>Позовите оператора</q><a state="/Operator"/></test-case>
   <test-case id="greeting"><q>/start</q><a state="/Start"/></test-case>
 </test>""", encoding="utf-8")
-    command = [str(JIVO_OPS)] if JIVO_OPS.exists() else [
-        sys.executable, "-c", "import sys; from jivo_ops.cli import main; sys.exit(main())"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIVO_OPS_")}
+    command, env = jivo_ops_command(), clean_env()
     process = subprocess.Popen(command + ["transfer", "--sandbox", "--script", str(suite), "--switch-state",
                                           "/Operator", "--clients", "300", "--concurrency", "10"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
