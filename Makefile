@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lab test test-unit test-ui demo bench clean
+.PHONY: install lab test test-unit test-ui demo bench catalogs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) \
 	  || echo "make bench: install wrk (apt-get install wrk) for the recorder benchmark"
 	$(BIN)/python benchmarks/run_all.py
+
+# After marking messages with _() or editing a .po: extract, update both languages, compile (jivo_ops/i18n.py).
+catalogs: $(STAMP)
+	$(BIN)/python tools/catalogs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -93,8 +93,11 @@ def jivo_ops_command() -> list[str]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without JIVO_OPS_* settings (a child must not read the user's profile)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIVO_OPS_")}
+    """This process's environment without JIVO_OPS_* settings (a child must not read the user's profile).
+
+    JIVO_OPS_LANG stays: the suite pins the language its assertions are written in (conftest.py).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIVO_OPS_") or k == "JIVO_OPS_LANG"}
     env.update(extra)
     return env
 
