@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "SettingsError": "errors",
     "RetryPolicy": "channel.http",
     "mask_url": "redaction",
+    "set_language": "i18n",
     "redact": "redaction",
     "SwitchReply": "channel.switch",
     "JivoClient": "channel.jivo",

@@ -17,6 +17,8 @@ PUBLIC = {
     "SourceError", "TimeFormatError", "RecorderError", "ScriptError", "SettingsError", "WaitTimeoutError",
     # secrets
     "mask_url", "redact",
+    # the language of every message (ru | en)
+    "set_language",
     # the wire
     "SwitchReply", "RetryPolicy", "JivoClient", "ClientMessage", "AgentMessage", "ChatApiClient", "ReporterClient",
     # setup
