@@ -16,10 +16,12 @@ from __future__ import annotations
 import gettext as _gettext
 import os
 import sys
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "current_language", "set_language", "_", "N_", "ngettext"]
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "current_language", "set_language", "_", "N_", "ngettext",
+           "TranslatedMapping"]
 
 LANGUAGES = ("ru", "en")
 DEFAULT_LANGUAGE = "ru"
@@ -87,3 +89,23 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark `message` for the catalog without translating it yet (translate it with `_()` where shown)."""
     return message
+
+
+class TranslatedMapping(Mapping):
+    """A read-only table of `N_()`-marked messages whose values come out `_()`-ed on every read, so a module-level
+    table (step titles, halves' names) speaks the language of the moment to every caller, old or new."""
+
+    def __init__(self, messages: Mapping) -> None:
+        self._messages = dict(messages)
+
+    def __getitem__(self, key):
+        return _(self._messages[key])
+
+    def __iter__(self):
+        return iter(self._messages)
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def __repr__(self) -> str:
+        return f"TranslatedMapping({dict(self)!r})"

@@ -14,6 +14,10 @@ from jivo_ops.profile import JaicpSettings, JivoSettings, Profile, example_profi
 
 from _helpers import assert_no_secret, closed_port_url, random_token, wired_profile
 
+# The assertions are the English sentences of the code (issue 15 §3).
+pytestmark = pytest.mark.usefixtures("english")
+
+
 def finding(report: CheckReport, code: str) -> Finding:
     matches = [f for f in report if f.code == code]
     assert matches, f"expected {code}, got {report.codes}"
@@ -292,7 +296,8 @@ def test_report_frame_has_one_row_per_finding_and_typed_columns():
     assert len(empty) == 0 and list(empty.columns) == list(frame.columns)
 
 
-def test_report_html_and_json_name_steps_and_hide_tokens():
+def test_report_html_and_json_name_steps_and_hide_tokens(monkeypatch):
+    monkeypatch.setenv("JIVO_OPS_LANG", "ru")  # it asserts the Russian headings
     report, tokens = _broken_report()
     page = report._repr_html_()
     assert "✗ 2. Настройка Jivo" in page and "✓ 1. Создание канала" in page and "! 4. Перевод на оператора" in page

@@ -16,6 +16,10 @@ from jivo_ops.profile import JaicpSettings, JivoSettings, Profile, save_profile
 
 from _helpers import assert_no_secret, clear_jivo_ops_env, random_token
 
+# The assertions are the English sentences of the code (issue 15 §3).
+pytestmark = pytest.mark.usefixtures("english")
+
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "jivo_ops" / "data" / "example-profile.toml"
 HEADER = ["severity", "code", "step", "field", "problem", "fix"]

@@ -14,6 +14,9 @@ from jivo_ops.sandbox import Sandbox
 from _helpers import clean_env, jivo_ops_command
 
 
+# The assertions are the English sentences of the code (issue 15 §3).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def run_cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
     return subprocess.run(jivo_ops_command() + list(args), capture_output=True, text=True, timeout=timeout,

@@ -17,6 +17,10 @@ from jivo_ops.sandbox import Sandbox
 from _helpers import assert_no_secret, clear_jivo_ops_env
 from test_checks import CASE_PROFILE, CASES, _cases
 
+# The assertions are the English sentences of the code (issue 15 §3).
+pytestmark = pytest.mark.usefixtures("english")
+
+
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"timeout": 2.0, "step_timeout": 2.0}
 

@@ -109,6 +109,7 @@ def test_the_panel_and_jivo_ops_check_report_the_same_findings(capsys, tmp_path)
     assert {f["code"] for f in from_cli["findings"]} >= {"J002", "J204", "J305"}
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_the_panel_probes_what_jivo_ops_check_probe_probes(capsys, tmp_path):
     with Sandbox(online=False) as sb:
         path = save_profile(sb.profile, tmp_path / "offline.toml")

@@ -10,6 +10,9 @@ from jivo_ops.setup.probes import format_probe, probe_jaicp_leg, probe_jivo_leg
 from jivo_ops.recorder.server import Recorder
 from jivo_ops.sandbox import Sandbox
 
+# The assertions are the English sentences of the code (issue 15 §3).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 # -- the JAICP leg (act as Jivo) --------------------------------------------------------------
 

@@ -10,6 +10,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from jivo_ops.sandbox import Sandbox
 from jivo_ops.transfer import format_summary, read_jsonl, run_transfers
 from jivo_ops.widgets import TransferConsole
@@ -19,6 +21,7 @@ from _helpers import clean_env, jivo_ops_command
 STOPPED = re.compile(r"остановлено: (\d+) из (\d+) выполнено, (\d+) не начаты")
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_a_stopped_batch_counts_what_never_started_apart(tmp_path):
     out = tmp_path / "t.jsonl"
     stop = threading.Event()

@@ -47,6 +47,7 @@ def test_the_console_view_shows_the_operations_message():
     assert console.status.kind == "error" and console.status.text == "✗ concurrency must be at least 1, not 0"
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_sandbox_demo_is_one_run_transfer(capsys):
     assert main(["sandbox", "--demo"]) == 0
     out = capsys.readouterr().out

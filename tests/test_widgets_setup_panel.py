@@ -28,7 +28,7 @@ def test_walking_the_four_steps_wires_the_sandbox(unwired):
     assert panel.model.summary_text().splitlines()[1:] == [
         "✓ 1. Создание канала", "✗ 2. Настройка Jivo: J201 J204",
         "✗ 3. Подключение операторского канала: J301 J305", "✓ 4. Перевод на оператора"]
-    assert "Paste JAICP" in _step_head(panel, 2) and "✗ Шаг 2" in _step_head(panel, 2)
+    assert "Вставьте «Internal Webhook Url» из JAICP" in _step_head(panel, 2) and "✗ Шаг 2" in _step_head(panel, 2)
     assert run_transfer(unwired, step_timeout=2).outcome != "answered"
 
     panel.apply_buttons[1].click()                      # «Создать»: the Internal Webhook Url appears
@@ -41,7 +41,7 @@ def test_walking_the_four_steps_wires_the_sandbox(unwired):
     panel.paste_unique.click()                          # «Уникальный URL» → «External API Endpoint»
     panel.inputs["jaicp.inbound_operator"].value = "Jivo"
     panel.apply_buttons[3].click()                      # «Сохранить»
-    assert panel.report.ok and panel.report.summary().endswith("all four steps look right")
+    assert panel.report.ok and panel.report.summary().endswith("все четыре шага в порядке")
     assert all(panel.step_status[s].value.count("✓ Шаг") == 1 for s in (1, 2, 3, 4))
     assert run_transfer(unwired, step_timeout=5).outcome == "answered"
 
@@ -96,6 +96,7 @@ def test_a_real_profile_is_an_editor_without_apply_buttons():
     assert "J204" in panel.model.summary_text() and "✗ Шаг 2" in _step_head(panel, 2)
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_probes_report_failures_in_the_widget():
     with Sandbox(online=False) as sb:
         panel = SetupPanel(sb)
@@ -120,6 +121,7 @@ def test_step_four_applies_the_switch_fields(unwired):
     assert panel.status.kind == "error" and "switch JSON" in panel.status.text
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_what_broke_button_gives_the_diagnosis_verdict(unwired):
     """«Что сломалось?»: the same Diagnosis as `jivo-ops diagnose`, its verdict in the status line."""
     unwired.wire()

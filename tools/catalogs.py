@@ -36,10 +36,16 @@ def main() -> int:
         pybabel(action, "-i", str(TEMPLATE), "-d", str(LOCALE), "-D", "jivo_ops", "-l", language, *extra)
     fill_english()
     pybabel("compile", "-d", str(LOCALE), "-D", "jivo_ops", "--use-fuzzy")
-    missing = [m.id for m in read_po(po_path("ru").open("rb")) if m.id and not m.string]
+    missing = [m.id for m in read_po(po_path("ru").open("rb")) if m.id and untranslated(m)]
     for message in missing:
         print(f"ru: no translation yet: {message if isinstance(message, str) else message[0]!r}", file=sys.stderr)
     return 1 if missing else 0
+
+
+def untranslated(message) -> bool:
+    """No msgstr yet (a plural message has one per form: any empty one counts)."""
+    strings = [message.string] if isinstance(message.string, str) else list(message.string)
+    return not all(strings)
 
 
 def fill_english() -> None:
@@ -47,7 +53,7 @@ def fill_english() -> None:
     with path.open("rb") as handle:
         catalog = read_po(handle)
     for message in catalog:
-        if message.id and not message.string:
+        if message.id and untranslated(message):
             message.string = message.id if isinstance(message.id, str) else tuple(message.id)
     with path.open("wb") as handle:
         write_po(handle, catalog, no_location=True, sort_output=True, ignore_obsolete=True)

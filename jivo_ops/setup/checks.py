@@ -79,6 +79,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import SplitResult, urlsplit
 
 from ..errors import JivoOpsError, ProtocolError, RejectedError, ServiceError
+from ..i18n import N_, TranslatedMapping, _, ngettext
 from ..profile import FIELD_LABELS, Profile, reporter_path_token
 from ..redaction import redact
 
@@ -91,12 +92,21 @@ __all__ = ["Finding", "CheckReport", "ServiceProbe", "FieldInfo", "CODES", "FIEL
 
 ERROR, WARNING = "error", "warning"
 
-STEPS: dict[int, str] = {
+# The headings as the seed's (Russian) instructions word them: `step_title` in JSON, stable in every language.
+STEP_HEADINGS: dict[int, str] = {
     1: "Создание канала",
     2: "Настройка Jivo",
     3: "Подключение операторского канала",
     4: "Перевод на оператора",
 }
+# The same headings on screens, in the language of the moment (read through `_()`).
+STEPS: "TranslatedMapping[int, str]" = TranslatedMapping({
+    1: N_("Creating the channel"),
+    2: N_("Setting up Jivo"),
+    3: N_("Connecting the operator channel"),
+    4: N_("Transfer to an operator"),
+})
+SEVERITY_LABELS = TranslatedMapping({ERROR: N_("error"), WARNING: N_("warning")})
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,7 @@ FIELDS: dict[str, FieldInfo] = {f.key: f for f in (
     FieldInfo("jivo.chunked", 2, "«Chunked кодировка в запросах»"),
     FieldInfo("jivo.unique_url", 2, "«Уникальный URL»"),
     FieldInfo("jaicp.external_api_endpoint", 3, "«External API Endpoint»"),
-    FieldInfo("jaicp.inbound_channel", 3, "входящий канал"),
+    FieldInfo("jaicp.inbound_channel", 3, N_("inbound channel")),
     FieldInfo("jaicp.inbound_operator", 3, "«Оператор»"),
     FieldInfo("jaicp.chat_api_url", 4, "Chat API URL"),
     FieldInfo("jaicp.reporter_url", 4, "Reporter API URL"),
@@ -126,44 +136,44 @@ FIELDS: dict[str, FieldInfo] = {f.key: f for f in (
     FieldInfo("stand_in.unique_url", 2, "stand-in «Уникальный URL»"),
 )}
 
-# code -> (severity, short title); the module docstring lists the same, in words.
+# code -> (severity, short title, N_-marked: `_()` it where shown); the module docstring lists the same, in words.
 CODES: dict[str, tuple[str, str]] = {
-    "J001": (ERROR, "URL without a scheme"),
-    "J002": (ERROR, "space around a URL"),
-    "J003": (ERROR, "space inside a URL"),
-    "J004": (ERROR, "URL scheme is not http(s)"),
-    "J005": (ERROR, "URL without a host"),
-    "J006": (WARNING, "plain http to a public host"),
-    "J101": (ERROR, "Internal Webhook Url empty"),
-    "J102": (ERROR, "Internal Webhook Url holds another URL"),
-    "J103": (WARNING, "Internal Webhook Url of an unknown shape"),
-    "J104": (WARNING, "operator channel unnamed"),
-    "J201": (ERROR, "Jivo webhook URL empty"),
-    "J202": (ERROR, "Jivo webhook URL holds another URL"),
-    "J203": (ERROR, "Jivo webhook URL ≠ Internal Webhook Url"),
-    "J204": (ERROR, "chunked encoding off"),
-    "J205": (ERROR, "Уникальный URL empty"),
-    "J206": (ERROR, "Уникальный URL holds another URL"),
-    "J207": (WARNING, "Уникальный URL of an unusual shape"),
-    "J208": (WARNING, "Уникальный URL on a foreign host"),
-    "J209": (WARNING, "Jivo channel unnamed"),
-    "J210": (WARNING, "Jivo webhook URL points at a recorder tap"),
-    "J301": (ERROR, "External API Endpoint empty"),
-    "J302": (ERROR, "External API Endpoint holds another URL"),
-    "J303": (ERROR, "the two URLs swapped"),
-    "J304": (ERROR, "External API Endpoint ≠ Уникальный URL"),
-    "J305": (ERROR, "inbound channel not linked"),
-    "J306": (ERROR, "inbound channel linked elsewhere"),
-    "J307": (WARNING, "inbound channel unnamed"),
-    "J401": (WARNING, "Chat API URL empty"),
-    "J402": (ERROR, "Chat API URL holds another URL"),
-    "J403": (WARNING, "Chat API URL of an unknown shape"),
-    "J404": (WARNING, "Reporter API token empty"),
-    "J405": (WARNING, "Reporter API URL empty"),
-    "J406": (WARNING, "Reporter bot id empty"),
-    "J501": (ERROR, "stand-in webhook ≠ Internal Webhook Url"),
-    "J502": (ERROR, "Уникальный URL is not the stand-in's"),
-    "J503": (WARNING, "stand-in URL unreachable from JAICP's cloud"),
+    "J001": (ERROR, N_("URL without a scheme")),
+    "J002": (ERROR, N_("space around a URL")),
+    "J003": (ERROR, N_("space inside a URL")),
+    "J004": (ERROR, N_("URL scheme is not http(s)")),
+    "J005": (ERROR, N_("URL without a host")),
+    "J006": (WARNING, N_("plain http to a public host")),
+    "J101": (ERROR, N_("Internal Webhook Url empty")),
+    "J102": (ERROR, N_("Internal Webhook Url holds another URL")),
+    "J103": (WARNING, N_("Internal Webhook Url of an unknown shape")),
+    "J104": (WARNING, N_("operator channel unnamed")),
+    "J201": (ERROR, N_("Jivo webhook URL empty")),
+    "J202": (ERROR, N_("Jivo webhook URL holds another URL")),
+    "J203": (ERROR, N_("Jivo webhook URL ≠ Internal Webhook Url")),
+    "J204": (ERROR, N_("chunked encoding off")),
+    "J205": (ERROR, N_("Уникальный URL empty")),
+    "J206": (ERROR, N_("Уникальный URL holds another URL")),
+    "J207": (WARNING, N_("Уникальный URL of an unusual shape")),
+    "J208": (WARNING, N_("Уникальный URL on a foreign host")),
+    "J209": (WARNING, N_("Jivo channel unnamed")),
+    "J210": (WARNING, N_("Jivo webhook URL points at a recorder tap")),
+    "J301": (ERROR, N_("External API Endpoint empty")),
+    "J302": (ERROR, N_("External API Endpoint holds another URL")),
+    "J303": (ERROR, N_("the two URLs swapped")),
+    "J304": (ERROR, N_("External API Endpoint ≠ Уникальный URL")),
+    "J305": (ERROR, N_("inbound channel not linked")),
+    "J306": (ERROR, N_("inbound channel linked elsewhere")),
+    "J307": (WARNING, N_("inbound channel unnamed")),
+    "J401": (WARNING, N_("Chat API URL empty")),
+    "J402": (ERROR, N_("Chat API URL holds another URL")),
+    "J403": (WARNING, N_("Chat API URL of an unknown shape")),
+    "J404": (WARNING, N_("Reporter API token empty")),
+    "J405": (WARNING, N_("Reporter API URL empty")),
+    "J406": (WARNING, N_("Reporter bot id empty")),
+    "J501": (ERROR, N_("stand-in webhook ≠ Internal Webhook Url")),
+    "J502": (ERROR, N_("Уникальный URL is not the stand-in's")),
+    "J503": (WARNING, N_("stand-in URL unreachable from JAICP's cloud")),
 }
 
 _SEVERITY_ORDER = {ERROR: 0, WARNING: 1}
@@ -190,11 +200,14 @@ class Finding:
         return self.severity == ERROR
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "severity": self.severity, "step": self.step, "step_title": self.step_title,
+        return {"code": self.code, "severity": self.severity, "step": self.step,
+                "step_title": STEP_HEADINGS[self.step],
                 "field": self.field, "key": self.key, "message": self.message, "fix": self.fix}
 
     def __str__(self) -> str:
-        return f"{self.severity} {self.code} (step {self.step}) {self.field}: {self.message}. Fix: {self.fix}"
+        return _("{severity} {code} (step {step}) {field}: {message}. Fix: {fix}").format(
+            severity=SEVERITY_LABELS[self.severity], code=self.code, step=self.step, field=self.field,
+            message=self.message, fix=self.fix)
 
 
 @dataclass(frozen=True)
@@ -212,6 +225,8 @@ class ServiceProbe:
     next_step: str = ""
     url: str = ""            # masked
     status: int | None = None
+    kind: str = ""           # "jivo_status" | "reach" | "chat_api": what was probed, whatever the language of `name`
+    key: str = ""            # the profile key of the (first) field probed
 
     @property
     def outcome(self) -> str:
@@ -266,22 +281,21 @@ class CheckReport:
 
     def summary(self) -> str:
         """One line: the counts and the verdict."""
-        def plural(n: int, word: str) -> str:
-            return f"{n} {word}{'' if n == 1 else 's'}"
-
-        parts = [plural(len(self.errors), "error"), plural(len(self.warnings), "warning")]
+        errors, warnings = len(self.errors), len(self.warnings)
+        parts = [ngettext("{n} error", "{n} errors", errors).format(n=errors),
+                 ngettext("{n} warning", "{n} warnings", warnings).format(n=warnings)]
         if self.probes:
             counts = {o: sum(p.outcome == o for p in self.probes) for o in ("ok", "failed", "skipped")}
-            parts.append(f"probes: {counts['ok']} ok, {counts['failed']} failed"
-                         + (f", {counts['skipped']} skipped" if counts["skipped"] else ""))
-        who = f"profile {self.profile_name!r}: " if self.profile_name else ""
+            parts.append(_("probes: {ok} ok, {failed} failed").format(ok=counts["ok"], failed=counts["failed"])
+                         + (_(", {skipped} skipped").format(skipped=counts["skipped"]) if counts["skipped"] else ""))
+        who = _("profile {name!r}: ").format(name=self.profile_name) if self.profile_name else ""
         if self.ok:
-            verdict = ("all four steps look right" if not self.warnings
-                       else "no errors; read the warnings")
+            verdict = (_("all four steps look right") if not self.warnings
+                       else _("no errors; read the warnings"))
         else:
             steps = sorted({f.step for f in self.errors})
-            verdict = ("fix step " + ", ".join(map(str, steps)) + " first" if steps
-                       else "fix what the failed probes name")
+            verdict = (_("fix step {steps} first").format(steps=", ".join(map(str, steps))) if steps
+                       else _("fix what the failed probes name"))
         return f"{who}{', '.join(parts)} — {verdict}"
 
     def to_json(self) -> dict[str, Any]:
@@ -316,7 +330,7 @@ class CheckReport:
             rows.append(f"<tr><th colspan='4' style='text-align:left'>{mark} {step}. {esc(title)}</th></tr>")
             for f in found:
                 color = "#b00020" if f.is_error else "#8a6d00"
-                rows.append(f"<tr><td style='color:{color}'>{esc(f.severity)}</td><td><code>{esc(f.code)}</code></td>"
+                rows.append(f"<tr><td style='color:{color}'>{esc(SEVERITY_LABELS[f.severity])}</td><td><code>{esc(f.code)}</code></td>"
                             f"<td>{esc(f.field)}: {esc(f.message)}</td><td>{esc(f.fix)}</td></tr>")
         probes = ""
         if self.probes:
@@ -324,7 +338,7 @@ class CheckReport:
                 f"<tr><td>{'✓' if p.ok else ('–' if p.ok is None else '✗')}</td><td>{esc(p.name)}</td>"
                 f"<td>{'' if p.latency_s is None else f'{p.latency_s:.3f} s'}</td><td>{esc(p.detail)}</td>"
                 f"<td>{esc(p.next_step)}</td></tr>" for p in self.probes)
-            probes = f"<table><caption>probes</caption>{items}</table>"
+            probes = f"<table><caption>{esc(_('probes'))}</caption>{items}</table>"
         body = (f"<div><p><b>{esc(self.summary())}</b></p><table>{''.join(rows)}</table>{probes}</div>")
         return redact(body)
 
@@ -343,12 +357,12 @@ _REPORTER_PATH = re.compile(r"/api/(?:v\d+/)?reporter(?:/|$)")
 _RECORDER_PATH = re.compile(r"^/hook/[^/]+")
 
 # kind -> how a message names a URL of that kind
-_KIND_NAMES = {
-    "jaicp-webhook": "JAICP's «Internal Webhook Url»",
-    "jivo-unique": "a Jivo «Уникальный URL»",
-    "chat-api": "a JAICP Chat API URL",
-    "reporter": "the Reporter API URL",
-}
+_KIND_NAMES = TranslatedMapping({
+    "jaicp-webhook": N_("JAICP's «Internal Webhook Url»"),
+    "jivo-unique": N_("a Jivo «Уникальный URL»"),
+    "chat-api": N_("a JAICP Chat API URL"),
+    "reporter": N_("the Reporter API URL"),
+})
 # what each URL field must hold
 _EXPECTED_KIND = {
     "jaicp.internal_webhook_url": "jaicp-webhook",
@@ -403,11 +417,7 @@ def _is_jivo_host(host: str | None) -> bool:
     return any(host == d or host.endswith("." + d) for d in ("jivosite.com", "jivosite.ru", "jivo.ru", "jivochat.com"))
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def describe_difference(actual: str, expected: str, *, expected_label: str = "the other") -> str | None:
+def describe_difference(actual: str, expected: str, *, expected_label: str | None = None) -> str | None:
     """How `actual` differs from `expected` in words, without quoting either; None when they match.
 
     Both are stripped first (spaces around a URL are reported on their own). Names, in order:
@@ -419,37 +429,45 @@ def describe_difference(actual: str, expected: str, *, expected_label: str = "th
         return None
     pa, pe = _split(a), _split(e)
     if pa is None or pe is None:
-        return "it is a different value"
+        return _("it is a different value")
+    none = _("none")
     parts: list[str] = []
     if pa.scheme.lower() != pe.scheme.lower():
-        parts.append(f"it uses {pa.scheme or 'no scheme'}:// where {expected_label} uses {pe.scheme or 'none'}://")
+        parts.append(_("it uses {actual}:// where {label} uses {expected}://").format(
+            actual=pa.scheme or _("no scheme"), label=expected_label or _("the other"), expected=pe.scheme or none))
     if (pa.hostname or "") != (pe.hostname or ""):
-        parts.append(f"another host ({pa.hostname or 'none'} instead of {pe.hostname or 'none'})")
+        parts.append(_("another host ({actual} instead of {expected})").format(
+            actual=pa.hostname or none, expected=pe.hostname or none))
     elif pa.port != pe.port:
-        parts.append(f"another port ({pa.port or 'default'} instead of {pe.port or 'default'})")
+        default = _("default")
+        parts.append(_("another port ({actual} instead of {expected})").format(
+            actual=pa.port or default, expected=pe.port or default))
     if pa.path != pe.path:
         ap, ep = pa.path, pe.path
         if ap.rstrip("/") == ep.rstrip("/"):
-            parts.append("an extra trailing slash" if len(ap) > len(ep) else "a missing trailing slash")
+            parts.append(_("an extra trailing slash") if len(ap) > len(ep) else _("a missing trailing slash"))
         elif ap.lower() == ep.lower():
-            parts.append("letter case differs in the path (tokens are case-sensitive)")
+            parts.append(_("letter case differs in the path (tokens are case-sensitive)"))
         elif ep.startswith(ap):
-            parts.append(f"it is cut short: {_plural(len(ep) - len(ap), 'character')} missing at the end "
-                         "(a truncated token)")
+            n = len(ep) - len(ap)
+            parts.append(ngettext("it is cut short: {n} character missing at the end (a truncated token)",
+                                  "it is cut short: {n} characters missing at the end (a truncated token)", n
+                                  ).format(n=n))
         elif ap.startswith(ep):
-            parts.append(f"{_plural(len(ap) - len(ep), 'extra character')} at the end")
+            n = len(ap) - len(ep)
+            parts.append(ngettext("{n} extra character at the end", "{n} extra characters at the end", n).format(n=n))
         else:
             sa, se = ap.rstrip("/").split("/"), ep.rstrip("/").split("/")
             if len(sa) == len(se) and sa[:-1] == se[:-1]:
-                parts.append("another token (the path's last part differs: a stale copy from another channel?)")
+                parts.append(_("another token (the path's last part differs: a stale copy from another channel?)"))
             elif len(sa) == len(se) and sum(x != y for x, y in zip(sa, se)) == 1:
-                parts.append("one part of the path differs (another key or token)")
+                parts.append(_("one part of the path differs (another key or token)"))
             else:
-                parts.append("another path")
+                parts.append(_("another path"))
     if pa.query != pe.query:
-        parts.append("another query string")
+        parts.append(_("another query string"))
     if pa.fragment != pe.fragment:
-        parts.append("another #fragment")
+        parts.append(_("another #fragment"))
     if not parts:  # only the case of the scheme or host differs: the same address
         return None
     return "; ".join(parts)
@@ -474,12 +492,12 @@ class _Run:
         return value.strip() if isinstance(value, str) else ""
 
     def label(self, key: str) -> str:
-        return FIELDS[key].label
+        return _(FIELDS[key].label)
 
     def add(self, code: str, key: str, message: str, fix: str) -> None:
-        severity, _ = CODES[code]
+        severity = CODES[code][0]
         info = FIELDS[key]
-        self.findings.append(Finding(code=code, severity=severity, step=info.step, field=info.label,
+        self.findings.append(Finding(code=code, severity=severity, step=info.step, field=self.label(key),
                                      message=message, fix=fix, key=key))
 
     def usable(self, key: str) -> bool:
@@ -502,41 +520,45 @@ def _check_url_form(run: _Run) -> None:
             continue
         text = raw.strip()
         if raw != text:
-            where = ("starts and ends" if raw[0].isspace() and raw[-1].isspace()
-                     else "starts" if raw[0].isspace() else "ends")
-            what = "a line break" if "\n" in raw.replace(text, "") else "a space"
+            both, first = raw[0].isspace() and raw[-1].isspace(), raw[0].isspace()
+            if "\n" in raw.replace(text, ""):
+                where = (_("starts and ends with a line break") if both else _("starts with a line break") if first
+                         else _("ends with a line break"))
+            else:
+                where = (_("starts and ends with a space") if both else _("starts with a space") if first
+                         else _("ends with a space"))
             same = ""
             other = _COUNTERPART.get(key)
             if other and run.text(other) == text and run.values[other] != raw:
-                same = f"; apart from that it matches {run.label(other)}"
-            run.add("J002", key, f"{where} with {what}{same}",
-                    "Delete the spaces around the URL so the service calls exactly that address.")
+                same = _("; apart from that it matches {field}").format(field=run.label(other))
+            run.add("J002", key, where + same,
+                    _("Delete the spaces around the URL so the service calls exactly that address."))
         if re.search(r"\s", text):
-            run.add("J003", key, "has a space or line break inside",
-                    "Copy the URL again in one piece, with no spaces or line breaks inside.")
+            run.add("J003", key, _("has a space or line break inside"),
+                    _("Copy the URL again in one piece, with no spaces or line breaks inside."))
             run.broken.add(key)
             continue
         if "://" not in text:
-            run.add("J001", key, "has no scheme: it does not start with https://",
-                    "Paste the whole URL, starting with https://.")
+            run.add("J001", key, _("has no scheme: it does not start with https://"),
+                    _("Paste the whole URL, starting with https://."))
             run.broken.add(key)
             continue
         parts = _split(text)
         scheme = (parts.scheme if parts else text.split("://", 1)[0]).lower()
         if scheme not in ("http", "https"):
             shown = scheme if re.fullmatch(r"[a-z][a-z0-9+.-]{0,15}", scheme) else "?"
-            run.add("J004", key, f"has the scheme {shown}://, not http:// or https://",
-                    "Paste the whole URL as the UI shows it, starting with https://.")
+            run.add("J004", key, _("has the scheme {scheme}://, not http:// or https://").format(scheme=shown),
+                    _("Paste the whole URL as the UI shows it, starting with https://."))
             run.broken.add(key)
             continue
         if parts is None or not parts.hostname:
-            run.add("J005", key, f"has no host after {scheme}://",
-                    "Paste the whole URL, with its host such as https://app.jaicp.com/….")
+            run.add("J005", key, _("has no host after {scheme}://").format(scheme=scheme),
+                    _("Paste the whole URL, with its host such as https://app.jaicp.com/…."))
             run.broken.add(key)
             continue
         if scheme == "http" and not _is_loopback(parts.hostname):
-            run.add("J006", key, f"uses plain http:// to {parts.hostname}; both services use https",
-                    "Use the https:// address the UI shows.")
+            run.add("J006", key, _("uses plain http:// to {host}; both services use https").format(
+                host=parts.hostname), _("Use the https:// address the UI shows."))
 
 
 def _holds_wrong_kind(run: _Run, key: str) -> str | None:
@@ -550,88 +572,92 @@ def _holds_wrong_kind(run: _Run, key: str) -> str | None:
         if other == key or _EXPECTED_KIND[other] == expected or not run.text(other):
             continue
         if run.text(other) == run.text(key) and _url_kind(run.text(other)) in ("other", _EXPECTED_KIND[other]):
-            return f"the same URL as {run.label(other)}"
+            return _("the same URL as {field}").format(field=run.label(other))
     return None
 
 
 def _check_step1(run: _Run) -> None:
     key = "jaicp.internal_webhook_url"
     if not run.text("jaicp.operator_channel"):
-        run.add("J104", "jaicp.operator_channel", "the JAICP operator channel has no name in the profile",
-                "Write the channel's name as JAICP shows it under Каналы → Операторы, such as Jivo.")
+        run.add("J104", "jaicp.operator_channel", _("the JAICP operator channel has no name in the profile"),
+                _("Write the channel's name as JAICP shows it under Каналы → Операторы, such as Jivo."))
     if not run.text(key):
-        run.add("J101", key, "is empty: Jivo has nowhere to send operator answers",
-                "In JAICP open Каналы → Операторы → the Jivo channel → Редактировать and copy its "
-                "«Internal Webhook Url» into the profile.")
+        run.add("J101", key, _("is empty: Jivo has nowhere to send operator answers"),
+                _("In JAICP open Каналы → Операторы → the Jivo channel → Редактировать and copy its "
+                  "«Internal Webhook Url» into the profile."))
         return
     if key in run.broken:
         return
     wrong = _holds_wrong_kind(run, key)
     if wrong:
-        run.add("J102", key, f"holds {wrong}, not JAICP's own webhook address",
-                "Copy «Internal Webhook Url» from the Jivo operator channel's settings in JAICP "
-                "(Каналы → Операторы → Редактировать).")
+        run.add("J102", key, _("holds {wrong}, not JAICP's own webhook address").format(wrong=wrong),
+                _("Copy «Internal Webhook Url» from the Jivo operator channel's settings in JAICP "
+                  "(Каналы → Операторы → Редактировать)."))
         run.broken.add(key)
         return
     parts = _split(run.text(key))
     if parts is not None and not _JAICP_WEBHOOK_PATH.match(parts.path) and not _WEBHOOK_PATH.match(parts.path):
-        run.add("J103", key, "does not look like …/chatadapter/chatapi/webhook/<adapter>/<token>",
-                "Copy «Internal Webhook Url» again from the operator channel's settings in JAICP, in full.")
+        run.add("J103", key, _("does not look like …/chatadapter/chatapi/webhook/<adapter>/<token>"),
+                _("Copy «Internal Webhook Url» again from the operator channel's settings in JAICP, in full."))
 
 
 def _check_step2(run: _Run) -> None:
     if not run.text("jivo.channel"):
-        run.add("J209", "jivo.channel", "the Jivo channel has no name in the profile",
-                "Write the name you gave the channel in Jivo (Управление → Каналы связи).")
+        run.add("J209", "jivo.channel", _("the Jivo channel has no name in the profile"),
+                _("Write the name you gave the channel in Jivo (Управление → Каналы связи)."))
     _check_jivo_webhook(run)
     if run.values["jivo.chunked"] is not True:
-        run.add("J204", "jivo.chunked", "is off; the instructions require it on",
-                "In Jivo open the channel's settings and switch «Chunked кодировка в запросах» on.")
+        run.add("J204", "jivo.chunked", _("is off; the instructions require it on"),
+                _("In Jivo open the channel's settings and switch «Chunked кодировка в запросах» on."))
     _check_unique_url(run)
 
 
 def _check_jivo_webhook(run: _Run) -> None:
     key, target = "jivo.webhook_url", "jaicp.internal_webhook_url"
     if not run.text(key):
-        run.add("J201", key, "is empty: operator answers never reach JAICP",
-                "Paste JAICP's «Internal Webhook Url» into «URL вашего сервера для Webhooks» in Jivo.")
+        run.add("J201", key, _("is empty: operator answers never reach JAICP"),
+                _("Paste JAICP's «Internal Webhook Url» into «URL вашего сервера для Webhooks» in Jivo."))
         return
     if key in run.broken or _is_swapped(run):
         return
     wrong = _holds_wrong_kind(run, key)
     if wrong:
-        run.add("J202", key, f"holds {wrong}: Jivo would post operator answers there "
-                "instead of to JAICP",
-                "Replace it with JAICP's «Internal Webhook Url» (Каналы → Операторы → the channel → Редактировать).")
+        run.add("J202", key, _("holds {wrong}: Jivo would post operator answers there instead of to JAICP").format(
+                    wrong=wrong),
+                _("Replace it with JAICP's «Internal Webhook Url» (Каналы → Операторы → the channel → "
+                  "Редактировать)."))
         run.broken.add(key)
         return
     parts = _split(run.text(key))
     if parts is not None and _RECORDER_PATH.match(parts.path) and _url_kind(run.text(key)) == "other":
-        run.add("J210", key, "points at a recorder tap, not at JAICP: answers reach JAICP only if the tap "
-                "forwards them to «Internal Webhook Url»",
-                "Keep it only while debugging with `jivo-ops record --forward`, then paste «Internal Webhook Url» back.")
+        run.add("J210", key, _("points at a recorder tap, not at JAICP: answers reach JAICP only if the tap "
+                               "forwards them to «Internal Webhook Url»"),
+                _("Keep it only while debugging with `jivo-ops record --forward`, then paste «Internal Webhook Url» "
+                  "back."))
         return
     if not run.usable(target):
         return
     difference = describe_difference(run.text(key), run.text(target), expected_label="«Internal Webhook Url»")
     if difference:
-        run.add("J203", key, f"differs from JAICP's «Internal Webhook Url»: {difference}",
-                "Copy «Internal Webhook Url» again from JAICP and paste it whole into «URL вашего сервера для "
-                "Webhooks» in Jivo.")
+        run.add("J203", key, _("differs from JAICP's «Internal Webhook Url»: {difference}").format(
+                    difference=difference),
+                _("Copy «Internal Webhook Url» again from JAICP and paste it whole into «URL вашего сервера для "
+                  "Webhooks» in Jivo."))
 
 
 def _check_unique_url(run: _Run) -> None:
     key = "jivo.unique_url"
     if not run.text(key):
-        run.add("J205", key, "is empty: JAICP cannot post client messages to Jivo",
-                "In Jivo open the channel (Управление → Каналы связи) and copy its «Уникальный URL» into the profile.")
+        run.add("J205", key, _("is empty: JAICP cannot post client messages to Jivo"),
+                _("In Jivo open the channel (Управление → Каналы связи) and copy its «Уникальный URL» into the "
+                  "profile."))
         return
     if key in run.broken:
         return
     wrong = _holds_wrong_kind(run, key)
     if wrong:
-        run.add("J206", key, f"holds {wrong}, not the Jivo channel's address",
-                "Copy «Уникальный URL» from the Jivo channel's settings (Управление → Каналы связи).")
+        run.add("J206", key, _("holds {wrong}, not the Jivo channel's address").format(wrong=wrong),
+                _("Copy «Уникальный URL» from the Jivo channel's settings (Управление → Каналы связи)."))
         run.broken.add(key)
         return
     _check_jivo_shape(run, key)
@@ -645,22 +671,25 @@ def _check_jivo_shape(run: _Run, key: str) -> None:
     also = ""
     endpoint = "jaicp.external_api_endpoint"
     if key == "jivo.unique_url" and run.text(endpoint) == run.text(key):
-        also = f" ({run.label(endpoint)} holds the same)"
+        also = _(" ({field} holds the same)").format(field=run.label(endpoint))
     if not _JIVO_PATH.match(parts.path):
         segments = [s for s in parts.path.split("/") if s]
         if len(segments) == 2:
-            shape = (f"its parts are {len(segments[0])} and {len(segments[1])} characters long"
-                     + ("" if all(s.isalnum() for s in segments) else ", not all letters and digits"))
+            shape = (_("its parts are {first} and {second} characters long").format(
+                        first=len(segments[0]), second=len(segments[1]))
+                     + ("" if all(s.isalnum() for s in segments) else _(", not all letters and digits")))
         else:
-            shape = f"its path has {_plural(len(segments), 'part')}"
+            shape = ngettext("its path has {n} part", "its path has {n} parts", len(segments)).format(
+                n=len(segments))
         # Only a hint that a paste was cut: Jivo's own docs show an example URL of another shape.
-        run.add("J207", key, f"is not of Jivo's usual shape /<16 letters or digits>/<10 letters or digits>: "
-                f"{shape}{also}",
-                "Compare it with «Уникальный URL» in the Jivo channel's settings (Управление → Каналы связи): "
-                "if the end was cut off, copy it again in full; if they match, nothing is wrong.")
+        run.add("J207", key, _("is not of Jivo's usual shape /<16 letters or digits>/<10 letters or digits>: "
+                               "{shape}{also}").format(shape=shape, also=also),
+                _("Compare it with «Уникальный URL» in the Jivo channel's settings (Управление → Каналы связи): "
+                  "if the end was cut off, copy it again in full; if they match, nothing is wrong."))
     if not _is_jivo_host(parts.hostname) and not _is_loopback(parts.hostname):
-        run.add("J208", key, f"is on {parts.hostname}, not on Jivo's host (wh.jivosite.com){also}",
-                "Use the address Jivo shows as «Уникальный URL», unless you put a proxy in between on purpose.")
+        run.add("J208", key, _("is on {host}, not on Jivo's host (wh.jivosite.com){also}").format(
+                    host=parts.hostname, also=also),
+                _("Use the address Jivo shows as «Уникальный URL», unless you put a proxy in between on purpose."))
 
 
 def _is_swapped(run: _Run) -> bool:
@@ -677,26 +706,27 @@ def _is_swapped(run: _Run) -> bool:
 def _check_step3(run: _Run) -> None:
     key, source = "jaicp.external_api_endpoint", "jivo.unique_url"
     if not run.text(key):
-        run.add("J301", key, "is empty: JAICP does not know where to send client messages",
-                "In JAICP edit the Jivo operator channel, paste Jivo's «Уникальный URL» into «External API Endpoint» "
-                "and press Сохранить.")
+        run.add("J301", key, _("is empty: JAICP does not know where to send client messages"),
+                _("In JAICP edit the Jivo operator channel, paste Jivo's «Уникальный URL» into «External API "
+                  "Endpoint» and press Сохранить."))
     elif key not in run.broken:
         if _is_swapped(run):
-            run.add("J303", key, "swapped with «URL вашего сервера для Webhooks»: JAICP's field holds its own "
-                    "Internal Webhook Url, Jivo's holds its own Уникальный URL",
-                    "Paste Jivo's «Уникальный URL» into «External API Endpoint» and JAICP's «Internal Webhook Url» "
-                    "into «URL вашего сервера для Webhooks».")
+            run.add("J303", key, _("swapped with «URL вашего сервера для Webhooks»: JAICP's field holds its own "
+                                   "Internal Webhook Url, Jivo's holds its own Уникальный URL"),
+                    _("Paste Jivo's «Уникальный URL» into «External API Endpoint» and JAICP's «Internal Webhook "
+                      "Url» into «URL вашего сервера для Webhooks»."))
             run.broken.add(key)
         elif wrong := _holds_wrong_kind(run, key):
-            run.add("J302", key, f"holds {wrong}, not Jivo's «Уникальный URL»",
-                    "Replace it with Jivo's «Уникальный URL» and press Сохранить.")
+            run.add("J302", key, _("holds {wrong}, not Jivo's «Уникальный URL»").format(wrong=wrong),
+                    _("Replace it with Jivo's «Уникальный URL» and press Сохранить."))
             run.broken.add(key)
         elif run.usable(source):
             difference = describe_difference(run.text(key), run.text(source), expected_label="«Уникальный URL»")
             if difference:
-                run.add("J304", key, f"differs from Jivo's «Уникальный URL»: {difference}",
-                        "Copy «Уникальный URL» again from Jivo and paste it whole into «External API Endpoint», "
-                        "then press Сохранить.")
+                run.add("J304", key, _("differs from Jivo's «Уникальный URL»: {difference}").format(
+                            difference=difference),
+                        _("Copy «Уникальный URL» again from Jivo and paste it whole into «External API Endpoint», "
+                          "then press Сохранить."))
         elif not run.text(source):
             _check_jivo_shape(run, key)  # nothing to compare with: at least its shape
     _check_inbound_link(run)
@@ -705,51 +735,55 @@ def _check_step3(run: _Run) -> None:
 def _check_inbound_link(run: _Run) -> None:
     channel, operator = run.text("jaicp.inbound_channel"), run.text("jaicp.inbound_operator")
     operator_channel = run.text("jaicp.operator_channel")
-    inbound = f"inbound channel «{channel}»" if channel else "the inbound channel"
+    inbound = (_("the inbound channel «{channel}»").format(channel=channel) if channel
+               else _("the inbound channel"))
     if not channel:
-        run.add("J307", "jaicp.inbound_channel", "the inbound channel the bot talks on is not named in the profile",
-                "Write the name of the JAICP inbound channel whose «Оператор» field you set, such as chat api.")
+        run.add("J307", "jaicp.inbound_channel", _("the inbound channel the bot talks on is not named in the profile"),
+                _("Write the name of the JAICP inbound channel whose «Оператор» field you set, such as chat api."))
+    open_it = _("In JAICP open {inbound}, choose «{operator_channel}» in «Оператор» and press Сохранить.").format(
+        inbound=inbound, operator_channel=operator_channel or "Jivo")
     if not operator:
-        run.add("J305", "jaicp.inbound_operator", f"is empty in the {inbound}: it is not linked to the operator channel, a switch "
-                "fails with “no operator channel” and nobody in Jivo sees the chat",
-                f"In JAICP open the {inbound}, choose «{operator_channel or 'Jivo'}» in «Оператор» and press Сохранить.")
+        run.add("J305", "jaicp.inbound_operator", _(
+                "is empty in {inbound}: it is not linked to the operator channel, a switch fails with “no operator "
+                "channel” and nobody in Jivo sees the chat").format(inbound=inbound), open_it)
     elif operator_channel and operator.casefold() != operator_channel.casefold():
-        run.add("J306", "jaicp.inbound_operator", f"of the {inbound} is «{operator}», not the Jivo operator channel "
-                f"«{operator_channel}»: chats go elsewhere",
-                f"In JAICP open the {inbound}, choose «{operator_channel}» in «Оператор» and press Сохранить.")
+        run.add("J306", "jaicp.inbound_operator", _(
+                "of {inbound} is «{operator}», not the Jivo operator channel «{operator_channel}»: chats go "
+                "elsewhere").format(inbound=inbound, operator=operator, operator_channel=operator_channel), open_it)
 
 
 def _check_step4(run: _Run) -> None:
     key = "jaicp.chat_api_url"
     if not run.text(key):
-        run.add("J401", key, "is empty: test transfers and the round-trip probe cannot reach the bot",
-                "Create a Chat API inbound channel in JAICP (or use an existing one) and put its URL with the token "
-                "into the profile.")
+        run.add("J401", key, _("is empty: test transfers and the round-trip probe cannot reach the bot"),
+                _("Create a Chat API inbound channel in JAICP (or use an existing one) and put its URL with the "
+                  "token into the profile."))
     elif key not in run.broken:
         if wrong := _holds_wrong_kind(run, key):
-            run.add("J402", key, f"holds {wrong}, not a Chat API channel's address",
-                    "Put the Chat API channel's URL (…/chatapi/<token>) into the profile.")
+            run.add("J402", key, _("holds {wrong}, not a Chat API channel's address").format(wrong=wrong),
+                    _("Put the Chat API channel's URL (…/chatapi/<token>) into the profile."))
         else:
             parts = _split(run.text(key))
             match = _CHAT_API_PATH.match(parts.path) if parts else None
             if match is None:
-                run.add("J403", key, "is not of the shape …/chatapi/<token>",
-                        "Copy the Chat API channel's URL again from JAICP, in full.")
+                run.add("J403", key, _("is not of the shape …/chatapi/<token>"),
+                        _("Copy the Chat API channel's URL again from JAICP, in full."))
             elif not _CHAT_API_TOKEN.match(match["token"]):
-                run.add("J403", key, f"its token is {len(match['token'])} characters long, not of the shape "
-                        "<8 letters or digits>:<40 hex digits> (truncated?)",
-                        "Copy the Chat API channel's token again from JAICP, in full.")
+                run.add("J403", key, _("its token is {length} characters long, not of the shape "
+                                       "<8 letters or digits>:<40 hex digits> (truncated?)").format(
+                            length=len(match["token"])),
+                        _("Copy the Chat API channel's token again from JAICP, in full."))
     if not run.text("jaicp.reporter_url"):
-        run.add("J405", "jaicp.reporter_url", "is empty: message logs cannot be fetched",
-                "Set it to https://app.jaicp.com/api/v1/reporter (or your JAICP server's address).")
+        run.add("J405", "jaicp.reporter_url", _("is empty: message logs cannot be fetched"),
+                _("Set it to https://app.jaicp.com/api/v1/reporter (or your JAICP server's address)."))
     token_in_url = bool(reporter_path_token(run.text("jaicp.reporter_url")))
     if not run.text("jaicp.reporter_token") and not token_in_url:
-        run.add("J404", "jaicp.reporter_token", "is empty: message logs cannot be fetched from JAICP",
-                "Create an API token in JAICP and set it in the profile or in JIVO_OPS_REPORTER_TOKEN.")
+        run.add("J404", "jaicp.reporter_token", _("is empty: message logs cannot be fetched from JAICP"),
+                _("Create an API token in JAICP and set it in the profile or in JIVO_OPS_REPORTER_TOKEN."))
     elif not run.text("jaicp.bot_id"):
-        run.add("J406", "jaicp.bot_id", "is empty: the Reporter API's messages/by-client requires botId, so the "
-                "message logs of a client cannot be fetched",
-                f"Paste {FIELD_LABELS['jaicp.bot_id']}.")
+        run.add("J406", "jaicp.bot_id", _("is empty: the Reporter API's messages/by-client requires botId, so the "
+                                          "message logs of a client cannot be fetched"),
+                _("Paste {field}.").format(field=FIELD_LABELS['jaicp.bot_id']))
 
 
 def _check_stand_in(run: _Run) -> None:
@@ -760,18 +794,20 @@ def _check_stand_in(run: _Run) -> None:
         return
     if webhook and internal and (difference := describe_difference(webhook, internal,
                                                                      expected_label="«Internal Webhook Url»")):
-        run.add("J501", "stand_in.webhook_url", f"differs from the test channel's «Internal Webhook Url»: {difference}",
-                "Restart `jivo-ops stand-in --webhook <Internal Webhook Url>` with the URL copied again from the test "
-                "operator channel (or fix [jaicp] internal_webhook_url and restart with --profile).")
+        run.add("J501", "stand_in.webhook_url", _("differs from the test channel's «Internal Webhook Url»: "
+                                                  "{difference}").format(difference=difference),
+                _("Restart `jivo-ops stand-in --webhook <Internal Webhook Url>` with the URL copied again from the "
+                  "test operator channel (or fix [jaicp] internal_webhook_url and restart with --profile)."))
     if run.text("jivo.unique_url") != own:
-        run.add("J502", "stand_in.unique_url", "is not what [jivo] unique_url holds: the other checks compare "
-                "«External API Endpoint» with another Jivo channel",
-                "Restart `jivo-ops stand-in --profile PATH`: it writes its «Уникальный URL» into both.")
+        run.add("J502", "stand_in.unique_url", _("is not what [jivo] unique_url holds: the other checks compare "
+                                                 "«External API Endpoint» with another Jivo channel"),
+                _("Restart `jivo-ops stand-in --profile PATH`: it writes its «Уникальный URL» into both."))
     parts, jaicp = _split(own), _split(internal)
     if parts is not None and jaicp is not None and _is_loopback(parts.hostname) and not _is_loopback(jaicp.hostname):
-        run.add("J503", "stand_in.unique_url", f"is on {parts.hostname}: JAICP's cloud cannot reach this machine's "
-                "local address", "Expose the stand-in's port through a tunnel and restart it with --public-url "
-                "<the tunnel's https address>; paste the new URL into «External API Endpoint».")
+        run.add("J503", "stand_in.unique_url", _("is on {host}: JAICP's cloud cannot reach this machine's local "
+                                                 "address").format(host=parts.hostname),
+                _("Expose the stand-in's port through a tunnel and restart it with --public-url <the tunnel's https "
+                  "address>; paste the new URL into «External API Endpoint»."))
 
 
 _CHECKS: tuple[Callable[[_Run], None], ...] = (_check_url_form, _check_step1, _check_step2, _check_step3,
@@ -796,63 +832,69 @@ def _service_failure(exc: Exception) -> tuple[str, int | None]:
     return redact(str(exc)), status
 
 
-def _probe_jivo_status(url: str, client: "httpx.Client", shown: str) -> ServiceProbe:
+# The probes' names, N_-marked: `_()`-ed when the probe is made.
+JIVO_STATUS, CHAT_API_ROUND_TRIP = N_("Jivo status"), N_("Chat API round trip")
+
+
+def _probe_jivo_status(url: str, client: "httpx.Client", shown: str, key: str) -> ServiceProbe:
     from ..channel.jivo import JivoClient
     from ..channel.http import NO_RETRY
 
-    name = "Jivo status"
+    name, where = _(JIVO_STATUS), {"kind": "jivo_status", "key": key, "url": shown}
     started = time.perf_counter()
     try:
         jivo = JivoClient(url, client=client, retry=NO_RETRY)
         online = jivo.status()
     except RejectedError as exc:
         return ServiceProbe(name, False, time.perf_counter() - started, redact(str(exc)),
-                           "Jivo does not know this channel: copy «Уникальный URL» again from Jivo.",
-                           url=shown, status=exc.status)
+                           _("Jivo does not know this channel: copy «Уникальный URL» again from Jivo."),
+                           status=exc.status, **where)
     except ProtocolError as exc:
         return ServiceProbe(name, False, time.perf_counter() - started, redact(str(exc)),
-                           "This address is not a Jivo channel: check «Уникальный URL».", url=shown)
+                           _("This address is not a Jivo channel: check «Уникальный URL»."), **where)
     except JivoOpsError as exc:
         detail, status = _service_failure(exc)
         return ServiceProbe(name, False, time.perf_counter() - started, detail,
-                           "Check the network and that «Уникальный URL» is the address Jivo shows.",
-                           url=shown, status=status)
+                           _("Check the network and that «Уникальный URL» is the address Jivo shows."),
+                           status=status, **where)
     latency = time.perf_counter() - started
     if online:
-        return ServiceProbe(name, True, latency, "1: an operator is online", url=shown, status=200)
-    return ServiceProbe(name, False, latency, "0: no operator is online; a switch now ends with noLivechatOperatorsOnline",
-                       "Log in to the Jivo app as an operator and go online (or send the switch with ignoreOffline).",
-                       url=shown, status=200)
+        return ServiceProbe(name, True, latency, _("1: an operator is online"), status=200, **where)
+    return ServiceProbe(name, False, latency,
+                       _("0: no operator is online; a switch now ends with noLivechatOperatorsOnline"),
+                       _("Log in to the Jivo app as an operator and go online (or send the switch with "
+                         "ignoreOffline)."), status=200, **where)
 
 
-def _probe_reach(url: str, labels: list[str], client: "httpx.Client") -> ServiceProbe:
+def _probe_reach(url: str, keys: list[str], client: "httpx.Client") -> ServiceProbe:
     from ..channel.http import send
     from ..redaction import mask_url
 
-    name = "reach " + " = ".join(labels)
-    shown = mask_url(url)
+    labels = [_(FIELDS[key].label) for key in keys]
+    name = _("reach {fields}").format(fields=" = ".join(labels))
+    where = {"kind": "reach", "key": keys[0], "url": mask_url(url)}
     started = time.perf_counter()
     try:
-        response = send(client, "HEAD", url, what=f"probe of {labels[0]}")
+        response = send(client, "HEAD", url, what=_("probe of {field}").format(field=labels[0]))
         status = response.status_code
     except ServiceError as exc:
         if exc.status is None:  # no HTTP answer at all
             return ServiceProbe(name, False, time.perf_counter() - started, redact(str(exc)),
-                               "Check the host name and the network; the other service must reach this address "
-                               "from the internet.", url=shown)
+                               _("Check the host name and the network; the other service must reach this address "
+                                 "from the internet."), **where)
         status = exc.status
     except JivoOpsError as exc:
         return ServiceProbe(name, False, time.perf_counter() - started, redact(str(exc)),
-                           "Fix the URL (see the findings above).", url=shown)
+                           _("Fix the URL (see the findings above)."), **where)
     latency = time.perf_counter() - started
-    return ServiceProbe(name, True, latency, f"HTTP {status} (any answer counts: the server is there)",
-                       url=shown, status=status)
+    return ServiceProbe(name, True, latency, _("HTTP {status} (any answer counts: the server is there)").format(
+        status=status), status=status, **where)
 
 
 def _probe_chat_api(url: str, client: "httpx.Client", shown: str, client_id: str) -> ServiceProbe:
     from ..channel.jaicp import ChatApiClient
 
-    name = "Chat API round trip"
+    name, where = _(CHAT_API_ROUND_TRIP), {"kind": "chat_api", "key": "jaicp.chat_api_url", "url": shown}
     started = time.perf_counter()
     try:
         bot = ChatApiClient(url, client=client)
@@ -860,18 +902,20 @@ def _probe_chat_api(url: str, client: "httpx.Client", shown: str, client_id: str
     except JivoOpsError as exc:
         detail, status = _service_failure(exc)
         return ServiceProbe(name, False, time.perf_counter() - started, detail,
-                           "Check the Chat API URL and token in JAICP (Каналы → Входящие → Chat API) and that the "
-                           "bot is published.", url=shown, status=status)
+                           _("Check the Chat API URL and token in JAICP (Каналы → Входящие → Chat API) and that the "
+                             "bot is published."), status=status, **where)
     latency = time.perf_counter() - started
     types = response.reply_types
-    detail = (f"/start from {client_id}: {_plural(len(types), 'reply')}"
-              + (f" ({', '.join(types)})" if types else " — the bot said nothing"))
+    detail = (ngettext("/start from {client}: {n} reply", "/start from {client}: {n} replies", len(types)).format(
+                  client=client_id, n=len(types))
+              + (f" ({', '.join(types)})" if types else _(" — the bot said nothing")))
     return ServiceProbe(name, True, latency, redact(detail),
-                       "" if types else "Check that the scenario answers /start.", url=shown, status=200)
+                       "" if types else _("Check that the scenario answers /start."), status=200, **where)
 
 
-def _skipped(name: str, reason: str) -> ServiceProbe:
-    return ServiceProbe(name, None, None, f"skipped: {reason}", "Fix the findings above, then probe again.")
+def _skipped(name: str, kind: str, reason: str) -> ServiceProbe:
+    return ServiceProbe(_(name), None, None, _("skipped: {reason}").format(reason=reason),
+                        _("Fix the findings above, then probe again."), kind=kind)
 
 
 def run_probes(profile: Profile, *, timeout: float = 10.0, transport: "httpx.BaseTransport | None" = None,
@@ -894,23 +938,23 @@ def run_probes(profile: Profile, *, timeout: float = 10.0, transport: "httpx.Bas
     unique_key = next((k for k in ("jivo.unique_url", "jaicp.external_api_endpoint") if run.usable(k)), None)
     if unique_key:
         url = run.text(unique_key)
-        tasks.append(lambda url=url: _probe_jivo_status(url, http, mask_url(url)))
+        tasks.append(lambda url=url: _probe_jivo_status(url, http, mask_url(url), unique_key))
     else:
-        tasks.append(lambda: _skipped("Jivo status", "no usable «Уникальный URL»"))
+        tasks.append(lambda: _skipped(JIVO_STATUS, "jivo_status", _("no usable «Уникальный URL»")))
 
     distinct: dict[str, list[str]] = {}
     for key in ("jaicp.internal_webhook_url", "jivo.webhook_url", "jivo.unique_url", "jaicp.external_api_endpoint",
                 "jaicp.chat_api_url", "jaicp.reporter_url"):
         if run.usable(key):
-            distinct.setdefault(run.text(key), []).append(FIELDS[key].label)
-    for url, labels in distinct.items():
-        tasks.append(lambda url=url, labels=labels: _probe_reach(url, labels, http))
+            distinct.setdefault(run.text(key), []).append(key)
+    for url, keys in distinct.items():
+        tasks.append(lambda url=url, keys=keys: _probe_reach(url, keys, http))
 
     if run.usable("jaicp.chat_api_url"):
         url = run.text("jaicp.chat_api_url")
         tasks.append(lambda url=url: _probe_chat_api(url, http, mask_url(url), client_id))
     else:
-        tasks.append(lambda: _skipped("Chat API round trip", "no usable Chat API URL"))
+        tasks.append(lambda: _skipped(CHAT_API_ROUND_TRIP, "chat_api", _("no usable Chat API URL")))
 
     try:
         with ThreadPoolExecutor(max_workers=min(8, len(tasks)), thread_name_prefix="jivo-ops-probe") as pool:

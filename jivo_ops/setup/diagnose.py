@@ -15,7 +15,8 @@ evidence of each step. The first red step wins: a check compares the two console
 no probe can see (the leg probes post to the profile's own URLs, not to what the other console
 holds), so a red check beside green probes is still the answer.
 
-Every sentence shown to the user is in `MESSAGES` (one place per message, ready for a catalog).
+Every sentence shown to the user is in `MESSAGES`, N_-marked for the catalog (`jivo_ops.i18n`) and `_()`-ed
+by `message()` where shown.
 """
 
 from __future__ import annotations
@@ -24,20 +25,24 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..i18n import N_, TranslatedMapping, _
 from ..profile import FIELD_LABELS, Profile, resolve_profile
 from ..redaction import redact
+from ..transfer.render import outcome_label
 from .checks import FIELDS, CheckReport, Finding, ServiceProbe, check_profile, run_probes
+from .probes import OFFLINE_SUMMARIES
 
 __all__ = ["Diagnosis", "Evidence", "diagnose", "HALVES", "locate"]
 
-# The halves a verdict can name; the keys are stable (JSON), the values what the user reads.
-HALVES: dict[str, str] = {
+# The halves a verdict can name; the keys are stable (JSON), the values what the user reads (in the language
+# of the moment).
+HALVES: "TranslatedMapping[str, str]" = TranslatedMapping({
     "jaicp_to_jivo": "JAICP → Jivo",
     "jivo_to_jaicp": "Jivo → JAICP",
-    "scenario": "the scenario",
-    "wiring": "the wiring",
-    "nothing": "nothing",
-}
+    "scenario": N_("the scenario"),
+    "wiring": N_("the wiring"),
+    "nothing": N_("nothing"),
+})
 
 # Which half each profile setting carries: client messages go JAICP → Jivo through «External API
 # Endpoint» = «Уникальный URL»; operator answers come back Jivo → JAICP through «URL вашего сервера
@@ -65,54 +70,55 @@ HALF_OF_CODE: dict[str, str] = {"J303": "wiring", "J502": "wiring"}
 
 # Every sentence this module shows; {placeholders} are filled in one place each.
 MESSAGES: dict[str, str] = {
-    "step.checks": "setup checks",
-    "step.probes": "live probes",
-    "step.jivo_leg": "Jivo leg probe (JAICP → Jivo)",
-    "step.jaicp_leg": "JAICP leg probe (Jivo → JAICP)",
-    "step.transfer": "test transfer",
-    "skipped.checks_red": "skipped: a setup check is red, and a transfer cannot say more than it does",
-    "skipped.earlier_red": "skipped: an earlier step is red",
-    "skipped.no_url": "skipped: {field} is not usable (see the setup checks)",
+    "step.checks": N_("setup checks"),
+    "step.probes": N_("live probes"),
+    "step.jivo_leg": N_("Jivo leg probe (JAICP → Jivo)"),
+    "step.jaicp_leg": N_("JAICP leg probe (Jivo → JAICP)"),
+    "step.transfer": N_("test transfer"),
+    "skipped.checks_red": N_("skipped: a setup check is red, and a transfer cannot say more than it does"),
+    "skipped.earlier_red": N_("skipped: an earlier step is red"),
+    "skipped.no_url": N_("skipped: {field} is not usable (see the setup checks)"),
     "checks.summary": "{summary}",
-    "verdict.healthy": "Nothing is broken: the checks, the probes and a test transfer all passed.",
-    "verdict.broken": "{half} is broken: {what}.",
-    "fix.healthy": "Nothing to fix.",
-    "why.finding": "The setup check compares the two consoles' fields; the probes cannot see that, as they post "
-                   "to the profile's own URLs, not to what the other console holds.",
-    "why.finding_alone": "The setup check names the field; the later steps would only fail on it.",
-    "why.probe": "The setup checks look right, but the live service answered otherwise: believe the service.",
-    "why.leg": "The checks and the live probes passed, but a message sent along this leg did not arrive: "
-               "believe the leg probe.",
-    "why.transfer": "Every check and probe passed, but the whole chain failed for a client: believe the transfer.",
+    "verdict.healthy": N_("Nothing is broken: the checks, the probes and a test transfer all passed."),
+    "verdict.broken": N_("{half} is broken: {what}."),
+    "fix.healthy": N_("Nothing to fix."),
+    "why.finding": N_("The setup check compares the two consoles' fields; the probes cannot see that, as they post "
+                      "to the profile's own URLs, not to what the other console holds."),
+    "why.finding_alone": N_("The setup check names the field; the later steps would only fail on it."),
+    "why.probe": N_("The setup checks look right, but the live service answered otherwise: believe the service."),
+    "why.leg": N_("The checks and the live probes passed, but a message sent along this leg did not arrive: "
+                  "believe the leg probe."),
+    "why.transfer": N_("Every check and probe passed, but the whole chain failed for a client: believe the transfer."),
     "why.healthy": "",
-    "what.offline": "no operator is online in Jivo",
-    "fix.offline": "Log in to the Jivo app as an operator and go online.",
-    "what.no_switch": "the bot never pushed a switch reply",
-    "fix.no_switch": "Make the scenario push $response.replies.push({type: \"switch\", …}) "
-                     "(see `jivo-ops switch`).",
-    "what.no_operators": "the bot switched, but Jivo had nobody online",
-    "what.unanswered_seen": "the operator got the client's message, but the answer never reached the client",
-    "fix.unanswered_seen": "Paste «Internal Webhook Url» from JAICP into «URL вашего сервера для Webhooks» in Jivo "
-                           "again, whole.",
-    "what.unanswered_unseen": "the client's message never reached the operator",
-    "fix.unanswered_unseen": "Paste «Уникальный URL» from Jivo into «External API Endpoint» in JAICP again, whole.",
-    "what.unanswered": ("no operator answer came back, though both legs work from the profile: one of the two "
-                        "consoles holds another URL than the profile"),
-    "fix.unanswered": "Compare «External API Endpoint» in JAICP with «Уникальный URL», and «URL вашего сервера "
-                      "для Webhooks» in Jivo with «Internal Webhook Url», and paste the one that differs again.",
-    "what.transfer_error": "the test transfer failed: {error}",
-    "fix.transfer_error": "Read the transfer's failing step below and check {field}.",
+    "what.offline": N_("no operator is online in Jivo"),
+    "fix.offline": N_("Log in to the Jivo app as an operator and go online."),
+    "what.no_switch": N_("the bot never pushed a switch reply"),
+    "fix.no_switch": N_("Make the scenario push $response.replies.push({type: \"switch\", …}) "
+                        "(see `jivo-ops switch`)."),
+    "what.no_operators": N_("the bot switched, but Jivo had nobody online"),
+    "what.unanswered_seen": N_("the operator got the client's message, but the answer never reached the client"),
+    "fix.unanswered_seen": N_("Paste «Internal Webhook Url» from JAICP into «URL вашего сервера для Webhooks» in Jivo "
+                              "again, whole."),
+    "what.unanswered_unseen": N_("the client's message never reached the operator"),
+    "fix.unanswered_unseen": N_("Paste «Уникальный URL» from Jivo into «External API Endpoint» in JAICP again, whole."),
+    "what.unanswered": N_("no operator answer came back, though both legs work from the profile: one of the two "
+                           "consoles holds another URL than the profile"),
+    "fix.unanswered": N_("Compare «External API Endpoint» in JAICP with «Уникальный URL», and «URL вашего сервера "
+                         "для Webhooks» in Jivo with «Internal Webhook Url», and paste the one that differs again."),
+    "what.transfer_error": N_("the test transfer failed: {error}"),
+    "fix.transfer_error": N_("Read the transfer's failing step below and check {field}."),
     "field.none": "",
-    "text.field": "field: {field} ({console})",
-    "text.fix": "fix: {fix}",
-    "text.why": "why: {why}",
-    "text.evidence": "evidence:",
+    "text.field": N_("field: {field} ({console})"),
+    "text.fix": N_("fix: {fix}"),
+    "text.why": N_("why: {why}"),
+    "text.evidence": N_("evidence:"),
 }
 
 
 def message(name: str, **values: Any) -> str:
-    """The sentence `name` of `MESSAGES`, its placeholders filled."""
-    return MESSAGES[name].format(**values)
+    """The sentence `name` of `MESSAGES` in the current language, its placeholders filled."""
+    text = MESSAGES[name]
+    return (_(text) if text else "").format(**values)  # _("") would be the catalog's header
 
 
 def console_of(key: str) -> str:
@@ -185,7 +191,7 @@ class Diagnosis:
 
     def render(self) -> str:
         """Terminal text: the verdict, where, the fix, why, then each step's evidence."""
-        lines = [("OK  " if self.ok else "BROKEN  ") + self.verdict]
+        lines = [(_("OK") if self.ok else _("BROKEN")) + "  " + self.verdict]
         if self.key:
             lines.append(message("text.field", field=self.field, console=self.console))
         lines.append(message("text.fix", fix=self.fix))
@@ -227,27 +233,21 @@ def locate(finding: Finding) -> tuple[str, str]:
     return HALF_OF_CODE.get(finding.code, HALF_OF_KEY.get(finding.key, "scenario")), finding.key
 
 
-_KEY_OF_LABEL = {info.label: key for key, info in FIELDS.items()}
-
-
 def _probe_key(probe: ServiceProbe) -> str:
     """The profile key a live probe tested: Jivo /status the unique URL, reach probes their first field."""
-    if probe.name == "Jivo status":
+    if probe.kind == "jivo_status":
         return "jivo.unique_url"
-    if probe.name == "Chat API round trip":
-        return "jaicp.chat_api_url"
-    first_label = probe.name.removeprefix("reach ").split(" = ")[0]
-    return _KEY_OF_LABEL.get(first_label, "")
+    return probe.key
 
 
 def _is_offline(probe: ServiceProbe) -> bool:
     """Jivo's /status answered 0: the channel is fine, nobody is online."""
-    return probe.name == "Jivo status" and probe.status == 200 and probe.ok is False
+    return probe.kind == "jivo_status" and probe.status == 200 and probe.ok is False
 
 
 def _broken(half: str, what: str, fix: str, why: str, key: str = "", code: str = "") -> dict[str, Any]:
     step = FIELDS[key].step if key in FIELDS else None
-    return {"half": half, "verdict": message("verdict.broken", half=_capital(HALVES[half]), what=what),
+    return {"half": half, "verdict": _capital(message("verdict.broken", half=HALVES[half], what=what)),
             "fix": fix, "why": why, "key": key, "step": step, "code": code}
 
 
@@ -257,7 +257,8 @@ def _capital(text: str) -> str:
 
 def _from_finding(finding: Finding, alone: bool) -> dict[str, Any]:
     half, key = locate(finding)
-    what = f"{label_of(key) or finding.field} {finding.message} (step {finding.step}, {finding.code})"
+    what = _("{field} {message} (step {step}, {code})").format(
+        field=label_of(key) or finding.field, message=finding.message, step=finding.step, code=finding.code)
     return _broken(half, what, finding.fix, message("why.finding_alone" if alone else "why.finding"), key,
                    finding.code)
 
@@ -272,7 +273,7 @@ def _from_probe(probe: ServiceProbe) -> dict[str, Any]:
 
 def _from_leg(result: Any) -> dict[str, Any]:
     if result.leg == "jivo":
-        offline = "no operator is online" in result.summary or "nobody is online" in result.summary
+        offline = result.summary in {_(summary) for summary in OFFLINE_SUMMARIES}
         if offline:
             return _broken("jaicp_to_jivo", message("what.offline"), message("fix.offline"), message("why.leg"))
         return _broken("jaicp_to_jivo", result.summary, result.next_check, message("why.leg"), "jivo.unique_url")
@@ -323,7 +324,7 @@ def _probes_evidence(probes: list[ServiceProbe]) -> Evidence:
     failed = [p for p in probes if p.ok is False]
     lines = tuple(f"{_MARKS[p.outcome]} {p.name}: {p.detail}" + (f" → {p.next_step}" if p.next_step and not p.ok
                                                                    else "") for p in probes)
-    summary = f"{len(probes) - len(failed)} of {len(probes)} passed"
+    summary = _("{passed} of {total} passed").format(passed=len(probes) - len(failed), total=len(probes))
     return Evidence(message("step.probes"), not failed, summary, lines, probes)
 
 
@@ -332,7 +333,7 @@ def _leg_evidence(name: str, result: Any) -> Evidence:
 
 
 def _transfer_evidence(result: Any) -> Evidence:
-    return Evidence(message("step.transfer"), result.outcome == "answered", result.outcome,
+    return Evidence(message("step.transfer"), result.outcome == "answered", outcome_label(result.outcome),
                     tuple(result.render_timeline().splitlines()), result)
 
 
@@ -378,7 +379,7 @@ def diagnose(target: Any = None, *, timeout: float = 10.0, step_timeout: float =
 
     probes = run_probes(profile, timeout=timeout)
     # A service's own answer (Jivo /status, the Chat API round trip) says more than a bare reach probe.
-    failed_probe = min((p for p in probes if p.ok is False), key=lambda p: p.name.startswith("reach "),
+    failed_probe = min((p for p in probes if p.ok is False), key=lambda p: p.kind == "reach",
                        default=None)
     record(_probes_evidence(probes), _from_probe(failed_probe) if failed_probe else None)
 

@@ -25,21 +25,36 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import JivoOpsError, ProtocolError, RecorderError, ServiceError
+from ..i18n import N_, _
 from ..profile import resolve_profile
 from ..recorder.store import StoreReader
 from ..redaction import mask_url, redact
 
 __all__ = ["ProbeExchange", "ProbeResult", "probe_jivo_leg", "probe_jaicp_leg", "aprobe_jivo_leg",
-           "aprobe_jaicp_leg", "format_probe"]
+           "aprobe_jaicp_leg", "format_probe", "OFFLINE_SUMMARIES"]
 
 PROBE_AGENT = {"id": "jivo-ops-probe-agent", "name": "jivo-ops probe"}
-# Field names exactly as the two consoles show them.
-F_UNIQUE = "«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)"
-F_EXTERNAL = "«External API Endpoint» (JAICP operator channel)"
-F_WEBHOOK = "«URL вашего сервера для Webhooks» (Jivo channel settings)"
-F_INTERNAL = "«Internal Webhook Url» (JAICP: Каналы → Операторы → Jivo)"
-F_CHUNKED = "«Chunked кодировка в запросах» (Jivo channel settings)"
-F_CHAT_API = "the Chat API channel URL (JAICP: Каналы → Входящие → Chat API)"
+# Field names exactly as the two consoles show them, with where to find them (N_-marked: `_()` where shown).
+F_UNIQUE = N_("«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)")
+F_EXTERNAL = N_("«External API Endpoint» (JAICP operator channel)")
+F_WEBHOOK = N_("«URL вашего сервера для Webhooks» (Jivo channel settings)")
+F_INTERNAL = N_("«Internal Webhook Url» (JAICP: Каналы → Операторы → Jivo)")
+F_CHUNKED = N_("«Chunked кодировка в запросах» (Jivo channel settings)")
+F_CHAT_API = N_("the Chat API channel URL (JAICP: Каналы → Входящие → Chat API)")
+# The Jivo leg's summaries when nobody is online (a diagnosis tells them from a broken channel).
+NOBODY_ONLINE = N_("Jivo accepted the message, but no operator is online")
+NO_REPLY_NOBODY_ONLINE = N_("no operator reply: nobody is online")
+OFFLINE_SUMMARIES = (NOBODY_ONLINE, NO_REPLY_NOBODY_ONLINE)
+# The exchanges' names (`ProbeExchange.what`, kept in English in JSON), `_()`-ed where shown.
+EXCHANGE_NAMES = (N_("status"), N_("client message"), N_("operator reply (recorder)"), N_("open live chat"),
+                  N_("agent message"), N_("client /events"))
+PUT_OPERATOR_ONLINE = N_("Put an operator online in the Jivo app (status answered 0), then probe again.")
+
+
+def _fields() -> dict[str, str]:
+    """The field names above in the current language, by the placeholder names the hints use."""
+    return {"unique": _(F_UNIQUE), "external": _(F_EXTERNAL), "webhook": _(F_WEBHOOK), "internal": _(F_INTERNAL),
+            "chunked": _(F_CHUNKED), "chat_api": _(F_CHAT_API)}
 
 
 @dataclass(frozen=True)
@@ -103,31 +118,36 @@ class ProbeResult:
 
         mark = "✓" if self.ok else "✗"
         rows = "".join(
-            f"<tr><td>{html.escape(e.what)}</td><td>{html.escape(str(e.method or ''))}</td>"
+            f"<tr><td>{html.escape(_(e.what))}</td><td>{html.escape(str(e.method or ''))}</td>"
             f"<td><code>{html.escape(e.url)}</code></td><td>{e.status or ''}</td>"
             f"<td>{'' if e.latency_s is None else f'{e.latency_s * 1000:.1f} ms'}</td>"
             f"<td>{'✓' if e.ok else '✗'} {html.escape(redact(e.note or ''))}</td></tr>" for e in self.exchanges)
-        return redact(f"<div><b>{mark} {html.escape(self.leg)} leg: {html.escape(self.summary)}</b>"
-                      f"<table><tr><th>step</th><th>method</th><th>url</th><th>status</th><th>time</th>"
-                      f"<th>result</th></tr>{rows}</table><p>Next: {html.escape(self.next_check)}</p></div>")
+        head = "".join(f"<th>{html.escape(_(name))}</th>" for name in (
+            N_("step"), N_("method"), N_("url"), N_("status"), N_("time"), N_("result")))
+        title = _("{leg} leg: {summary}").format(leg=self.leg, summary=self.summary)
+        return redact(f"<div><b>{mark} {html.escape(title)}</b>"
+                      f"<table><tr>{head}</tr>{rows}</table>"
+                      f"<p>{html.escape(_('Next: {next}').format(next=self.next_check))}</p></div>")
 
 
 def format_probe(result: ProbeResult) -> str:
     """A probe as terminal text: verdict, one line per exchange, what to check next."""
-    lines = [f"{'OK' if result.ok else 'FAILED'}  {result.leg} leg: {result.summary}  ({result.elapsed_s:.3f} s)",
-             f"client id: {result.client_id}"]
+    lines = [(_("OK") if result.ok else _("FAILED")) + "  "
+             + _("{leg} leg: {summary}").format(leg=result.leg, summary=result.summary)
+             + "  " + _("({seconds:.3f} s)").format(seconds=result.elapsed_s),
+             _("client id: {client}").format(client=result.client_id)]
     for e in result.exchanges:
         latency = f"{e.latency_s * 1000:8.1f} ms" if e.latency_s is not None else " " * 11
         status = str(e.status) if e.status is not None else "-"
-        lines.append(f"  {'✓' if e.ok else '✗'} {e.what:<26} {e.method or '':<5} {status:>4} {latency}  {e.url}")
+        lines.append(f"  {'✓' if e.ok else '✗'} {_(e.what):<26} {e.method or '':<5} {status:>4} {latency}  {e.url}")
         if e.sent is not None:
-            lines.append(f"      sent:     {json.dumps(e.sent, ensure_ascii=False)[:200]}")
+            lines.append(f"      {_('sent:'):<9} {json.dumps(e.sent, ensure_ascii=False)[:200]}")
         if e.received is not None:
             shown = e.received if isinstance(e.received, str) else json.dumps(e.received, ensure_ascii=False)
-            lines.append(f"      received: {shown[:200]}")
+            lines.append(f"      {_('received:'):<9} {shown[:200]}")
         if e.note:
-            lines.append(f"      note:     {e.note}")
-    lines.append(f"next: {result.next_check}")
+            lines.append(f"      {_('note:'):<9} {e.note}")
+    lines.append(_("next: {next}").format(next=result.next_check))
     return redact("\n".join(lines))
 
 
@@ -178,14 +198,14 @@ def _store_path(recorder: Any) -> Path | None:
         inner = getattr(value, "path", None) if value is not None else None
         if isinstance(inner, (str, os.PathLike)):
             return Path(inner).expanduser()
-    raise JivoOpsError(f"recorder {type(recorder).__name__}: pass the recorder's SQLite store path")
+    raise JivoOpsError(_("recorder {kind}: pass the recorder's SQLite store path").format(kind=type(recorder).__name__))
 
 
 def _open_store(path: Path) -> StoreReader:
     """The recorder store the probe watches, read-only; one line naming it and the webhook field when missing."""
     if not path.exists():
-        raise RecorderError(f"recorder store {path} does not exist; start `jivo-ops record --store {path}` "
-                            "first and point «URL вашего сервера для Webhooks» at it")
+        raise RecorderError(_("recorder store {path} does not exist; start `jivo-ops record --store {path}` "
+                              "first and point «URL вашего сервера для Webhooks» at it").format(path=path))
     return StoreReader(path)
 
 
@@ -204,6 +224,7 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
     verdict = _Verdict("jivo", client_id, http_timeout=http_timeout, transport=transport)
     client_id, exchanges, done, http = verdict.client_id, verdict.exchanges, verdict.done, verdict.http
     text = text or f"jivo-ops probe {client_id[-6:]}: пожалуйста, ответьте на это сообщение"
+    f = _fields()
     jivo = AsyncJivoClient(unique, client=http, retry=NO_RETRY)
     try:
         # 1. /status
@@ -215,20 +236,23 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
                                            received=exc.reason or None, latency_s=time.perf_counter() - began,
                                            ok=False, note=str(exc)))
             if exc.status == 404:
-                hint = f"Jivo does not know this channel: copy {F_UNIQUE} again into the profile and {F_EXTERNAL}."
+                hint = _("Jivo does not know this channel: copy {unique} again into the profile and "
+                         "{external}.").format(**f)
             elif exc.status is None:
-                hint = f"Jivo is not reachable at {mask_url(unique)}: check the host in {F_UNIQUE} and your network."
+                hint = _("Jivo is not reachable at {url}: check the host in {unique} and your network.").format(
+                    url=mask_url(unique), **f)
             else:
-                hint = f"Jivo answered HTTP {exc.status}: check {F_UNIQUE}; retry later if Jivo is down."
-            return done(False, "Jivo /status failed", hint)
+                hint = _("Jivo answered HTTP {status}: check {unique}; retry later if Jivo is down.").format(
+                    status=exc.status, **f)
+            return done(False, _("Jivo /status failed"), hint)
         except ProtocolError as exc:
             exchanges.append(ProbeExchange("status", "GET", mask_url(jivo.status_url), 200,
                                            latency_s=time.perf_counter() - began, ok=False, note=str(exc)))
-            return done(False, "Jivo /status answered something else than 1 or 0",
-                        f"{F_UNIQUE} may point at another service: copy it again from Jivo.")
+            return done(False, _("Jivo /status answered something else than 1 or 0"),
+                        _("{unique} may point at another service: copy it again from Jivo.").format(**f))
         exchanges.append(ProbeExchange("status", "GET", mask_url(jivo.status_url), 200, received="1" if online else "0",
                                        latency_s=time.perf_counter() - began, ok=online,
-                                       note=None if online else "no operator online"))
+                                       note=None if online else _("no operator online")))
 
         # 2. a client message
         message = ClientMessage.text(client_id, text, name="jivo-ops probe")
@@ -240,20 +264,21 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
             exchanges.append(ProbeExchange("client message", "POST", mask_url(unique), exc.status,
                                            sent=message.to_json(), received=exc.reason or None,
                                            latency_s=time.perf_counter() - began, ok=False, note=str(exc)))
-            hint = (f"Jivo refused the message ({exc.reason or exc.status}): check {F_UNIQUE} is the channel's "
-                    "current URL and that the channel was not removed." if exc.status and exc.status < 500
-                    else f"Jivo did not accept the message: check {F_UNIQUE} and retry later.")
-            return done(False, "Jivo did not accept a client message", hint)
+            hint = (_("Jivo refused the message ({reason}): check {unique} is the channel's current URL and that "
+                      "the channel was not removed.").format(reason=exc.reason or exc.status, **f)
+                    if exc.status and exc.status < 500
+                    else _("Jivo did not accept the message: check {unique} and retry later.").format(**f))
+            return done(False, _("Jivo did not accept a client message"), hint)
         exchanges.append(ProbeExchange("client message", "POST", mask_url(unique), 200, sent=message.to_json(),
                                        latency_s=time.perf_counter() - began, ok=True))
 
         if store is None:
             if not online:
-                return done(False, "Jivo accepted the message, but no operator is online",
-                            "Put an operator online in the Jivo app (status answered 0), then probe again.")
-            return done(True, "Jivo is reachable, an operator is online and the client message was accepted",
-                        f"Answer chat {client_id} in the Jivo app; to see the reply arrive, run `jivo-ops record` "
-                        f"and paste its URL into {F_WEBHOOK} (then probe with --recorder STORE).")
+                return done(False, _(NOBODY_ONLINE), _(PUT_OPERATOR_ONLINE))
+            return done(True, _("Jivo is reachable, an operator is online and the client message was accepted"),
+                        _("Answer chat {client} in the Jivo app; to see the reply arrive, run `jivo-ops record` "
+                          "and paste its URL into {webhook} (then probe with --recorder STORE).").format(
+                            client=client_id, **f))
 
         # 3. the operator's reply, as the recorder stored it
         began = time.perf_counter()
@@ -273,30 +298,33 @@ async def aprobe_jivo_leg(profile, *, recorder: Any = None, client_id: str | Non
                     want_chunked = bool(prof.jivo.chunked)
                     framing_ok = chunked is None or bool(chunked) == want_chunked
                     note = None if framing_ok else (
-                        f"the reply came {'chunked' if chunked else 'with Content-Length'}, but the profile says "
-                        f"chunked={'on' if want_chunked else 'off'}")
-                    exchanges.append(ProbeExchange("operator reply (recorder)", "POST", f"recorder row {row_id}",
+                        (_("the reply came chunked, but the profile says chunked={setting}") if chunked else
+                         _("the reply came with Content-Length, but the profile says chunked={setting}")).format(
+                            setting="on" if want_chunked else "off"))
+                    exchanges.append(ProbeExchange("operator reply (recorder)", "POST",
+                                                   _("recorder row {row}").format(row=row_id),
                                                    status, received=data, latency_s=time.perf_counter() - began,
                                                    ok=True, note=note))
                     if not framing_ok:
-                        return done(False, "the operator's reply reached the recorder with the wrong framing",
-                                    f"Set {F_CHUNKED} as the profile expects (the seed says ON).")
-                    return done(True, "the operator's reply came back through Jivo's webhook",
-                                f"The Jivo leg works; if transfers still fail, probe the JAICP leg "
-                                f"(`jivo-ops probe jaicp`) and check {F_EXTERNAL}.")
+                        return done(False, _("the operator's reply reached the recorder with the wrong framing"),
+                                    _("Set {chunked} as the profile expects (the seed says ON).").format(**f))
+                    return done(True, _("the operator's reply came back through Jivo's webhook"),
+                                _("The Jivo leg works; if transfers still fail, probe the JAICP leg "
+                                  "(`jivo-ops probe jaicp`) and check {external}.").format(**f))
             await asyncio.sleep(0.1)
         exchanges.append(ProbeExchange("operator reply (recorder)", None, mask_url(str(store.path)), None,
                                        latency_s=time.perf_counter() - began, ok=False,
-                                       note=f"nothing for {client_id} within {timeout:g} s "
-                                            f"({seen} other request(s) recorded)"))
+                                       note=_("nothing for {client} within {timeout:g} s ({seen} other "
+                                              "request(s) recorded)").format(client=client_id, timeout=timeout,
+                                                                            seen=seen)))
         if not online:
-            return done(False, "no operator reply: nobody is online",
-                        "Put an operator online in the Jivo app (status answered 0), then probe again.")
-        hint = (f"Requests arrived but none for this client: make sure an operator answered chat {client_id}."
+            return done(False, _(NO_REPLY_NOBODY_ONLINE), _(PUT_OPERATOR_ONLINE))
+        hint = (_("Requests arrived but none for this client: make sure an operator answered chat {client}.")
                 if seen else
-                f"Nothing reached the recorder: set {F_WEBHOOK} to the recorder's URL and have an operator "
-                f"answer chat {client_id} in the Jivo app.")
-        return done(False, f"no operator reply reached the recorder within {timeout:g} s", hint)
+                _("Nothing reached the recorder: set {webhook} to the recorder's URL and have an operator "
+                  "answer chat {client} in the Jivo app.")).format(client=client_id, **f)
+        return done(False, _("no operator reply reached the recorder within {timeout:g} s").format(timeout=timeout),
+                    hint)
     finally:
         await http.aclose()
         if store is not None:
@@ -327,6 +355,7 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
     verdict = _Verdict("jaicp", client_id, http_timeout=http_timeout, transport=transport)
     client_id, exchanges, done, http = verdict.client_id, verdict.exchanges, verdict.done, verdict.http
     text = text or f"jivo-ops probe {client_id[-6:]}: агент на связи"
+    f = _fields()
     chat = AsyncChatApiClient(chat_url, client=http, timeout=http_timeout)
     try:
         cursor = None
@@ -338,8 +367,8 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
                 exchanges.append(ProbeExchange("open live chat", "POST", mask_url(chat_url),
                                                getattr(exc, "status", None), latency_s=time.perf_counter() - began,
                                                ok=False, note=str(exc)))
-                return done(False, "the Chat API did not answer the switch request",
-                            f"Check {F_CHAT_API} and that the bot is published.")
+                return done(False, _("the Chat API did not answer the switch request"),
+                            _("Check {chat_api} and that the bot is published.").format(**f))
             switch = answer.switch
             switched = switch is not None
             exchanges.append(ProbeExchange("open live chat", "POST", mask_url(chat_url), 200,
@@ -348,8 +377,8 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
                                            latency_s=time.perf_counter() - began, ok=switched,
                                            note=_switch_note(switch)))
             if not switched:
-                return done(False, "the bot did not switch to an operator",
-                            "Make the scenario push a reply of type switch (see `jivo-ops switch`).")
+                return done(False, _("the bot did not switch to an operator"),
+                            _("Make the scenario push a reply of type switch (see `jivo-ops switch`)."))
             # Let what the switch turn produced pass by, so we watch only for our message.
             try:
                 cursor = (await chat.poll_events(client_id, timeout=0.2)).last_ts
@@ -368,20 +397,22 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
             exchanges.append(ProbeExchange("agent message", "POST", mask_url(webhook), exc.status, sent=body,
                                            received=exc.reason or None, latency_s=latency, ok=False, note=str(exc)))
             if exc.status in (404, 410):
-                hint = (f"JAICP does not know this webhook: copy {F_INTERNAL} again and paste it into {F_WEBHOOK} "
-                        "(and into this profile).")
+                hint = _("JAICP does not know this webhook: copy {internal} again and paste it into {webhook} "
+                         "(and into this profile).").format(**f)
             elif exc.status == 411 or (exc.status == 400 and use_chunked):
-                hint = f"JAICP refused a chunked body: compare with {F_CHUNKED} (probe with --no-chunked)."
+                hint = _("JAICP refused a chunked body: compare with {chunked} (probe with --no-chunked).").format(**f)
             elif exc.status is None:
-                hint = f"JAICP is not reachable at {mask_url(webhook)}: check the host in {F_INTERNAL}."
+                hint = _("JAICP is not reachable at {url}: check the host in {internal}.").format(
+                    url=mask_url(webhook), **f)
             else:
-                hint = f"JAICP answered HTTP {exc.status}: check {F_INTERNAL}; retry later if JAICP is down."
-            return done(False, "JAICP did not accept the agent message", hint)
+                hint = _("JAICP answered HTTP {status}: check {internal}; retry later if JAICP is down.").format(
+                    status=exc.status, **f)
+            return done(False, _("JAICP did not accept the agent message"), hint)
         latency = time.perf_counter() - began
         exchanges.append(ProbeExchange("agent message", "POST", mask_url(webhook), response.status_code, sent=body,
                                        received=_body_of(response.text) if response.content else None,
                                        latency_s=latency, ok=True,
-                                       note="sent chunked" if use_chunked else "sent with Content-Length"))
+                                       note=_("sent chunked") if use_chunked else _("sent with Content-Length")))
 
         began = time.perf_counter()
         deadline = time.monotonic() + timeout
@@ -396,25 +427,27 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
                 exchanges.append(ProbeExchange("client /events", "GET", mask_url(chat.events_url),
                                                getattr(exc, "status", None), latency_s=time.perf_counter() - began,
                                                ok=False, note=str(exc)))
-                return done(False, "the Chat API /events poll failed", f"Check {F_CHAT_API}.")
+                return done(False, _("the Chat API /events poll failed"), _("Check {chat_api}.").format(**f))
             cursor = batch.last_ts
             for event in batch.events:
                 if text in event.texts:
                     exchanges.append(ProbeExchange("client /events", "GET", mask_url(chat.events_url), 200,
                                                    received=event.raw, latency_s=time.perf_counter() - began, ok=True,
-                                                   note=f"event type {event.type!r}"))
-                    return done(True, "the agent message reached the client through JAICP",
-                                f"The JAICP leg works; if transfers still fail, probe the Jivo leg "
-                                f"(`jivo-ops probe jivo`) and check {F_WEBHOOK}.")
+                                                   note=_("event type {type!r}").format(type=event.type)))
+                    return done(True, _("the agent message reached the client through JAICP"),
+                                _("The JAICP leg works; if transfers still fail, probe the Jivo leg "
+                                  "(`jivo-ops probe jivo`) and check {webhook}.").format(**f))
                 others.extend(event.texts)
         exchanges.append(ProbeExchange("client /events", "GET", mask_url(chat.events_url), 200,
                                        received=others or None, latency_s=time.perf_counter() - began, ok=False,
-                                       note=f"the agent message did not arrive within {timeout:g} s"))
-        hint = (f"JAICP accepted the message but did not relay it: check that {F_INTERNAL} belongs to the operator "
-                f"channel linked to this inbound channel («Оператор» field)"
-                + ("" if switch_first else ", and probe again with --switch-first (JAICP may relay only into "
-                                           "an open live chat)") + ".")
-        return done(False, "the agent message never reached the client", hint)
+                                       note=_("the agent message did not arrive within {timeout:g} s").format(
+                                           timeout=timeout)))
+        hint = (_("JAICP accepted the message but did not relay it: check that {internal} belongs to the operator "
+                  "channel linked to this inbound channel («Оператор» field).") if switch_first else
+                _("JAICP accepted the message but did not relay it: check that {internal} belongs to the operator "
+                  "channel linked to this inbound channel («Оператор» field), and probe again with --switch-first "
+                  "(JAICP may relay only into an open live chat).")).format(**f)
+        return done(False, _("the agent message never reached the client"), hint)
     finally:
         await http.aclose()
 
@@ -422,9 +455,9 @@ async def aprobe_jaicp_leg(profile, *, client_id: str | None = None, text: str |
 def _switch_note(switch) -> str | None:
     """What the probe says about the bot's switch: none at all, or how reading its fields went."""
     if switch is None:
-        return "the bot did not switch"
+        return _("the bot did not switch")
     if switch.warnings:
-        return "switch read with warnings: " + " | ".join(switch.warnings)
+        return _("switch read with warnings: {warnings}").format(warnings=" | ".join(switch.warnings))
     return None
 
 
