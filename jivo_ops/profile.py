@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ProfileError
+from .i18n import N_, TranslatedMapping, _
 from .files import MAX_SMALL_INPUT_BYTES, loads_toml, read_input, shown_name
 from .redaction import mask_secret, mask_url, register_secret
 
@@ -138,27 +139,28 @@ PROFILE_FIELDS: tuple[ProfileField, ...] = tuple(
 
 
 # Where each setting is found, as the consoles label it: what a "this field is empty" error tells a user.
-FIELD_LABELS: dict[str, str] = {
-    "jaicp.chat_api_url": "the Chat API channel URL (JAICP: Каналы → Входящие → Chat API)",
-    "jaicp.internal_webhook_url": "«Internal Webhook Url» (JAICP: Каналы → Операторы → Jivo)",
-    "jaicp.external_api_endpoint": "«External API Endpoint» (JAICP operator channel)",
-    "jaicp.reporter_url": "the Reporter API URL (e.g. https://app.jaicp.com/api/v1/reporter)",
-    "jaicp.reporter_token": "the API token (JAICP: project properties → API tokens), or set JIVO_OPS_REPORTER_TOKEN",
+FIELD_LABELS: "TranslatedMapping[str, str]" = TranslatedMapping({
+    "jaicp.chat_api_url": N_("the Chat API channel URL (JAICP: Каналы → Входящие → Chat API)"),
+    "jaicp.internal_webhook_url": N_("«Internal Webhook Url» (JAICP: Каналы → Операторы → Jivo)"),
+    "jaicp.external_api_endpoint": N_("«External API Endpoint» (JAICP operator channel)"),
+    "jaicp.reporter_url": N_("the Reporter API URL (e.g. https://app.jaicp.com/api/v1/reporter)"),
+    "jaicp.reporter_token": N_("the API token (JAICP: project properties → API tokens), or set "
+                               "JIVO_OPS_REPORTER_TOKEN"),
     # Where the console shows it is not confirmed by a public source; every Reporter session carries it.
-    "jaicp.bot_id": "the bot's botId (every session the Reporter API returns carries it, as in "
-                    "sessions/filter), or set JIVO_OPS_JAICP_BOT_ID",
-    "jivo.webhook_url": "«URL вашего сервера для Webhooks» (Jivo channel settings)",
-    "jivo.unique_url": "«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)",
-    "jivo.chunked": "«Chunked кодировка в запросах» (Jivo channel settings)",
-    "jivo.channel": "«Название канала» (Jivo channel settings)",
-    "jaicp.operator_channel": "«Название» (JAICP: Каналы → Операторы → Jivo)",
-    "jaicp.inbound_channel": "the inbound channel (JAICP: Каналы → Входящие)",
-    "jaicp.inbound_operator": "«Оператор» (JAICP: the inbound channel's settings)",
-    "stand_in.webhook_url": "the test operator channel's «Internal Webhook Url» (JAICP: Каналы → Операторы), "
-                            "or pass --webhook",
-    "stand_in.unique_url": "the stand-in's «Уникальный URL» (printed by `jivo-ops stand-in`)",
-    "jivo.operator_view_url": "the stand-in's control address (printed by `jivo-ops stand-in`)",
-}
+    "jaicp.bot_id": N_("the bot's botId (every session the Reporter API returns carries it, as in "
+                       "sessions/filter), or set JIVO_OPS_JAICP_BOT_ID"),
+    "jivo.webhook_url": N_("«URL вашего сервера для Webhooks» (Jivo channel settings)"),
+    "jivo.unique_url": N_("«Уникальный URL» (Jivo: Управление → Каналы связи → your channel)"),
+    "jivo.chunked": N_("«Chunked кодировка в запросах» (Jivo channel settings)"),
+    "jivo.channel": N_("«Название канала» (Jivo channel settings)"),
+    "jaicp.operator_channel": N_("«Название» (JAICP: Каналы → Операторы → Jivo)"),
+    "jaicp.inbound_channel": N_("the inbound channel (JAICP: Каналы → Входящие)"),
+    "jaicp.inbound_operator": N_("«Оператор» (JAICP: the inbound channel's settings)"),
+    "stand_in.webhook_url": N_("the test operator channel's «Internal Webhook Url» (JAICP: Каналы → Операторы), "
+                               "or pass --webhook"),
+    "stand_in.unique_url": N_("the stand-in's «Уникальный URL» (printed by `jivo-ops stand-in`)"),
+    "jivo.operator_view_url": N_("the stand-in's control address (printed by `jivo-ops stand-in`)"),
+})
 
 
 _REPORTER_PATH_TOKEN = re.compile(r"/reporter/p/(?P<token>[^/?#\s]+)")
@@ -219,15 +221,17 @@ class Profile:
         for table, value in data.items():
             if table == "name":
                 if not isinstance(value, str):
-                    raise ProfileError(f"must be a string, got {type(value).__name__}", path=source, key=table,
+                    raise ProfileError(_("must be a string, got {kind}").format(kind=type(value).__name__),
+                                       path=source, key=table,
                                        line=_line_of(text, None, table))
                 continue
             if table not in known:
                 hint = _closest(table, known)
-                raise ProfileError(f"unknown table{hint}; expected one of: {', '.join(known)}", path=source,
+                raise ProfileError(_("unknown table{hint}; expected one of: {known}").format(
+                                       hint=hint, known=", ".join(known)), path=source,
                                    key=table, line=_line_of(text, None, table))
             if not isinstance(value, Mapping):
-                raise ProfileError("must be a table", path=source, key=table, line=_line_of(text, None, table))
+                raise ProfileError(_("must be a table"), path=source, key=table, line=_line_of(text, None, table))
             sections[table] = _build_section(known[table], table, value, source, text)
         return cls(**{table: sections.get(table, section()) for table, section in known.items()},
                    name=str(data.get("name", "")), source=source)
@@ -288,7 +292,8 @@ class Profile:
         value = value.strip() if isinstance(value, str) else ""
         if not value:
             why = f": {purpose}" if purpose else ""
-            raise ProfileError(f"is empty{why}; paste {FIELD_LABELS.get(key, 'its value')}", path=self.source,
+            raise ProfileError(_("is empty{why}; paste {field}").format(
+                                   why=why, field=FIELD_LABELS.get(key) or _("its value")), path=self.source,
                                key=key)
         return value
 
@@ -338,13 +343,15 @@ def _env_value(var: str, raw: str, kind: type) -> Any:
     if kind is bool:
         lowered = raw.strip().lower()
         if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
-            raise ProfileError(f"environment variable {var}={raw!r} is not a boolean (use true/false)")
+            raise ProfileError(_("environment variable {var}={raw!r} is not a boolean (use true/false)").format(
+                var=var, raw=raw))
         return lowered in {"1", "true", "yes", "on"}
     if kind in (int, float):
         try:
             return kind(raw.strip())
         except ValueError:
-            raise ProfileError(f"environment variable {var}={raw!r} is not {_type_name(kind.__name__)}") from None
+            raise ProfileError(_("environment variable {var}={raw!r} is not {kind}").format(
+                var=var, raw=raw, kind=_type_name(kind.__name__))) from None
     return raw
 
 
@@ -366,8 +373,8 @@ def _toml_value(value: Any) -> str:
 
 
 def _type_name(t: Any) -> str:
-    return {"str": "a string", "bool": "true or false", "int": "a whole number",
-            "float": "a number"}.get(str(t), str(t))
+    names = {"str": N_("a string"), "bool": N_("true or false"), "int": N_("a whole number"), "float": N_("a number")}
+    return _(names[str(t)]) if str(t) in names else str(t)
 
 
 def _build_section(cls: type, table: str, values: Mapping[str, Any], source: str | None, text: str | None):
@@ -377,11 +384,12 @@ def _build_section(cls: type, table: str, values: Mapping[str, Any], source: str
         line = _line_of(text, table, key)
         if key not in allowed:
             hint = _closest(key, allowed)
-            raise ProfileError(f"unknown key{hint}; allowed: {', '.join(allowed)}",
+            raise ProfileError(_("unknown key{hint}; allowed: {allowed}").format(hint=hint, allowed=", ".join(allowed)),
                                path=source, key=f"{table}.{key}", line=line)
         expected = allowed[key].type
         if not _kind_ok(value, _KINDS.get(str(expected), str)):
-            raise ProfileError(f"must be {_type_name(expected)}, got {type(value).__name__}",
+            raise ProfileError(_("must be {expected}, got {kind}").format(expected=_type_name(expected),
+                                                                          kind=type(value).__name__),
                                path=source, key=f"{table}.{key}", line=line)
         kwargs[key] = float(value) if str(expected) == "float" else value
     return cls(**kwargs)
@@ -391,7 +399,7 @@ def _closest(key: str, allowed: Mapping[str, Any]) -> str:
     import difflib
 
     match = difflib.get_close_matches(key, list(allowed), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    return _(" (did you mean {name!r}?)").format(name=match[0]) if match else ""
 
 
 def _line_of(text: str | None, table: str | None, key: str) -> int | None:
@@ -448,26 +456,27 @@ def load_profile(path: str | os.PathLike | None = None, *, env: bool = True) -> 
     if path is None:
         path = default_profile_path()
         if path is None:
-            raise ProfileError(f"no profile given: pass --profile PATH or set {PROFILE_ENV} "
-                               "(or run against the sandbox with --sandbox)")
+            raise ProfileError(_("no profile given: pass --profile PATH or set {variable} "
+                                 "(or run against the sandbox with --sandbox)").format(variable=PROFILE_ENV))
     p = Path(path).expanduser()
     if not os.path.lexists(p):
-        raise ProfileError("file not found; create one with `jivo-ops sandbox --profile-out PATH` "
-                           "or copy the bundled example", path=shown_name(p))
+        raise ProfileError(_("file not found; create one with `jivo-ops sandbox --profile-out PATH` "
+                             "or copy the bundled example"), path=shown_name(p))
     raw = read_input(p, limit=MAX_SMALL_INPUT_BYTES, error=ProfileError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         readable = raw.decode("utf-8", errors="replace")
-        raise ProfileError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+        raise ProfileError(_("not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8").format(
+                               byte=raw[exc.start]),
                            path=shown_name(p), key=_key_on_line(readable, line), line=line) from None
     try:
         data = loads_toml(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) if match else None
-        raise ProfileError(f"broken TOML: {exc}", path=shown_name(p), key=_key_on_line(text, line),
+        raise ProfileError(_("broken TOML: {error}").format(error=exc), path=shown_name(p), key=_key_on_line(text, line),
                            line=line) from None
     profile = Profile.from_dict(data, source=shown_name(p), text=text)
     return profile.with_env() if env else profile
@@ -483,14 +492,15 @@ def resolve_profile(target: Any = None) -> Profile:
         return held
     if target is None or isinstance(target, (str, os.PathLike)):
         return load_profile(target)
-    raise ProfileError(f"expected a Profile, a Sandbox or a profile path, got {type(target).__name__}")
+    raise ProfileError(_("expected a Profile, a Sandbox or a profile path, got {kind}").format(
+        kind=type(target).__name__))
 
 
 def save_profile(profile: Profile, path: str | os.PathLike) -> Path:
     """Write `profile` as TOML, readable by its owner only (0600): it holds secrets."""
     p = Path(path).expanduser()
     if p.exists() and not p.is_file():  # os.replace would put the profile in place of a device or FIFO
-        raise ProfileError("not a regular file; give a file name to write the profile to", path=shown_name(p))
+        raise ProfileError(_("not a regular file; give a file name to write the profile to"), path=shown_name(p))
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -79,6 +79,7 @@ def test_bundled_example_file_loads_through_load_profile():
     assert load_profile(path) == example_profile()
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_replace_validates_like_a_file():
     profile = example_profile()
     assert profile.replace(jivo={"chunked": False}).jivo.chunked is False
@@ -130,6 +131,7 @@ def test_bot_id_is_a_plain_setting_from_file_or_env(tmp_path, monkeypatch):
     assert "env_bot-1-AbC" in repr(profile) and profile.masked()["jaicp"]["bot_id"] == "env_bot-1-AbC"
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_env_boolean_that_is_not_one_is_a_clear_error(tmp_path, monkeypatch):
     path = save_profile(example_profile(), tmp_path / "p.toml")
     monkeypatch.setenv("JIVO_OPS_JIVO_CHUNKED", "maybe")
@@ -143,11 +145,13 @@ def test_profile_env_names_the_default_file(tmp_path, monkeypatch):
     assert load_profile().name == "from-env"
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_no_profile_at_all_says_what_to_do():
     with pytest.raises(ProfileError, match=r"--profile PATH or set JIVO_OPS_PROFILE"):
         load_profile()
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_missing_file_names_it(tmp_path):
     with pytest.raises(ProfileError, match=r"nowhere\.toml: file not found"):
         load_profile(tmp_path / "nowhere.toml")
@@ -199,6 +203,7 @@ def test_short_or_schemeless_secrets_are_masked_too():
     ('[jivo]\nchunked = true\nchunked = false\n', r"p\.toml:3: \[jivo\.chunked\] broken TOML"),
     ('[jivo\nchunked = true\n', r"p\.toml:1: broken TOML"),
 ])
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_bad_profiles_name_file_key_and_line(tmp_path, text, pattern):
     path = write(tmp_path, text, "p.toml")
     with pytest.raises(ProfileError, match=pattern) as caught:
@@ -207,6 +212,7 @@ def test_bad_profiles_name_file_key_and_line(tmp_path, text, pattern):
     assert caught.value.path == str(path)
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_non_utf8_file_names_file_key_and_line(tmp_path):
     path = write(tmp_path, '# cp1251 comment\n[jivo]\nchannel = "'.encode() + "Бот".encode("cp1251") + b'"\n', "p.toml")
     with pytest.raises(ProfileError) as caught:
@@ -217,6 +223,7 @@ def test_non_utf8_file_names_file_key_and_line(tmp_path):
     assert (caught.value.key, caught.value.line) == ("jivo.channel", 3)
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_errors_never_echo_a_secret_value(tmp_path):
     token = random_token(24)
     path = write(tmp_path, f'[jaicp]\nchat_api_url = "https://app.jaicp.com/chatapi/{token}\n', "p.toml")
@@ -236,6 +243,7 @@ def test_a_directory_is_not_a_profile(tmp_path):
 
 # -- settings by key (what a form holds) -------------------------------------------------------
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_from_values_validates_like_a_file_and_keeps_defaults():
     profile = Profile.from_values({"jivo.chunked": False, "jaicp.inbound_operator": "Jivo"}, name="form")
     assert profile == Profile(jivo=JivoSettings(chunked=False), jaicp=JaicpSettings(inbound_operator="Jivo"),

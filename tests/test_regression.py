@@ -249,6 +249,7 @@ def test_checks_travel_in_the_jsonl_and_the_summary_counts_them(tmp_path):
 # -- the command line ----------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_cli_exit_codes_failed_checks_and_junit(tmp_path, capsys):
     happy, junit = EXAMPLES / "happy-path.transfer.toml", tmp_path / "out" / "report.xml"
     with Sandbox(**EXAMPLE_SANDBOX_SETTINGS) as sb:
@@ -299,6 +300,7 @@ def test_jaicp_xml_every_supported_tag():
     assert failing(batches) == [] and [b[0].outcome for b in batches][2] == "answered"
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_switch_state_turns_an_unmarked_test_into_a_hand_over(capsys):
     unmarked = FIXTURES / "regression" / "unmarked.xml"
     assert [s.action for s in load_script(unmarked).steps] == ["say"]

@@ -137,6 +137,7 @@ def test_profile_out_writes_a_fresh_profile_and_masks_the_terminal(tmp_path, cap
     assert "tunnel" not in printed.out.split("\n")[1]  # no "expose it" hint: a public URL was given
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_the_readme_rehearsal_runs_word_for_word(tmp_path, monkeypatch):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Test a live bot unattended"):]

@@ -102,6 +102,7 @@ def test_online_operator_answers_and_everything_is_recorded():
     assert "Позовите оператора" in line  # Cyrillic kept as is
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_timeline_frame_and_text():
     with Sandbox() as sb:
         result = run_transfer(sb, step_timeout=STEP)
@@ -291,6 +292,7 @@ def test_jsonl_matches_the_transfer_results_contract(tmp_path):
     assert {r.outcome for r in back} == {"answered"}
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_bad_arguments_are_clear():
     with Sandbox() as sb:
         with pytest.raises(ValueError, match="clients"):
