@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from ..i18n import N_, TranslatedMapping, _
 from ._output import OperationDefault, add_profile_argument, positive_seconds, print_json, print_table, resolve_profile
 
 if TYPE_CHECKING:
@@ -18,8 +19,15 @@ if TYPE_CHECKING:
 
 __all__ = ["register", "run", "print_report"]
 
-FINDING_COLUMNS = ["severity", "code", "step", "field", "problem", "fix"]
-PROBE_COLUMNS = ["probe", "result", "latency", "detail", "next step"]
+# The tables' headers, N_-marked (`_()`-ed when printed); `wrap` names them the same way.
+FINDING_COLUMNS = [N_("severity"), N_("code"), N_("step"), N_("field"), N_("problem"), N_("fix")]
+PROBE_COLUMNS = [N_("probe"), N_("result"), N_("latency"), N_("detail"), N_("next step")]
+# A probe's outcome (a wire value in JSON) as the table says it.
+PROBE_OUTCOMES = TranslatedMapping({"ok": N_("ok"), "failed": N_("failed"), "skipped": N_("skipped")})
+
+
+def _shown(names: list[str]) -> list[str]:
+    return [_(name) for name in names]
 
 
 # The probes' own time limit (check_profile's default), so the help cannot tell another number.
@@ -44,15 +52,18 @@ def register(subparsers) -> None:
 
 def print_report(report: CheckReport, *, file=None) -> None:
     """The findings table, the probes table (if any probe ran) and the one-line summary."""
+    from ..setup.checks import SEVERITY_LABELS
+
     out = file or sys.stdout
     if report.findings:
-        print_table([[f.severity, f.code, f.step, f.field, f.message, f.fix] for f in report.findings],
-                    FINDING_COLUMNS, wrap=("field", "problem", "fix"), file=out)
+        print_table([[SEVERITY_LABELS[f.severity], f.code, f.step, f.field, f.message, f.fix]
+                     for f in report.findings],
+                    _shown(FINDING_COLUMNS), wrap=_shown(FINDING_COLUMNS[3:]), file=out)
         print(file=out)
     if report.probes:
-        print_table([[p.name, p.outcome, "" if p.latency_s is None else f"{p.latency_s:.3f} s", p.detail,
-                      p.next_step] for p in report.probes],
-                    PROBE_COLUMNS, wrap=("probe", "detail", "next step"), file=out)
+        print_table([[p.name, PROBE_OUTCOMES[p.outcome], "" if p.latency_s is None else _("{seconds:.3f} s").format(
+                         seconds=p.latency_s), p.detail, p.next_step] for p in report.probes],
+                    _shown(PROBE_COLUMNS), wrap=_shown([PROBE_COLUMNS[0], *PROBE_COLUMNS[3:]]), file=out)
         print(file=out)
     print(report.summary(), file=out)
 

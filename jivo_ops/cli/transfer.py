@@ -17,6 +17,7 @@ import sys
 
 from ..errors import JivoOpsError
 from ..files import check_output, writing
+from ..i18n import _
 from ._output import add_profile_argument, print_table, resolve_profile
 
 __all__ = ["register", "run", "profile_or_sandbox"]
@@ -120,10 +121,11 @@ def run(args) -> int:
             for check in r.failed_checks:
                 print(format_check(check, indent="    "))
         if len(failed) > 10:
-            print(f"… and {len(failed) - 10} more failed (see --out FILE.jsonl)")
-        print(f"{len(batch)} transfer(s) in {batch.elapsed_s:.2f} s"
-              + (f"; results in {args.out}" if args.out else "") + (f"; JUnit XML in {args.junit}" if args.junit else "")
-              + (" (stopped early)" if batch.interrupted else ""))
+            print(_("… and {n} more failed (see --out FILE.jsonl)").format(n=len(failed) - 10))
+        print(_("{n} transfer(s) in {seconds:.2f} s").format(n=len(batch), seconds=batch.elapsed_s)
+              + (_("; results in {path}").format(path=args.out) if args.out else "")
+              + (_("; JUnit XML in {path}").format(path=args.junit) if args.junit else "")
+              + (_(" (stopped early)") if batch.interrupted else ""))
         if batch.interrupted:
             print(format_stopped(summary))
     if args.timeline and len(batch):
