@@ -65,6 +65,7 @@ def test_profile_to_form_to_profile_is_the_identity(profile):
     assert {key: control.value for key, control in panel.inputs.items()} == profile.to_values()
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_the_target_is_resolved_like_any_operation_s(tmp_path):
     profile = _every_field_changed()
     path = save_profile(profile, tmp_path / "p.toml")

@@ -107,6 +107,7 @@ def test_the_sandbox_passes_odd_switch_fields_through_and_bot_response_reads_the
     assert roots(switch.warnings) == ODD_FIELDS
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_probe_jaicp_switch_first_reads_an_odd_switch_and_notes_each_warning(tmp_path, capsys):
     with Sandbox() as sb:
         sb.configure_step(4, switch=ODD_SWITCH)

@@ -160,6 +160,7 @@ def test_profile_round_trip_keeps_the_url_and_masks_the_secrets(jaicp, tmp_path)
         assert restarted.store_path == tmp_path / "test.stand-in.sqlite"
 
 
+@pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
 def test_profile_rejects_a_wrong_type_in_stand_in(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text('[stand_in]\noperators = "two"\n', encoding="utf-8")

@@ -27,7 +27,7 @@ def test_run_fills_progress_table_summary_and_dataframe(sb):
     assert console.progress.value == 4 and console.progress.description == "4/4"
     assert console.status.text == "✓ 4/4 transfers: answered=4"
     assert console.table.value.count("<tr>") == 5 and "answered" in console.table.value
-    assert "Итог" in console.summary.value and "time to switch: median" in console.summary.value
+    assert "Итог" in console.summary.value and "время до перевода: медиана" in console.summary.value
     frame = console.result
     assert len(frame) == 4 and set(frame["outcome"]) == {"answered"} and frame["wait_s"].notna().all()
     assert not console.run_button.disabled and console.stop_button.disabled
