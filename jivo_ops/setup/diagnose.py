@@ -93,7 +93,7 @@ MESSAGES: dict[str, str] = {
     "what.offline": N_("no operator is online in Jivo"),
     "fix.offline": N_("Log in to the Jivo app as an operator and go online."),
     "what.no_switch": N_("the bot never pushed a switch reply"),
-    "fix.no_switch": N_("Make the scenario push $response.replies.push({type: \"switch\", …}) "
+    "fix.no_switch": N_("Make the scenario push $response.replies.push({{type: \"switch\", …}}) "
                         "(see `jivo-ops switch`)."),
     "what.no_operators": N_("the bot switched, but Jivo had nobody online"),
     "what.unanswered_seen": N_("the operator got the client's message, but the answer never reached the client"),
