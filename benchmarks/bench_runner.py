@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import resource
 import signal
@@ -97,6 +98,8 @@ def run_batch(profile: Profile, transport: str, transfers: int, concurrency: int
     finally:
         runner_module.AiohttpTransport = AiohttpTransport
     outcomes = batch.summary()["outcomes"]
+    for error, count in collections.Counter(r.error for r in batch if r.error).most_common(3):
+        print(f"  {count} × {error}", flush=True)
     return {"cpu_ms": cpu * 1e3 / max(1, SENT["exchanges"]), "wall": wall, "exchanges": SENT["exchanges"],
             "answered": outcomes["answered"], "outcomes": {k: v for k, v in outcomes.items() if v}}
 
@@ -151,7 +154,8 @@ def main() -> int:
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
     print(f"BENCH runner-3000 ratio={missed} goal=<=0 {'PASS' if missed <= 0 else 'FAIL'} "
           f"({big['answered']}/{args.big_transfers} answered at {args.big_concurrency} concurrent in "
-          f"{big['wall']:.1f} s; {big['cpu_ms']:.3f} ms CPU/exchange; +{per_transfer_kb:.0f} KB per transfer in flight)")
+          f"{big['wall']:.1f} s; {big['cpu_ms']:.3f} ms CPU/exchange; "
+          f"+{per_transfer_kb:.0f} KB per transfer in flight)")
     return 0
 
 

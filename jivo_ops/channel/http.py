@@ -151,8 +151,8 @@ def make_async_client(*, timeout: float | httpx.Timeout | None = None,
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport on aiohttp's client: the same requests, answers and httpx errors as
-    `httpx.AsyncHTTPTransport` for a fraction of its CPU (~0.2 vs ~1.1 ms an exchange, benchmarks/
-    bench_runner.py), and no pool scan that grows with connections × queued requests (issue 17 §3).
+    `httpx.AsyncHTTPTransport` for less than half the runner's CPU per exchange (benchmarks/bench_runner.py),
+    and no pool scan that grows with connections × queued requests (issue 17 §3).
 
     Each answer's body is read whole before it is returned (API calls, not downloads). HTTP/1.1
     only; proxies from the environment are not used. Needs a running asyncio loop (not trio).
@@ -320,8 +320,9 @@ def _build(client: httpx.Client | httpx.AsyncClient, stream: Callable[[bytes], A
            content: bytes | None, chunked: bool, headers: dict[str, str] | None, params: dict | None,
            timeout: float | httpx.Timeout | None) -> httpx.Request:
     """One attempt's request: a chunked body is a fresh stream over the bytes every time."""
-    return client.build_request(method, _parsed_url(url), content=stream(content) if chunked and content else content,
-                                headers=headers, params=params, **({} if timeout is None else {"timeout": timeout}))
+    body = stream(content) if chunked and content else content
+    return client.build_request(method, _parsed_url(url), content=body, headers=headers, params=params,
+                                **({} if timeout is None else {"timeout": timeout}))
 
 
 def send(client: httpx.Client, method: str, url: str, *, content: bytes | None = None,
