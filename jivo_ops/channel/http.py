@@ -159,12 +159,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, *, verify: ssl.SSLContext | bool = True, limits: httpx.Limits = DEFAULT_LIMITS) -> None:
+        # Imported here, not with this module (`import jivo_ops` stays light), nor at the first request,
+        # whose step timeout would pay for it.
+        import aiohttp  # noqa: F401
+
         self._ssl = verify
         self._limits = limits
         self._session: Any = None
 
     def _open(self) -> Any:
-        import aiohttp  # here, not at import: `import jivo_ops` stays light
+        import aiohttp
 
         connector = aiohttp.TCPConnector(limit=self._limits.max_connections or 0, limit_per_host=0,
                                          keepalive_timeout=self._limits.keepalive_expiry or KEEPALIVE_EXPIRY_S,
