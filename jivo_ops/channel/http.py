@@ -7,8 +7,10 @@ tests swap the transport (`httpx.MockTransport`) or point the URLs at the sandbo
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
@@ -20,7 +22,7 @@ from ..redaction import install_log_redaction, mask_url, redact
 
 __all__ = ["RetryPolicy", "NO_RETRY", "make_client", "make_async_client", "send", "asend", "JSON_CONTENT_TYPE",
            "check_url", "client_timeout", "chunked_body", "achunked_body", "CHUNK_SIZE",
-           "raise_for_status", "connection_error"]
+           "raise_for_status", "connection_error", "AiohttpTransport"]
 
 log = logging.getLogger("jivo_ops.http")
 OnAttempt = Callable[[int, "int | None", str], None]
@@ -108,19 +110,131 @@ def make_client(*, timeout: float | httpx.Timeout | None = None, transport: http
     )
 
 
+class _SetCookieCookies(httpx.Cookies):
+    """httpx's cookie jar, which skips its urllib bookkeeping (~0.1 ms an exchange) when no cookie came."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+class _AsyncClient(httpx.AsyncClient):
+    """httpx.AsyncClient with the cheaper cookie jar; everything else is httpx's own."""
+
+    def __init__(self, *, cookies: Any = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.cookies = cookies
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._set_cookie_jar
+
+    @cookies.setter
+    def cookies(self, cookies) -> None:
+        self._set_cookie_jar = _SetCookieCookies(cookies)
+
+
 def make_async_client(*, timeout: float | httpx.Timeout | None = None,
                       transport: httpx.AsyncBaseTransport | None = None,
                       headers: dict[str, str] | None = None,
                       limits: httpx.Limits | None = None) -> httpx.AsyncClient:
     """The async twin of `make_client`."""
     install_log_redaction()
-    return httpx.AsyncClient(
+    return _AsyncClient(
         timeout=_timeout(timeout),
         transport=transport,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         event_hooks={"request": [_alog_request], "response": [_alog_response]},
         limits=limits or DEFAULT_LIMITS,
     )
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An httpx transport on aiohttp's client: the same requests, answers and httpx errors as
+    `httpx.AsyncHTTPTransport` for less than half the runner's CPU per exchange (benchmarks/bench_runner.py),
+    and no pool scan that grows with connections × queued requests (issue 17 §3).
+
+    Each answer's body is read whole before it is returned (API calls, not downloads). HTTP/1.1
+    only; proxies from the environment are not used. Needs a running asyncio loop (not trio).
+    """
+
+    def __init__(self, *, verify: ssl.SSLContext | bool = True, limits: httpx.Limits = DEFAULT_LIMITS) -> None:
+        # Imported here, not with this module (`import jivo_ops` stays light), nor at the first request,
+        # whose step timeout would pay for it.
+        import aiohttp  # noqa: F401
+
+        self._ssl = verify
+        self._limits = limits
+        self._session: Any = None
+
+    def _open(self) -> Any:
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=self._limits.max_connections or 0, limit_per_host=0,
+                                         keepalive_timeout=self._limits.keepalive_expiry or KEEPALIVE_EXPIRY_S,
+                                         ssl=self._ssl)
+        # httpx does cookies, decoding and redirects itself; aiohttp must not do them a second time.
+        self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                              auto_decompress=False, trust_env=False)
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import aiohttp
+        from yarl import URL
+
+        session = self._session or self._open()
+        timeout = request.extensions.get("timeout", {})
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
+                   if k.lower() != b"transfer-encoding"]  # aiohttp frames a streamed body itself
+        try:
+            data: Any = request.content or None
+        except httpx.RequestNotRead:
+            data = request.stream
+        try:
+            async with session.request(
+                    request.method, URL(str(request.url), encoded=True), headers=headers, data=data,
+                    allow_redirects=False, compress=False,
+                    timeout=aiohttp.ClientTimeout(total=None, connect=timeout.get("pool"),
+                                                  sock_connect=timeout.get("connect"),
+                                                  sock_read=timeout.get("read"))) as answer:
+                body = await answer.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _httpx_error(exc, request) from exc
+        extensions = {"http_version": b"HTTP/1.1", "reason_phrase": (answer.reason or "").encode("latin-1")}
+        return httpx.Response(answer.status, headers=answer.raw_headers, stream=httpx.ByteStream(body),
+                              request=request, extensions=extensions)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _httpx_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """The httpx error `httpx.AsyncHTTPTransport` raises where aiohttp raised `exc` (the retry policy
+    and the messages go by httpx's names: ConnectError, ReadTimeout, …)."""
+    import aiohttp
+
+    kinds: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+        (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+        (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+        (asyncio.TimeoutError, httpx.PoolTimeout),  # ClientTimeout.connect: waiting for a pooled connection
+        (aiohttp.ClientConnectorError, httpx.ConnectError),
+        (aiohttp.NonHttpUrlClientError, httpx.UnsupportedProtocol),
+        (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+        (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+        (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+        (aiohttp.ClientPayloadError, httpx.ReadError),
+        (aiohttp.ClientConnectionError, httpx.ReadError),
+    )
+    kind = next((ours for theirs, ours in kinds if isinstance(exc, theirs)), httpx.TransportError)
+    return kind(str(exc) or type(exc).__name__, request=request)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_url(url: str) -> httpx.URL:
+    """`url` parsed once: httpx re-validates a long token URL character by character on every request."""
+    return httpx.URL(url)
 
 
 def _reason(response: httpx.Response) -> str:
@@ -210,8 +324,9 @@ def _build(client: httpx.Client | httpx.AsyncClient, stream: Callable[[bytes], A
            content: bytes | None, chunked: bool, headers: dict[str, str] | None, params: dict | None,
            timeout: float | httpx.Timeout | None) -> httpx.Request:
     """One attempt's request: a chunked body is a fresh stream over the bytes every time."""
-    return client.build_request(method, url, content=stream(content) if chunked and content else content,
-                                headers=headers, params=params, **({} if timeout is None else {"timeout": timeout}))
+    body = stream(content) if chunked and content else content
+    return client.build_request(method, _parsed_url(url), content=body, headers=headers, params=params,
+                                **({} if timeout is None else {"timeout": timeout}))
 
 
 def send(client: httpx.Client, method: str, url: str, *, content: bytes | None = None,

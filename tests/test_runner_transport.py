@@ -1,0 +1,119 @@
+"""The runner's HTTP transport (`jivo_ops.channel.http.AiohttpTransport`, issue 17 §3) keeps httpx's
+behaviour: the same answers, framing, cookies and typed errors, over real sockets on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+
+import httpx
+import pytest
+
+from jivo_ops.channel.http import NO_RETRY, AiohttpTransport, RetryPolicy, asend, make_async_client
+from jivo_ops.channel.jaicp import AsyncChatApiClient
+from jivo_ops.errors import RejectedError, UnavailableError
+from jivo_ops.transfer.settings import TransferSettings
+
+pytestmark = pytest.mark.anyio
+TOKEN = "tok12345:" + "a" * 40
+
+
+class Canned:
+    """A raw HTTP/1.1 server on loopback: answers each request with the next of `answers` (forever the
+    last), or never (`None`); keeps what it received."""
+
+    def __init__(self, *answers: bytes | None):
+        self.answers, self.received = list(answers), []
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *exc) -> None:
+        self.server.close()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                headers = {k.strip().lower(): v.strip() for k, v in
+                           (line.split(":", 1) for line in head.decode("latin-1").split("\r\n")[1:] if ":" in line)}
+                if headers.get("transfer-encoding") == "chunked":
+                    body = b""
+                    while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+                        body += (await reader.readexactly(size + 2))[:-2]
+                    await reader.readuntil(b"\r\n")
+                else:
+                    body = await reader.readexactly(int(headers.get("content-length", 0)))
+                self.received.append((head.split(b"\r\n", 1)[0].decode(), headers, body))
+                answer = self.answers[min(len(self.received), len(self.answers)) - 1]
+                if answer is None:
+                    await asyncio.sleep(30)
+                writer.write(answer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def answer(status: str, body: bytes, *headers: str) -> bytes:
+    head = "".join(f"{h}\r\n" for h in headers)
+    return f"HTTP/1.1 {status}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+def client(timeout: float = 5.0) -> httpx.AsyncClient:
+    return make_async_client(timeout=timeout, transport=AiohttpTransport())
+
+
+async def test_answers_gzip_cookies_and_a_chunked_body_go_through_as_with_httpx():
+    zipped = gzip.compress("привет".encode())
+    server = Canned(answer("200 OK", zipped, "Content-Encoding: gzip", "Set-Cookie: lb=one; Path=/"),
+                    answer("200 OK", b"{}"))
+    async with server as origin:
+        async with client() as http:
+            response = await asend(http, "POST", origin + "/chatapi/x", content=b"a" * 1000, chunked=True)
+            await asend(http, "GET", origin + "/chatapi/x/events", params={"clientId": "c 1"})
+    assert response.status_code == 200 and response.text == "привет" and response.reason_phrase == "OK"
+    (line, headers, body), (second_line, second_headers, _) = server.received
+    assert line == "POST /chatapi/x HTTP/1.1" and body == b"a" * 1000  # reassembled from chunks
+    assert headers["transfer-encoding"] == "chunked" and headers["user-agent"].startswith("jivo-ops/")
+    assert second_line == "GET /chatapi/x/events?clientId=c+1 HTTP/1.1"
+    assert second_headers["cookie"] == "lb=one"  # httpx's cookie jar still keeps what a server sets
+
+
+async def test_5xx_is_retried_and_4xx_is_a_rejected_error_quoting_the_service():
+    server = Canned(answer("503 Service Unavailable", b"busy"), answer("200 OK", b"{}"))
+    async with server as origin:
+        async with client() as http:
+            response = await asend(http, "GET", origin + "/a", retry=RetryPolicy(retries=2, wait=0.0))
+    assert response.status_code == 200 and len(server.received) == 2
+    async with Canned(answer("401 Unauthorized", b'{"error": "bad token", "message": "no"}')) as origin:
+        async with client() as http:
+            with pytest.raises(RejectedError, match="HTTP 401: bad token: no"):
+                await asend(http, "GET", origin + "/a", what="Chat API query")
+
+
+async def test_a_refused_connection_is_a_connect_error_after_every_attempt():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nobody listens there
+    async with client() as http:
+        with pytest.raises(UnavailableError, match=r"after 2 attempt\(s\): ConnectError") as caught:
+            await asend(http, "GET", f"http://127.0.0.1:{port}/chatapi/{TOKEN}", retry=RetryPolicy(1, 0.0))
+    assert caught.value.reason == "ConnectError" and TOKEN not in str(caught.value)
+
+
+async def test_a_silent_server_is_a_read_timeout_and_an_unanswered_poll_is_an_empty_batch():
+    async with Canned(None) as origin:
+        async with client(timeout=0.3) as http:
+            with pytest.raises(UnavailableError) as caught:
+                await asend(http, "GET", origin + "/a", retry=NO_RETRY)
+            assert caught.value.reason == "ReadTimeout"
+            chat = AsyncChatApiClient(f"{origin}/chatapi/{TOKEN}", client=http, timeout=0.3)
+            batch = await chat.poll_events("client-1", ts=5, timeout=0.1)
+    assert batch.events == () and batch.last_ts == 5
+
+
+def test_a_transfer_may_take_its_whole_step_to_connect():
+    assert TransferSettings(step_timeout=12.0).connect_timeout == 12.0
