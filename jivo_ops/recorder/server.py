@@ -80,13 +80,6 @@ def _has_dot_segment(raw_path: bytes, path: str) -> bool:
     return any(segment in (".", "..") for candidate in (text, path) for segment in candidate.replace("\\", "/").split("/"))
 
 
-class _Refuse:
-    """Any path that is not a hook: the one 404 every refusal shares (byte for byte)."""
-
-    async def __call__(self, scope, receive, send) -> None:
-        await _refuse(send, 404)
-
-
 class _HookEndpoint:
     """The ASGI endpoint behind `/hook/{token}`: check, read, (forward,) store, then answer."""
 
@@ -98,15 +91,13 @@ class _HookEndpoint:
         self.counters = counters
         self.client = None  # the tap's httpx.AsyncClient, made at startup
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope, receive, send, token: str, rest: str | None) -> None:
         received_at = utc_now_iso()
-        params = scope.get("path_params") or {}
-        if not hmac.compare_digest(str(params.get("token", "")).encode(), self._token):
+        if not hmac.compare_digest(token.encode(), self._token):
             self.counters["rejected"] += 1
             await _refuse(send, 404)
             return
         method = scope["method"]
-        rest = params.get("rest")
         path = HOOK_PREFIX + MASKED_TOKEN + (f"/{rest}" if rest else "")
         query = scope.get("query_string", b"").decode("latin-1")
         raw_headers = scope["headers"]
@@ -303,34 +294,55 @@ async def _refuse(send, status: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# The paths Starlette's `/hook/{token}` and `/hook/{token}/{rest:path}` routes matched, as one pattern.
+_HOOK_ROUTE = re.compile(r"^/hook/(?P<token>[^/]+)(?:/(?P<rest>.*))?$")
+
+
+class _RecorderApp:
+    """The recorder's ASGI app: a hook path goes to the endpoint, any other path gets the same 404 as a
+    wrong token. Raw ASGI rather than a Starlette app: on the hot path (one small POST, one small
+    answer) Starlette's middleware, router and wrapped `send` cost more CPU than everything the
+    recorder does itself (benchmarks/RESULTS.md)."""
+
+    def __init__(self, endpoint: _HookEndpoint, forward_timeout: float):
+        self.endpoint, self.forward_timeout = endpoint, forward_timeout
+
+    async def __call__(self, scope, receive, send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            matched = _HOOK_ROUTE.match(scope["path"])
+            if matched is None:
+                await _refuse(send, 404)
+                return
+            await self.endpoint(scope, receive, send, matched["token"], matched["rest"])
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive, send) -> None:
+        endpoint = self.endpoint
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if endpoint.forward:
+                    from ..channel.http import make_async_client
+
+                    endpoint.client = make_async_client(timeout=self.forward_timeout)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if endpoint.client is not None:
+                    await endpoint.client.aclose()
+                    endpoint.client = None
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
 def build_app(store: RecorderStore, token: str, *, max_body: int = DEFAULT_MAX_BODY, forward: str | None = None,
               forward_timeout: float = 10.0, max_answer: int = DEFAULT_MAX_ANSWER, counters: dict | None = None):
-    """The Starlette app of a recorder writing to `store` (served by `Recorder`, or by any ASGI server)."""
-    from contextlib import asynccontextmanager
-
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
+    """The ASGI app of a recorder writing to `store` (served by `Recorder`, or by any ASGI server)."""
     endpoint = _HookEndpoint(store, token, max_body=max_body, forward=forward, forward_timeout=forward_timeout,
                              max_answer=max_answer,
                              counters=counters if counters is not None else {"rejected": 0, "stored": 0})
-
-    @asynccontextmanager
-    async def lifespan(app):
-        if forward:
-            from ..channel.http import make_async_client
-
-            endpoint.client = make_async_client(timeout=forward_timeout)
-        try:
-            yield
-        finally:
-            if endpoint.client is not None:
-                await endpoint.client.aclose()
-
-    # Any other path gets the same answer as a wrong token.
-    routes = [Route("/hook/{token}", endpoint), Route("/hook/{token}/{rest:path}", endpoint),
-              Route("/{anything:path}", _Refuse())]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return _RecorderApp(endpoint, forward_timeout)
 
 
 # ------------------------------------------------------------------------------------------ the recorder

@@ -20,6 +20,7 @@ import queue
 import sqlite3
 import struct
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Self, Sequence
@@ -400,6 +401,11 @@ class RecorderStore(_ClosedOnExit):
     """
 
     MAX_BATCH = 2000
+    # Group commit for clients that wait for each answer (Jivo, a load test): they send again at once, so
+    # after a commit the next one waits for as many requests as it answered, beyond those already queued,
+    # for at most as long as that commit took (and MAX_GATHER_WAIT). Not waiting would split the clients
+    # into two halves that alternate, each waiting out two fsyncs; waiting less than an fsync never costs more.
+    MAX_GATHER_WAIT = 0.005
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -424,24 +430,38 @@ class RecorderStore(_ClosedOnExit):
 
     # -- the writer thread
     def _write_loop(self) -> None:
+        answered, waiting, gather_until = 0, 0, 0.0
         while True:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            stop = False
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
+            batch, stop = self._gather(first, waiting + answered, gather_until)
+            started = time.monotonic()
             self._commit(batch)
             if stop:
                 return
+            finished = time.monotonic()
+            answered, waiting = len(batch), self._queue.qsize()
+            gather_until = finished + min(finished - started, self.MAX_GATHER_WAIT)
+
+    def _gather(self, first, wanted: int, until: float) -> tuple[list, bool]:
+        """`first` and what else is queued, waiting (until `until`) for `wanted` in all; whether to stop."""
+        batch = [first]
+        while len(batch) < self.MAX_BATCH:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                left = until - time.monotonic()
+                if len(batch) >= wanted or left <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=left)
+                except queue.Empty:
+                    break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
 
     def _commit(self, batch: list) -> None:
         ids: list[int] | None = None
