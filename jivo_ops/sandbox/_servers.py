@@ -3,8 +3,8 @@
 The simulated JAICP and Jivo talk to each other over HTTP all the time; in two threads every socket
 write would hand the GIL back and forth (each hand-over waits out the switch interval), which made
 the pair several times slower under load. One loop keeps them separate servers without that cost.
-That loop is uvloop's when it is installed (`uvicorn[standard]` brings it): its C transports and
-scheduler take about a quarter off the sandbox's CPU per transfer (issue 17).
+That loop is uvloop's when it is installed (`uvicorn[standard]` brings it): the event loop and its
+selector were a quarter of the sandbox's CPU in a profile under load, and uvloop does both in C (issue 17).
 """
 
 from __future__ import annotations
