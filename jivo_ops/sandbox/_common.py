@@ -413,6 +413,7 @@ class SimulatedService:
 
     async def startup(self) -> None:
         self.loop = asyncio.get_running_loop()
+        import httpx_aiohttp  # noqa: F401 - aiohttp's import (~0.3 s, once) before serving, not in the first transfer
         self._client_task = asyncio.ensure_future(asyncio.to_thread(_new_clients))  # SSL setup off the start path
 
     async def shutdown(self) -> None:
