@@ -23,7 +23,7 @@ ROOT = HERE.parent
 BENCH_LINE = re.compile(r"^BENCH (?P<name>\S+) ratio=(?P<ratio>\S+) goal=(?P<goal>\S+) (?P<verdict>PASS|FAIL)\b")
 # The order keeps the quick ones first; any other bench_*.py found runs after them.
 PREFERRED = ("bench_import.py", "bench_cli.py", "bench_recorder.py", "bench_transfer.py", "bench_standin.py", "bench_ingest.py",
-             "bench_dataset.py", "bench_locust.py", "bench_runner.py")
+             "bench_dataset.py", "bench_locust.py", "bench_runner.py", "bench_sandbox.py")
 
 
 def scripts(only: set[str] | None) -> list[Path]:

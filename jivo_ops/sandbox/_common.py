@@ -329,25 +329,23 @@ async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int,
 
 # -- the part of a simulated service that does not depend on which one it is ----------------------
 
-# The client toward the other side is several small pools, not one big one: httpcore scans its whole
-# pool (connections × queued requests) for every request, and with one pool of 200 that scan was 83 %
-# of the sandbox's CPU under load (issue 17). Together they keep the same 200 connections.
-OUTGOING_POOLS = 8
+# The client toward the other side: httpx's API (the one retry rule, `channel.http.asend`) on aiohttp's
+# transport (`channel.http.AiohttpTransport`, the runner's too). httpcore scans its whole pool (connections × queued requests) for every request: with one
+# pool of 200 that scan was 83 % of the sandbox's CPU under load, and even split in 8 pools httpcore
+# cost ~1 ms CPU per internal request; aiohttp's connector takes a free connection without a scan
+# (issue 17: the internal calls fell from 42 % to 20 % of the sandbox's CPU in a profile under load).
 OUTGOING_CONNECTIONS = 200
 
 
 def _new_clients() -> list:
     import httpx
 
-    from ..channel.http import KEEPALIVE_EXPIRY_S, make_async_client
+    from ..channel.http import KEEPALIVE_EXPIRY_S, AiohttpTransport, make_async_client
 
     # keep connections to the other side alive under load (many chats at once)
-    per_pool = OUTGOING_CONNECTIONS // OUTGOING_POOLS
-    limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool // 2,
-                          keepalive_expiry=KEEPALIVE_EXPIRY_S)
-    tls = httpx.create_ssl_context()  # one for all: each costs ~0.1 s to build
-    return [make_async_client(transport=httpx.AsyncHTTPTransport(verify=tls, limits=limits))
-            for _ in range(OUTGOING_POOLS)]
+    limits = httpx.Limits(max_connections=OUTGOING_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY_S)
+    tls = httpx.create_ssl_context()  # built off the loop: it costs ~0.1 s
+    return [make_async_client(transport=AiohttpTransport(verify=tls, limits=limits))]
 
 
 class SimulatedService:
@@ -387,6 +385,7 @@ class SimulatedService:
 
     async def startup(self) -> None:
         self.loop = asyncio.get_running_loop()
+        import aiohttp  # noqa: F401 - aiohttp's import (~0.3 s, once) before serving, not in the first transfer
         self._client_task = asyncio.ensure_future(asyncio.to_thread(_new_clients))  # SSL setup off the start path
 
     async def shutdown(self) -> None:

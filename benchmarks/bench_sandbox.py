@@ -1,0 +1,137 @@
+"""The sandbox at campaign size: 6,000 transfers at concurrency 3,000, all answered?
+
+The sandbox runs in its own process (`jivo-ops sandbox --profile-out`, as in bench_transfer.py). The
+load comes from several driver processes (one event loop alone is the bottleneck at 3,000: the
+client side of each transfer costs about as much CPU as the sandbox's side), each on aiohttp, each
+running the default script's calls per transfer: `POST` hello, `POST` the operator request, `GET
+/events` until the operator's message, `POST` the close phrase, and the operator-side view. Every
+transfer may open its own connection (up to the concurrency), each request waits at most 30 s.
+
+Prints the sandbox's CPU per transfer at this load and ends with
+`BENCH sandbox-3000 ratio=<answered / transfers> goal=>=1.0 PASS|FAIL`.
+
+    .venv/bin/python benchmarks/bench_sandbox.py [--transfers 6000] [--concurrency 3000] [--drivers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_transfer import process_cpu_s, start_sandbox, stop_sandbox  # noqa: E402
+
+from jivo_ops.profile import load_profile  # noqa: E402
+
+REQUEST_TIMEOUT_S = 30.0
+
+
+async def drive(url: str, view_url: str, first: int, count: int, concurrency: int) -> tuple[int, dict[str, int]]:
+    """`count` transfers (client ids from `first`), `concurrency` at a time: (answered, failures by kind)."""
+    import aiohttp
+
+    events_url = url.rstrip("/") + "/events"
+    failures: collections.Counter[str] = collections.Counter()
+    answered = 0
+    semaphore = asyncio.Semaphore(concurrency)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    connector = aiohttp.TCPConnector(limit=concurrency, keepalive_timeout=2.0)
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        async def post(target: str, body: dict) -> dict:
+            async with session.post(target, json=body) as r:
+                r.raise_for_status()
+                return await r.json(content_type=None)
+
+        async def conversation(cid: str) -> None:
+            await post(url, {"clientId": cid, "query": "Здравствуйте"})
+            replies = (await post(url, {"clientId": cid, "query": "Позовите оператора"}))["data"]["replies"]
+            close = next(x for x in replies if x.get("type") == "switch").get("closeChatPhrases", ["/closeChat"])[0]
+            ts, said = None, []
+            deadline = time.monotonic() + REQUEST_TIMEOUT_S
+            while not said:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no operator message within 30 s")
+                params = {"clientId": cid} | ({"ts": str(ts)} if ts is not None else {})
+                async with session.get(events_url, params=params) as r:
+                    r.raise_for_status()
+                    events = (await r.json(content_type=None))["events"]
+                stamps = [e["event"]["timestamp"] for e in events if "timestamp" in e.get("event", {})]
+                ts = max(stamps) if stamps else ts
+                said = [t for e in events for x in e.get("event", {}).get("data", {}).get("replies", ())
+                        if (t := x.get("text"))]
+            await post(url, {"clientId": cid, "query": close})
+            if view_url:
+                await post(view_url, {"clientId": cid, "replies": said})
+
+        async def one(i: int) -> None:
+            nonlocal answered
+            async with semaphore:
+                try:
+                    await conversation(f"load-{i:06d}")
+                    answered += 1
+                except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, StopIteration, ValueError) as exc:
+                    failures[type(exc).__name__] += 1
+
+        await asyncio.gather(*(one(i) for i in range(first, first + count)))
+    return answered, dict(failures)
+
+
+def driver(args: tuple) -> tuple[int, dict[str, int], float]:
+    """One driver process: its share of the transfers; (answered, failures, its own CPU seconds)."""
+    started = time.process_time()
+    answered, failures = asyncio.run(drive(*args))
+    return answered, failures, time.process_time() - started
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `kill PID` still stops the sandbox
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transfers", type=int, default=6000)
+    parser.add_argument("--concurrency", type=int, default=3000)
+    parser.add_argument("--drivers", type=int, default=2, help="driver processes sharing the load")
+    args = parser.parse_args()
+    n, d = args.transfers, max(1, args.drivers)
+    shares = [(n * k // d, n * (k + 1) // d - n * k // d, args.concurrency * (k + 1) // d - args.concurrency * k // d)
+              for k in range(d)]
+
+    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
+        process, profile_path = start_sandbox(Path(tmp))
+        try:
+            profile = load_profile(profile_path, env=False)
+            url, view_url = profile.jaicp.chat_api_url, profile.jivo.operator_view_url
+            asyncio.run(drive(url, view_url, 0, 20, 10))  # warm-up: imports, the first connections
+            with multiprocessing.get_context("spawn").Pool(d) as pool:
+                sandbox_started, wall_started = process_cpu_s(process.pid), time.perf_counter()
+                results = pool.map(driver, [(url, view_url, 1_000_000 + first, count, conc)
+                                            for first, count, conc in shares])
+                wall = time.perf_counter() - wall_started
+                sandbox_ms = (process_cpu_s(process.pid) - sandbox_started) * 1000 / n
+        finally:
+            stop_sandbox(process)
+
+    answered = sum(r[0] for r in results)
+    failures: collections.Counter[str] = collections.Counter()
+    for r in results:
+        failures.update(r[1])
+    ratio = answered / n
+    print(f"cores={os.cpu_count()} transfers={n} concurrency={args.concurrency} drivers={d} "
+          f"load={os.getloadavg()[0]:.1f}")
+    print(f"{answered}/{n} answered in {wall:.1f} s wall ({n / wall:.0f} transfers/s); sandbox {sandbox_ms:.2f} ms "
+          f"CPU per transfer; drivers {sum(r[2] for r in results):.1f} s CPU"
+          + (f"; failures: {dict(failures)}" if failures else ""))
+    print(f"BENCH sandbox-3000 ratio={ratio:.3f} goal=>=1.0 {'PASS' if ratio >= 1.0 else 'FAIL'} "
+          f"({answered} of {n} transfers answered at concurrency {args.concurrency})")
+    return 0 if ratio >= 1.0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
