@@ -152,22 +152,24 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         chats = _ordered(m, chat_codes, np.flatnonzero(has_switch[chat_codes] & (m["ts"].array.asi8 != _NAT)))
     keep = has_switch[chats.row_codes]
     idx, codes = (chats.rows, chats.row_codes) if keep.all() else (chats.rows[keep], chats.row_codes[keep])
-    ts = m["ts"].array.asi8[idx]
     sw = is_switch_all[idx]
 
-    # segment = how many switches of its chat precede (and include) the row
+    # segment = how many switches of its chat precede (and include) the row: the running count
+    # less its value before the chat's first row
     c = np.cumsum(sw)
-    chat_start = np.r_[True, codes[1:] != codes[:-1]]
-    # switches before the row's chat: (c - sw) at the chat's first row, carried forward (it never decreases)
-    seg_in_chat = c - np.maximum.accumulate(np.where(chat_start, c - sw, 0))
-    in_seg = seg_in_chat > 0
-    tr = c - 1  # the row's transfer number 0..T-1 where in_seg, non-decreasing along the rows
+    chat_first = np.flatnonzero(np.r_[len(codes) > 0, codes[1:] != codes[:-1]])
+    seg_in_chat = c - np.repeat(c[chat_first] - sw[chat_first], np.diff(np.r_[chat_first, len(idx)]))
+    r = np.flatnonzero(seg_in_chat > 0)  # the rows inside a transfer (about half); from here on, positions in r
+    rows = idx[r]
+    tr = c[r] - 1  # transfer number 0..T-1, non-decreasing along r
+    sw = sw[r]
+    ts = m["ts"].array.asi8[rows]
     sw_pos = np.flatnonzero(sw)
     n_tr = len(sw_pos)
 
     def first_of(mask: np.ndarray) -> np.ndarray:
-        """Per transfer, the position (in idx) of its first row `mask` picks; -1 where none."""
-        pos = np.flatnonzero(mask & in_seg)
+        """Per transfer, the position (in r) of its first row `mask` picks; -1 where none."""
+        pos = np.flatnonzero(mask)
         out = np.full(n_tr, -1, dtype=np.int64)
         if len(pos):
             t = tr[pos]
@@ -179,26 +181,25 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         return np.where(pos >= 0, ts[pos], _NAT)
 
     def row_at(pos: np.ndarray) -> np.ndarray:
-        return np.where(pos >= 0, idx[pos], -1)
+        return np.where(pos >= 0, rows[pos], -1)
 
     text = m["text"]
-    author, op_code, client_code = _codes_of(m["author"], idx, "OPERATOR", "CLIENT")
-    kind, event_code, error_code = _codes_of(m["kind"], idx, "event", "error")
-    is_event = (kind == event_code) & in_seg
-    event_pos = np.flatnonzero(is_event)
-    event_texts = pd.Series(text.array.take(idx[event_pos]))  # every event-name test reads these, taken once
+    author, op_code, client_code = _codes_of(m["author"], rows, "OPERATOR", "CLIENT")
+    kind, event_code, error_code = _codes_of(m["kind"], rows, "event", "error")
+    event_pos = np.flatnonzero(kind == event_code)
+    event_texts = pd.Series(text.array.take(rows[event_pos]))  # every event-name test reads these, taken once
 
     def event_is(names) -> np.ndarray:
-        out = np.zeros(len(idx), dtype=bool)
+        out = np.zeros(len(r), dtype=bool)
         out[event_pos] = event_texts.isin(list(names)).to_numpy(dtype=bool, na_value=False)
         return out
 
     phrases = [p.strip() for p in close_phrases]
-    client_says = np.zeros(len(idx), dtype=bool)
+    client_says = np.zeros(len(r), dtype=bool)
     if phrases:  # one pass of Arrow's string compare over the column beats taking the client texts
         texts = pa.chunked_array(pa.array(text.array))
         says = np.logical_or.reduce([pc.fill_null(pc.equal(texts, p), False).to_numpy() for p in phrases])
-        client_says = says[idx] & (author == client_code) & in_seg
+        client_says = says[rows] & (author == client_code)
     client_close = ts_at(first_of(client_says))
     finished = ts_at(first_of(event_is([FINISHED_EVENT, JIVO_FINISHED_EVENT])))
     no_ops = ts_at(first_of(event_is([NO_OPERATORS_EVENT])))
@@ -209,10 +210,10 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     accepted = ts_at(accept_first)
     acceptor = row_at(accept_first)
     op_names = np.where(acceptor >= 0, acceptor, row_at(op_first))  # Jivo's own word on who took the chat
-    rate_mask = np.zeros(len(idx), dtype=bool)
+    rate_mask = np.zeros(len(r), dtype=bool)
     rate_mask[event_pos] = event_texts.str.startswith(f"{RATE_EVENT}:", na=False).to_numpy(dtype=bool)
     rate_rows = row_at(first_of(rate_mask))
-    jivo_rows = row_at(first_of(_is(m["source"], "webhooks")[idx]))
+    jivo_rows = row_at(first_of(_is(m["source"], "webhooks")[rows]))
 
     big = np.iinfo(np.int64).max
     cc = np.where(client_close == _NAT, big, client_close)
@@ -223,7 +224,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
 
     # message counts from the switch (excluded) to the close (included)
     limit = np.where(closed == _NAT, big, closed)
-    counted = in_seg & ~sw & (ts <= limit[tr])
+    counted = ~sw & (ts <= limit[tr])
     counts = np.bincount(tr[counted] * 4 + author[counted].astype(np.int64), minlength=n_tr * 4).reshape(n_tr, 4)
 
     code = OUTCOMES.index  # by name: the list is the transfer operation's, its order is not ours
@@ -231,9 +232,9 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
                        np.where(errors != _NAT, code("error"), code("unanswered"))))
     # the table's order (by time, then chat, then transfer number) applied to the per-transfer
     # arrays before any string is taken, so strings are taken once and never reordered
-    transfer_no = seg_in_chat[sw_pos].astype(np.int64)
-    order = np.lexsort((transfer_no, codes[sw_pos], ts[sw_pos]))
-    switch_rows, switched, transfer_no = idx[sw_pos][order], ts[sw_pos][order], transfer_no[order]
+    transfer_no = seg_in_chat[r[sw_pos]].astype(np.int64)
+    order = np.lexsort((transfer_no, codes[r[sw_pos]], ts[sw_pos]))
+    switch_rows, switched, transfer_no = rows[sw_pos][order], ts[sw_pos][order], transfer_no[order]
     first_op, closed, closed_by, op_names, outcome, counts, accepted, jivo_rows, rate_rows = (
         a[order] for a in (first_op, closed, closed_by, op_names, outcome, counts, accepted, jivo_rows, rate_rows))
     to_ts = lambda a: pd.array(a.astype("datetime64[us]"), dtype="datetime64[us]").tz_localize("UTC")  # noqa: E731
