@@ -66,7 +66,7 @@ def _session_runs(messages: pd.DataFrame, rows: np.ndarray, chat: np.ndarray) ->
     session = pa.chunked_array(pa.array(messages["session"].array)).take(rows)
     if session.null_count:
         session = pc.coalesce(session, pa.chunked_array(pa.array(messages["chat"].array)).take(rows))
-    session = session.combine_chunks()
+    session = session.chunk(0) if session.num_chunks == 1 else session.combine_chunks()  # one chunk: no copy
     if session.null_count:  # a row with neither: each row its own run, the hash's NA rule
         return np.arange(len(rows)), pd.factorize(pd.Series(session, dtype=messages["session"].dtype))[0]
     run_start = np.empty(len(rows), dtype=bool)

@@ -145,13 +145,13 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     is_switch_all = _is(m["kind"], "switch")
     if not is_switch_all.any():
         return empty_transfers()[columns]
-    chat_codes = chats.codes if chats is not None else pd.factorize(m["chat"])[0]
-    has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
-    has_switch[chat_codes[is_switch_all]] = True
     if chats is None:  # on its own: only the chats with a switch need sorting
+        chat_codes = pd.factorize(m["chat"])[0]
+        has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
+        has_switch[chat_codes[is_switch_all]] = True
         chats = _ordered(m, chat_codes, np.flatnonzero(has_switch[chat_codes] & (m["ts"].array.asi8 != _NAT)))
-    keep = has_switch[chats.row_codes]
-    idx, codes = (chats.rows, chats.row_codes) if keep.all() else (chats.rows[keep], chats.row_codes[keep])
+    # (given all chats, those without a switch need no picking out: none of their rows is in a segment)
+    idx, codes = chats.rows, chats.row_codes
     sw = is_switch_all[idx]
 
     # segment = how many switches of its chat precede (and include) the row: the running count
@@ -187,11 +187,15 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     author, op_code, client_code = _codes_of(m["author"], rows, "OPERATOR", "CLIENT")
     kind, event_code, error_code = _codes_of(m["kind"], rows, "event", "error")
     event_pos = np.flatnonzero(kind == event_code)
-    event_texts = pd.Series(text.array.take(rows[event_pos]))  # every event-name test reads these, taken once
+    # every event-name test reads these texts, taken and hashed once: the tests then look at the few distinct names
+    event_codes, event_names = pd.factorize(pd.Series(text.array.take(rows[event_pos])))
+    event_names = pd.Series(event_names)
 
-    def event_is(names) -> np.ndarray:
+    def event_is(names=None, *, picked: pd.Series | None = None) -> np.ndarray:
+        """The events whose name is one of `names` (or which `picked`, a test on the names, keeps)."""
+        picked = event_names.isin(list(names)) if picked is None else picked
         out = np.zeros(len(r), dtype=bool)
-        out[event_pos] = event_texts.isin(list(names)).to_numpy(dtype=bool, na_value=False)
+        out[event_pos] = np.r_[picked.to_numpy(dtype=bool, na_value=False), False][event_codes]  # -1: NA text
         return out
 
     phrases = [p.strip() for p in close_phrases]
@@ -210,9 +214,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     accepted = ts_at(accept_first)
     acceptor = row_at(accept_first)
     op_names = np.where(acceptor >= 0, acceptor, row_at(op_first))  # Jivo's own word on who took the chat
-    rate_mask = np.zeros(len(r), dtype=bool)
-    rate_mask[event_pos] = event_texts.str.startswith(f"{RATE_EVENT}:", na=False).to_numpy(dtype=bool)
-    rate_rows = row_at(first_of(rate_mask))
+    rate_rows = row_at(first_of(event_is(picked=event_names.str.startswith(f"{RATE_EVENT}:", na=False))))
     jivo_rows = row_at(first_of(_is(m["source"], "webhooks")[rows]))
 
     big = np.iinfo(np.int64).max
