@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SourceError
-from .tabulate import ChatOrder, chat_order
+from .tabulate import ChatOrder, chat_order, transfers_table
 
 __all__ = ["kpis", "KPI_COLUMNS", "KPI_BY", "RATE_NAMES", "service_level_by_hour_of_week"]
 
@@ -66,7 +66,7 @@ def _session_runs(messages: pd.DataFrame, rows: np.ndarray, chat: np.ndarray) ->
     session = pa.chunked_array(pa.array(messages["session"].array)).take(rows)
     if session.null_count:
         session = pc.coalesce(session, pa.chunked_array(pa.array(messages["chat"].array)).take(rows))
-    session = session.combine_chunks()
+    session = session.chunk(0) if session.num_chunks == 1 else session.combine_chunks()  # one chunk: no copy
     if session.null_count:  # a row with neither: each row its own run, the hash's NA rule
         return np.arange(len(rows)), pd.factorize(pd.Series(session, dtype=messages["session"].dtype))[0]
     run_start = np.empty(len(rows), dtype=bool)
@@ -100,12 +100,39 @@ def _ratio(num, den) -> pd.Series:
     return (num / den).where(den > 0)
 
 
-def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame, *, by: str | None = None,
+def _median(values: np.ndarray) -> float:
+    """What pandas' grouped ``median`` gives for one group (NaN ignored; NaN when none)."""
+    values = values[~np.isnan(values)]
+    return float(np.median(values)) if len(values) else np.nan
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """What pandas' grouped ``quantile(q)`` gives for one group, to the bit: its linear
+    interpolation, ``v[i] + (v[i + 1] - v[i]) * frac`` (numpy's own rounds differently)."""
+    values = np.sort(values[~np.isnan(values)])
+    if not len(values):
+        return np.nan
+    i, frac = int(q * (len(values) - 1)), q * (len(values) - 1) % 1
+    return float(values[i]) if frac == 0.0 else float(values[i] + (values[i + 1] - values[i]) * frac)
+
+
+# the spread figures: (column, source, quantile; None = median)
+_SPREAD = (("first_reply_median_s", "wait_s", None), ("first_reply_p90_s", "wait_s", 0.9),
+           ("first_reply_p95_s", "wait_s", 0.95), ("handling_median_s", "handling_s", None),
+           ("handling_p90_s", "handling_s", 0.9))
+_COUNTED = ("switches", "no_operators_num", "service_level_num", "abandonment_num", "answered", "rated_num",
+            "positive_num")
+# the transfers table's columns the figures read (``operator`` only for by="operator")
+_TRANSFER_COLUMNS = ("switched_at", "first_operator_at", "wait_s", "closed_at", "closed_by", "outcome", "rating")
+
+
+def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame | None, *, by: str | None = None,
          service_level_s: float = 20, tz: str = "UTC", sessions: pd.DataFrame | None = None,
          chats: ChatOrder | None = None) -> pd.DataFrame:
-    """The KPI table (see the module docstring); ``transfers`` is ``transfers_table(messages)``;
-    ``sessions`` (``first_at``, ``escalated``), when given, stands for the messages' sessions
-    (the DuckDB path computes them out of core); ``chats`` is ``chat_order(messages)`` when the
+    """The KPI table (see the module docstring); ``transfers`` is ``transfers_table(messages)``, or
+    None to build from the messages only the columns the figures read; ``sessions`` (``first_at``,
+    ``escalated``), when given, stands for the messages' sessions (the DuckDB path computes them
+    out of core); ``chats`` is ``chat_order(messages)`` when the
     caller already has it (the one the transfers table was built from)."""
     if by not in KPI_BY:
         raise SourceError(f"--by: unknown grouping {by!r} (one of day, hour, operator)")
@@ -115,12 +142,16 @@ def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame, *, by: str | No
         pd.Timestamp(0, tz="UTC").tz_convert(tz)
     except Exception:
         raise SourceError(f"--display-tz: unknown time zone {tz!r} (e.g. UTC, Europe/Moscow)") from None
+    if transfers is None:
+        chats = chats if chats is not None else chat_order(messages)  # one grouping for transfers and sessions
+        transfers = transfers_table(messages, chats=chats,
+                                    columns=(*_TRANSFER_COLUMNS, *(["operator"] if by == "operator" else [])))
     t = transfers
     first_op, closed = t["first_operator_at"], t["closed_at"]
     answered = first_op.notna()
     handling = (closed - first_op).dt.total_seconds()
-    flags = pd.DataFrame({
-        "switches": 1,
+    flags = {
+        "switches": np.ones(len(t), dtype=np.int64),
         "no_operators_num": (t["outcome"] == "no_operators").to_numpy(dtype=bool),
         "service_level_num": (t["wait_s"] <= service_level_s).to_numpy(dtype=bool),
         "abandonment_num": ((t["closed_by"] == "client").to_numpy(dtype=bool)
@@ -130,26 +161,33 @@ def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame, *, by: str | No
         "positive_num": (t["rating"] == "positive").to_numpy(dtype=bool),
         "wait_s": t["wait_s"].to_numpy(dtype="float64"),
         "handling_s": handling.where(handling >= 0).to_numpy(dtype="float64", na_value=np.nan),
-    })
-    if by is None:
-        key = np.zeros(len(t), dtype=int)
-    elif by == "operator":
-        key = t["operator"]
-        flags = flags[key.notna().to_numpy()]
-        key = key[key.notna()].to_numpy()
+    }
+    if by is None:  # one group: its figures straight from the arrays, the same numbers as grouped
+        counts = pd.DataFrame({c: [int(np.count_nonzero(flags[c]))] for c in _COUNTED}, dtype="int64")
+        spread = {c: pd.Series([_median(flags[v]) if q is None else _quantile(flags[v], q)])
+                  for c, v, q in _SPREAD}
     else:
-        key = _period(t["switched_at"], _FREQ[by], tz).to_numpy()
-    g = flags.groupby(key, sort=True)
-    counts = g[["switches", "no_operators_num", "service_level_num", "abandonment_num", "answered",
-                "rated_num", "positive_num"]].sum()
+        flags = pd.DataFrame(flags)
+        if by == "operator":
+            key = t["operator"]
+            flags = flags[key.notna().to_numpy()]
+            key = key[key.notna()].to_numpy()
+        else:
+            key = _period(t["switched_at"], _FREQ[by], tz).to_numpy()
+        g = flags.groupby(key, sort=True)
+        counts = g[list(_COUNTED)].sum()
+        spread = {c: g[v].median() if q is None else g[v].quantile(q) for c, v, q in _SPREAD}
     index = counts.index
     given_sessions, escalated, sessions = sessions, None, None
     if by != "operator":
         s = given_sessions if given_sessions is not None else _sessions(messages, chats)
-        skey = np.zeros(len(s), dtype=int) if by is None else _period(s["first_at"], _FREQ[by], tz).to_numpy()
-        sg = s.groupby(skey, sort=True)["escalated"].agg(["size", "sum"])
-        index = index.union(sg.index).union([0] if by is None else [])
-        sg = sg.reindex(index, fill_value=0)
+        if by is None:
+            sg = pd.DataFrame({"size": [len(s)], "sum": [int(s["escalated"].sum())]})
+        else:
+            sg = s.groupby(_period(s["first_at"], _FREQ[by], tz).to_numpy(), sort=True)["escalated"].agg(
+                ["size", "sum"])
+            index = index.union(sg.index)
+            sg = sg.reindex(index, fill_value=0)
         sessions, escalated = sg["size"].astype("int64"), sg["sum"].astype("int64")
     counts = counts.reindex(index, fill_value=0)
     # the columns gathered in a dict and framed once: inserting them one by one costs more than the figures
@@ -165,12 +203,7 @@ def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame, *, by: str | No
         col[f"{name}_rate"] = _ratio(col[f"{name}_num"], col[f"{name}_den"]).to_numpy()
     col["switches"] = counts["switches"].astype("int64")
     col["answered"] = counts["answered"].astype("int64")
-    waits = g["wait_s"]
-    col["first_reply_median_s"] = waits.median()
-    col["first_reply_p90_s"] = waits.quantile(0.9)
-    col["first_reply_p95_s"] = waits.quantile(0.95)
-    col["handling_median_s"] = g["handling_s"].median()
-    col["handling_p90_s"] = g["handling_s"].quantile(0.9)
+    col.update(spread)
     out = pd.DataFrame({c: col[c] for c in KPI_COLUMNS}, index=index)
     out.attrs["service_level_s"] = service_level_s
     if by is None:

@@ -84,11 +84,8 @@ class LogSet:
         and ``handling_median_s``/``_p90_s``. Times are UTC; ``tz`` is the clock day/hour periods
         are cut on. See :mod:`jivo_ops.logs.kpis`."""
         from .kpis import kpis
-        from .tabulate import chat_order, transfers_table
 
-        chats = chat_order(self.messages)  # grouped once for the transfers and the sessions
-        return kpis(self.messages, transfers_table(self.messages, chats=chats), by=by,
-                    service_level_s=service_level_s, tz=tz, chats=chats)
+        return kpis(self.messages, None, by=by, service_level_s=service_level_s, tz=tz)
 
     def per_operator(self) -> pd.DataFrame:
         from .tabulate import per_operator, transfers_table

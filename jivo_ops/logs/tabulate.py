@@ -32,6 +32,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import SourceError
 from ..times import parse_time
@@ -71,15 +73,6 @@ def empty_transfers() -> pd.DataFrame:
         "paired_by": pd.Series([], dtype=STRING_DTYPE)})
 
 
-def _first_per_transfer(t_ids: np.ndarray, values: np.ndarray, n: int, fill) -> np.ndarray:
-    """values[first row of each transfer] (t_ids sorted ascending), `fill` where a transfer has none."""
-    out = np.full(n, fill, dtype=values.dtype if fill is not None else object)
-    if len(t_ids):
-        starts = np.flatnonzero(np.r_[True, t_ids[1:] != t_ids[:-1]])
-        out[t_ids[starts]] = values[starts]
-    return out
-
-
 @dataclass(frozen=True)
 class ChatOrder:
     """A messages frame's rows grouped by chat, computed once and shared by :func:`transfers_table`
@@ -101,91 +94,128 @@ def chat_order(messages: pd.DataFrame) -> ChatOrder:
 
 def _ordered(m: pd.DataFrame, chat_codes: np.ndarray, idx: np.ndarray) -> ChatOrder:
     """The ChatOrder of the rows `idx` (rows with a time, ascending)."""
-    ts_all = m["ts"].array.asi8
     # An event logged at the same instant as a switch is its consequence (JAICP logs
     # noLivechatOperatorsOnline in the same turn, sometimes before the question): events sort after
     # the other rows of their instant; otherwise same-ts rows keep their load order (stable sort).
-    event_last = (m["kind"] == "event").to_numpy(dtype=bool, na_value=False)[idx]
-    # two stable sorts instead of one lexsort: loaded frames are already in time order, which
-    # timsort passes through in linear time; then a stable sort by chat keeps that order inside each chat
-    by_time = np.argsort(ts_all[idx] * 2 + event_last, kind="stable")
-    codes_by_time = chat_codes[idx][by_time]
-    by_chat = np.argsort(codes_by_time, kind="stable")
-    return ChatOrder(chat_codes, idx[by_time[by_chat]], codes_by_time[by_chat])
+    time_key = m["ts"].array.asi8[idx] * 2 + _is(m["kind"], "event")[idx]
+    codes = chat_codes[idx]
+    # two stable sorts instead of one lexsort; a loaded frame is already in time order, so the first
+    # is skipped when the keys ascend (a stable sort would return them as they are)
+    if not (time_key[1:] >= time_key[:-1]).all():
+        by_time = np.argsort(time_key, kind="stable")
+        idx, codes = idx[by_time], codes[by_time]
+    by_chat, row_codes = _by_chat(codes)
+    return ChatOrder(chat_codes, idx[by_chat], row_codes)
+
+
+def _by_chat(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``order = np.argsort(codes, kind="stable")`` and ``codes[order]``, by one sort of (code,
+    position) packed in an int64: numpy sorts plain integers (SIMD) about twice as fast as it
+    argsorts them stably, and the codes come out sorted beside the order."""
+    n = len(codes)
+    bits = max((n - 1).bit_length(), 1)
+    if not n or codes.max() + 2 >= 1 << (63 - bits):  # too many chats to pack
+        order = np.argsort(codes, kind="stable")
+        return order, codes[order]
+    keys = ((codes.astype(np.int64) + 1) << bits) | np.arange(n)  # +1: NA chats (-1) first, as sorted
+    keys.sort()
+    return keys & ((1 << bits) - 1), (keys >> bits) - 1
+
+
+def _is(column: pd.Series, value: str) -> np.ndarray:
+    return (column == value).to_numpy(dtype=bool, na_value=False)
+
+
+def _codes_of(column: pd.Series, rows: np.ndarray, *names: str) -> tuple[np.ndarray, ...]:
+    """A categorical column's codes at `rows`, and the code of each name (-2 when not a category)."""
+    categories = list(column.cat.categories)
+    return (column.cat.codes.to_numpy()[rows],
+            *(categories.index(n) if n in categories else -2 for n in names))
 
 
 def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CLOSE_PHRASES,
-                    pairs: pd.DataFrame | None = None, chats: ChatOrder | None = None) -> pd.DataFrame:
+                    pairs: pd.DataFrame | None = None, chats: ChatOrder | None = None,
+                    columns: Sequence[str] = TRANSFER_COLUMNS) -> pd.DataFrame:
     """One row per switch; see the module docstring for each column's meaning. ``pairs`` (a
     LogSet's ``jivo_pairs``) gives ``paired_by``; ``chats`` is ``chat_order(messages)`` when the
-    caller already has it."""
+    caller already has it; ``columns`` (in table order) leaves the others unbuilt (the KPIs read
+    no string column but ``operator``)."""
+    columns = [c for c in TRANSFER_COLUMNS if c in columns]
     m = messages
-    is_switch_all = (m["kind"] == "switch").to_numpy(dtype=bool, na_value=False)
+    is_switch_all = _is(m["kind"], "switch")
     if not is_switch_all.any():
-        return empty_transfers()
-    chat_codes = chats.codes if chats is not None else pd.factorize(m["chat"])[0]
-    has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
-    has_switch[chat_codes[is_switch_all]] = True
+        return empty_transfers()[columns]
     if chats is None:  # on its own: only the chats with a switch need sorting
+        chat_codes = pd.factorize(m["chat"])[0]
+        has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
+        has_switch[chat_codes[is_switch_all]] = True
         chats = _ordered(m, chat_codes, np.flatnonzero(has_switch[chat_codes] & (m["ts"].array.asi8 != _NAT)))
-    keep = has_switch[chats.row_codes]
-    idx, codes = chats.rows[keep], chats.row_codes[keep]
-    ts = m["ts"].array.asi8[idx]
+    # (given all chats, those without a switch need no picking out: none of their rows is in a segment)
+    idx, codes = chats.rows, chats.row_codes
     sw = is_switch_all[idx]
 
-    # segment = how many switches of its chat precede (and include) the row
+    # segment = how many switches of its chat precede (and include) the row: the running count
+    # less its value before the chat's first row
     c = np.cumsum(sw)
-    chat_start = np.r_[True, codes[1:] != codes[:-1]]
-    # switches before the row's chat: (c - sw) at the chat's first row, carried forward (it never decreases)
-    seg_in_chat = c - np.maximum.accumulate(np.where(chat_start, c - sw, 0))
-    in_seg = seg_in_chat > 0
-    r = np.flatnonzero(in_seg)  # rows inside some transfer, in sorted order
+    chat_first = np.flatnonzero(np.r_[len(codes) > 0, codes[1:] != codes[:-1]])
+    seg_in_chat = c - np.repeat(c[chat_first] - sw[chat_first], np.diff(np.r_[chat_first, len(idx)]))
+    r = np.flatnonzero(seg_in_chat > 0)  # the rows inside a transfer (about half); from here on, positions in r
+    rows = idx[r]
     tr = c[r] - 1  # transfer number 0..T-1, non-decreasing along r
+    sw = sw[r]
+    ts = m["ts"].array.asi8[rows]
     sw_pos = np.flatnonzero(sw)
     n_tr = len(sw_pos)
-    rows = idx[r]
 
-    author = m["author"].cat.codes.to_numpy()[rows]
-    kind_is = lambda name: (m["kind"] == name).to_numpy(dtype=bool, na_value=False)[rows]  # noqa: E731
-    text = m["text"]
-    def text_of(where: np.ndarray) -> tuple[np.ndarray, pd.Series]:
-        """(positions in r, their texts) for the rows `where` picks: string tests on those only."""
-        pos = np.flatnonzero(where)
-        return pos, pd.Series(text.array.take(rows[pos]))
-
-    def text_is(values, picked: tuple[np.ndarray, pd.Series]) -> np.ndarray:
-        pos, texts = picked
-        out = np.zeros(len(r), dtype=bool)
-        out[pos] = texts.isin(list(values)).to_numpy(dtype=bool, na_value=False)
+    def first_of(mask: np.ndarray) -> np.ndarray:
+        """Per transfer, the position (in r) of its first row `mask` picks; -1 where none."""
+        pos = np.flatnonzero(mask)
+        out = np.full(n_tr, -1, dtype=np.int64)
+        if len(pos):
+            t = tr[pos]
+            heads = np.r_[True, t[1:] != t[:-1]]
+            out[t[heads]] = pos[heads]
         return out
-    ts_r = ts[r]
-    op_code, client_code = AUTHORS.index("OPERATOR"), AUTHORS.index("CLIENT")
 
-    def first_ts(mask):
-        return _first_per_transfer(tr[mask], ts_r[mask], n_tr, _NAT)
+    def ts_at(pos: np.ndarray) -> np.ndarray:
+        return np.where(pos >= 0, ts[pos], _NAT)
 
-    is_event = kind_is("event")
-    events = text_of(is_event)  # every event-name test reads these texts, taken once
-    is_client = author == client_code
-    client_close = first_ts(text_is([p.strip() for p in close_phrases], text_of(is_client)) if close_phrases
-                            else np.zeros(len(r), bool))
-    finished_mask = text_is([FINISHED_EVENT, JIVO_FINISHED_EVENT], events)
-    finished = first_ts(finished_mask)
-    no_ops = first_ts(text_is([NO_OPERATORS_EVENT], events))
-    errors = first_ts(kind_is("error"))
-    op_mask = author == op_code
-    first_op = first_ts(op_mask)
-    op_names = _first_per_transfer(tr[op_mask], rows[op_mask], n_tr, -1)
-    accept_mask = text_is([ACCEPTED_EVENT], events)
-    accepted = first_ts(accept_mask)
-    acceptor = _first_per_transfer(tr[accept_mask], rows[accept_mask], n_tr, -1)
-    op_names = np.where(acceptor >= 0, acceptor, op_names)  # Jivo's own word on who took the chat
-    rate_pos, rate_texts = events
-    rate_mask = np.zeros(len(r), dtype=bool)
-    rate_mask[rate_pos] = rate_texts.str.startswith(f"{RATE_EVENT}:", na=False).to_numpy(dtype=bool)
-    rate_rows = _first_per_transfer(tr[rate_mask], rows[rate_mask], n_tr, -1)
-    jivo_mask = (m["source"] == "webhooks").to_numpy(dtype=bool, na_value=False)[rows]
-    jivo_rows = _first_per_transfer(tr[jivo_mask], rows[jivo_mask], n_tr, -1)
+    def row_at(pos: np.ndarray) -> np.ndarray:
+        return np.where(pos >= 0, rows[pos], -1)
+
+    text = m["text"]
+    author, op_code, client_code = _codes_of(m["author"], rows, "OPERATOR", "CLIENT")
+    kind, event_code, error_code = _codes_of(m["kind"], rows, "event", "error")
+    event_pos = np.flatnonzero(kind == event_code)
+    # every event-name test reads these texts, taken and hashed once: the tests then look at the few distinct names
+    event_codes, event_names = pd.factorize(pd.Series(text.array.take(rows[event_pos])))
+    event_names = pd.Series(event_names)
+
+    def event_is(names=None, *, picked: pd.Series | None = None) -> np.ndarray:
+        """The events whose name is one of `names` (or which `picked`, a test on the names, keeps)."""
+        picked = event_names.isin(list(names)) if picked is None else picked
+        out = np.zeros(len(r), dtype=bool)
+        out[event_pos] = np.r_[picked.to_numpy(dtype=bool, na_value=False), False][event_codes]  # -1: NA text
+        return out
+
+    phrases = [p.strip() for p in close_phrases]
+    client_says = np.zeros(len(r), dtype=bool)
+    if phrases:  # one pass of Arrow's string compare over the column beats taking the client texts
+        texts = pa.chunked_array(pa.array(text.array))
+        says = np.logical_or.reduce([pc.fill_null(pc.equal(texts, p), False).to_numpy() for p in phrases])
+        client_says = says[rows] & (author == client_code)
+    client_close = ts_at(first_of(client_says))
+    finished = ts_at(first_of(event_is([FINISHED_EVENT, JIVO_FINISHED_EVENT])))
+    no_ops = ts_at(first_of(event_is([NO_OPERATORS_EVENT])))
+    errors = ts_at(first_of(kind == error_code))
+    op_first = first_of(author == op_code)
+    first_op = ts_at(op_first)
+    accept_first = first_of(event_is([ACCEPTED_EVENT]))
+    accepted = ts_at(accept_first)
+    acceptor = row_at(accept_first)
+    op_names = np.where(acceptor >= 0, acceptor, row_at(op_first))  # Jivo's own word on who took the chat
+    rate_rows = row_at(first_of(event_is(picked=event_names.str.startswith(f"{RATE_EVENT}:", na=False))))
+    jivo_rows = row_at(first_of(_is(m["source"], "webhooks")[rows]))
 
     big = np.iinfo(np.int64).max
     cc = np.where(client_close == _NAT, big, client_close)
@@ -196,7 +226,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
 
     # message counts from the switch (excluded) to the close (included)
     limit = np.where(closed == _NAT, big, closed)
-    counted = ~sw[r] & (ts_r <= limit[tr])
+    counted = ~sw & (ts <= limit[tr])
     counts = np.bincount(tr[counted] * 4 + author[counted].astype(np.int64), minlength=n_tr * 4).reshape(n_tr, 4)
 
     code = OUTCOMES.index  # by name: the list is the transfer operation's, its order is not ours
@@ -204,43 +234,51 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
                        np.where(errors != _NAT, code("error"), code("unanswered"))))
     # the table's order (by time, then chat, then transfer number) applied to the per-transfer
     # arrays before any string is taken, so strings are taken once and never reordered
-    transfer_no = seg_in_chat[sw_pos].astype(np.int64)
-    order = np.lexsort((transfer_no, codes[sw_pos], ts[sw_pos]))
-    switch_rows, switched, transfer_no = idx[sw_pos][order], ts[sw_pos][order], transfer_no[order]
+    transfer_no = seg_in_chat[r[sw_pos]].astype(np.int64)
+    order = np.lexsort((transfer_no, codes[r[sw_pos]], ts[sw_pos]))
+    switch_rows, switched, transfer_no = rows[sw_pos][order], ts[sw_pos][order], transfer_no[order]
     first_op, closed, closed_by, op_names, outcome, counts, accepted, jivo_rows, rate_rows = (
         a[order] for a in (first_op, closed, closed_by, op_names, outcome, counts, accepted, jivo_rows, rate_rows))
     to_ts = lambda a: pd.array(a.astype("datetime64[us]"), dtype="datetime64[us]").tz_localize("UTC")  # noqa: E731
-    op_series = m["operator"].take(np.where(op_names >= 0, op_names, 0)).array
-    op_series = pd.array(op_series, dtype=STRING_DTYPE)
-    op_series[op_names < 0] = pd.NA
-    wait = np.where(first_op != _NAT, (first_op - switched) / 1e6, np.nan)
-    jivo_chat = _take_or_na(m["session"], jivo_rows)
-    rated = rate_rows >= 0
-    rating_codes = np.full(n_tr, -1, dtype=np.int8)
-    if rated.any():
-        names = pd.Series(text.array.take(rate_rows[rated])).str.slice(len(RATE_EVENT) + 1)
-        rating_codes[rated] = pd.Categorical(names, dtype=RATING_DTYPE).codes
-    rating = pd.Series(pd.Categorical.from_codes(rating_codes, dtype=RATING_DTYPE))
-    paired_by = pd.Series(pd.NA, index=range(n_tr), dtype=STRING_DTYPE)
-    if pairs is not None and len(pairs):
-        paired_by = jivo_chat.map(dict(zip(pairs["jivo_chat"], pairs["rule"]))).astype(STRING_DTYPE)
-    out = pd.DataFrame({
-        "chat": m["chat"].array.take(switch_rows),
-        "session": m["session"].array.take(switch_rows),
-        "transfer_no": transfer_no,
-        "switched_at": to_ts(switched),
-        "first_operator_at": to_ts(first_op),
-        "wait_s": wait,
-        "closed_at": to_ts(closed),
-        "closed_by": pd.Categorical.from_codes(closed_by, dtype=CLOSED_BY_DTYPE),
-        "operator": op_series,
-        "outcome": pd.Categorical.from_codes(outcome, dtype=OUTCOME_DTYPE),
-        "n_client": counts[:, 0], "n_bot": counts[:, 1], "n_operator": counts[:, 2], "n_system": counts[:, 3],
-        "source": m["source"].array.take(switch_rows),
-        "accepted_at": to_ts(accepted),
-        "jivo_chat": jivo_chat.array, "rating": rating.array, "paired_by": paired_by.array,
-    })
-    return out
+
+    def operator():
+        names = pd.array(m["operator"].take(np.where(op_names >= 0, op_names, 0)).array, dtype=STRING_DTYPE)
+        names[op_names < 0] = pd.NA
+        return names
+
+    def rating():
+        rated = rate_rows >= 0
+        rating_codes = np.full(n_tr, -1, dtype=np.int8)
+        if rated.any():
+            names = pd.Series(text.array.take(rate_rows[rated])).str.slice(len(RATE_EVENT) + 1)
+            rating_codes[rated] = pd.Categorical(names, dtype=RATING_DTYPE).codes
+        return pd.Categorical.from_codes(rating_codes, dtype=RATING_DTYPE)
+
+    def paired_by():
+        if pairs is None or not len(pairs):
+            return pd.Series(pd.NA, index=range(n_tr), dtype=STRING_DTYPE).array
+        jivo_chat = _take_or_na(m["session"], jivo_rows)
+        return jivo_chat.map(dict(zip(pairs["jivo_chat"], pairs["rule"]))).astype(STRING_DTYPE).array
+
+    build = {
+        "chat": lambda: m["chat"].array.take(switch_rows),
+        "session": lambda: m["session"].array.take(switch_rows),
+        "transfer_no": lambda: transfer_no,
+        "switched_at": lambda: to_ts(switched),
+        "first_operator_at": lambda: to_ts(first_op),
+        "wait_s": lambda: np.where(first_op != _NAT, (first_op - switched) / 1e6, np.nan),
+        "closed_at": lambda: to_ts(closed),
+        "closed_by": lambda: pd.Categorical.from_codes(closed_by, dtype=CLOSED_BY_DTYPE),
+        "operator": operator,
+        "outcome": lambda: pd.Categorical.from_codes(outcome, dtype=OUTCOME_DTYPE),
+        **{f"n_{a.lower()}": (lambda i=i: counts[:, i]) for i, a in enumerate(AUTHORS)},
+        "source": lambda: m["source"].array.take(switch_rows),
+        "accepted_at": lambda: to_ts(accepted),
+        "jivo_chat": lambda: _take_or_na(m["session"], jivo_rows).array,
+        "rating": rating,
+        "paired_by": paired_by,
+    }
+    return pd.DataFrame({c: build[c]() for c in columns})
 
 
 def _take_or_na(column: pd.Series, rows: np.ndarray) -> pd.Series:
