@@ -134,9 +134,11 @@ def test_sandbox_controls_change_the_running_sandbox_as_its_admin_api_does(sb):
     assert [name for _label, name in console.fault_choice.options] == [
         "", "jaicp_error_rate", "jaicp_drop_rate", "webhook_error_rate", "webhook_drop_rate",
         "jivo_error_rate", "jivo_drop_rate"]
+    assert console.share_input.disabled  # no fault yet: its share means nothing
     console.online_choice.value = False
     console.think_input.value = 1.5
     console.fault_choice.value = "jivo_error_rate"
+    assert not console.share_input.disabled
     console.share_input.value = 0.25
     console.apply_button.click()
     assert console.sandbox_status.kind == "ok", console.sandbox_status.text

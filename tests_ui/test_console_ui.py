@@ -14,10 +14,11 @@ pytest.importorskip("playwright", reason="playwright is not installed: `make ins
 
 from lab_driver import NotebookSession  # noqa: E402  (after the skip)
 
+CONCURRENCY = 10
 NEUTRAL = "rgb(68, 68, 68)"  # StatusLine's "info" colour: a stop is the user's, not the bot's failure
 
 
-def _console_notebook(path, language: str, **console) -> None:
+def _console_notebook(path, language: str, sandbox: str = "", **console) -> None:
     options = ", ".join(f"{name}={value!r}" for name, value in console.items())
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -26,23 +27,23 @@ def _console_notebook(path, language: str, **console) -> None:
         f"jivo_ops.set_language({language!r})\n"
         "from jivo_ops.sandbox import Sandbox\n"
         "from jivo_ops.widgets import TransferConsole\n"
-        "sandbox = Sandbox().start()\n"
+        f"sandbox = Sandbox({sandbox}).start()\n"
         f"console = TransferConsole(sandbox, {options})\n"
         "console")]
     nbformat.write(nb, path)
 
 
-def _open(lab, page, artifacts, name: str, language: str, **console) -> NotebookSession:
-    _console_notebook(lab.root / name, language, **console)
+def _open(lab, page, artifacts, name: str, language: str, sandbox: str = "", **console) -> NotebookSession:
+    _console_notebook(lab.root / name, language, sandbox, **console)
     nb = NotebookSession(page, lab.url, name, artifacts).open()
     nb.run_all(timeout=90)
     return nb
 
 
 def test_stop_after_two_seconds_reports_what_ran_in_a_neutral_colour(fresh_lab, page, artifacts):
-    nb = _open(fresh_lab, page, artifacts, "_console_stop.ipynb", "ru", clients=300, concurrency=20,
-               step_timeout=20)
-    nb.execute("sandbox.set(think_time=1.0)")  # operators take a second: the batch takes a while
+    # operators take their time: the batch takes a while
+    nb = _open(fresh_lab, page, artifacts, "_console_stop.ipynb", "ru", "think_time=0.3", clients=300,
+               concurrency=CONCURRENCY, step_timeout=20)
     console = nb.widget(".jivo-ops-transfer-console")
     console.get_by_role("button", name="Запустить").click()
     nb.wait_text(console, r"выполняется…", timeout=20)
@@ -53,7 +54,9 @@ def test_stop_after_two_seconds_reports_what_ran_in_a_neutral_colour(fresh_lab, 
     assert 0 < ran < 300 and ran + not_started == 300
     status = console.locator(".widget-html span").filter(has_text="остановлено").first
     assert status.evaluate("el => getComputedStyle(el).color") == NEUTRAL
-    assert "✗" not in status.inner_text() and "error=" not in status.inner_text()
+    assert "✗" not in status.inner_text()
+    interrupted = re.search(r"error=(\d+)", status.inner_text())  # only those running at «Стоп»
+    assert interrupted is None or int(interrupted.group(1)) <= CONCURRENCY
     # the bar and the table hold what ran, not the transfers that never started
     assert console.locator(".widget-hprogress .widget-label").first.inner_text() == f"{ran}/300"
     rows = console.locator("table.jivo-ops-live tbody tr")
@@ -69,16 +72,17 @@ def test_a_shipped_script_and_operators_offline_in_english(fresh_lab, page, arti
     console = nb.widget(".jivo-ops-transfer-console")
     script = console.locator(".widget-dropdown").filter(has_text="Script").locator("select")
     script.select_option(label="happy path")
-    nb.wait_text(console.locator("textarea").first, r"happy path", timeout=20)
-    console.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_function("el => el.value.includes('happy path')", arg=console.locator("textarea").first
+                           .element_handle(), timeout=20_000)  # the steps of the script picked
+    console.get_by_role("button", name="Run").click()
     nb.wait_text(console, r"1/1 transfers: answered=1", timeout=60)
     nb.screenshot("shipped-script", console)
 
     console.get_by_text("Sandbox: operators, think time, faults").click()
-    console.get_by_role("button", name="offline", exact=True).click()
-    console.get_by_role("button", name="Apply", exact=True).click()
+    console.get_by_role("button", name="offline").click()
+    console.get_by_role("button", name="Apply").click()
     nb.wait_text(console, r"✓ applied: operators offline, think time 0 s, no fault", timeout=20)
-    console.get_by_role("button", name="Run", exact=True).click()
+    console.get_by_role("button", name="Run").click()
     nb.wait_text(console, r"✗ 1/1 transfers: no_operators=1", timeout=60)
     assert "no_operators" in console.locator("table.jivo-ops-live").inner_text()
     nb.screenshot("operators-offline", console)

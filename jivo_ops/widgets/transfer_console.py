@@ -282,7 +282,7 @@ class TransferConsole(w.VBox):
         self.progress = w.IntProgress(value=0, min=0, max=1, description="0/0", style={"description_width": "6em"},
                                       layout=w.Layout(width="50%"))
         self.status = StatusLine()
-        self.table = w.HTML()
+        self.table = w.HTML(layout=w.Layout(overflow="auto", max_width="100%"))  # a wide table scrolls
         self.chat_choice = w.Dropdown(options=[], description=_("Timeline"), style=style,
                                       layout=w.Layout(width="60%"))
         self.timeline = w.HTML()
@@ -306,7 +306,7 @@ class TransferConsole(w.VBox):
         """Operators online/offline, think time and one fault, as the running sandbox has them."""
         faults = self.model.faults()
         self.online_choice = w.ToggleButtons(options=[(_("online"), True), (_("offline"), False)],
-                                             description=_("Operators"), style=style)
+                                             description=_("Operators"), style={**style, "button_width": "8em"})
         self.think_input = w.BoundedFloatText(min=0, max=600, step=0.5, description=_("Think time, s"), style=style)
         self.fault_choice = w.Dropdown(options=[(_(FAULT_LABELS[name]), name) for name in (NO_FAULT,) + faults],
                                        description=_("Fault"), style=style, layout=w.Layout(width="60%"))
@@ -315,10 +315,14 @@ class TransferConsole(w.VBox):
         self.apply_button = w.Button(description=_("Apply"), icon="check", layout=w.Layout(width="auto"))
         self.apply_button.on_click(self.on_apply_sandbox)
         self.sandbox_status = StatusLine()
+        self.fault_choice.observe(lambda _change: self._share_for_fault(), "value")
         self._read_sandbox()
         body = w.VBox([self.online_choice, self.think_input, w.HBox([self.fault_choice, self.share_input]),
                        w.HBox([self.apply_button, self.sandbox_status])])
         return w.Accordion([body], titles=(_("Sandbox: operators, think time, faults"),), selected_index=None)
+
+    def _share_for_fault(self) -> None:
+        self.share_input.disabled = self.fault_choice.value == NO_FAULT  # a share of no fault means nothing
 
     def _read_sandbox(self) -> None:
         """Show the sandbox's current settings (a script's own `sandbox` settings may have changed them)."""
@@ -328,6 +332,7 @@ class TransferConsole(w.VBox):
         self.fault_choice.value = fault
         if fault:
             self.share_input.value = getattr(settings, fault)
+        self._share_for_fault()
 
     # -- handlers -------------------------------------------------------------------------------
     @guarded(lambda self: self.folder_status)
@@ -428,8 +433,10 @@ class TransferConsole(w.VBox):
                   .map(lambda v: failed if v.startswith(FAIL_MARK) else "", subset=["checks"])
                   .relabel_index([_(LIVE_COLUMNS[c]) for c in LIVE_COLUMNS], axis="columns")
                   .set_table_attributes("class='jivo-ops-live'")
+                  .set_properties(subset=["error"], **{"white-space": "normal", "min-width": "16em"})
                   .set_table_styles([{"selector": "caption", "props": "text-align: left"},
-                                     {"selector": "td, th", "props": "padding: 0 0.6em; text-align: left"}]))
+                                     {"selector": "td, th", "props": "padding: 0 0.6em; text-align: left; "
+                                                                    "white-space: nowrap"}]))
         self.table.value = styled.to_html()
 
     @staticmethod
