@@ -338,8 +338,8 @@ def test_the_console_shows_a_checks_column_and_marks_failed_checks_in_the_timeli
         console.run_button.click()
         batch = console.wait(60)
     assert batch is not None and not batch.passed
-    assert "<th>checks</th>" in console.table.value
-    assert "✗ 7 ok, 1 failed, 0 skipped" in console.table.value
+    assert ">проверки</th>" in console.table.value
+    assert "✗ 7 ок, 1 не прошли, 0 пропущены" in console.table.value
     assert console.status.text.startswith("✗")
     assert "✗ step 1 (say) text_contains: expected a text reply containing" in console.timeline.value
     assert "got:      [&#x27;Добрый день! Чем помочь?&#x27;]" in console.timeline.value

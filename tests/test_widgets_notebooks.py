@@ -54,3 +54,27 @@ def test_no_secret_in_any_output(path):
             text = json.dumps([output.get("text", ""), data], ensure_ascii=False)
             for shape in SECRET_SHAPES:
                 assert not shape.search(text), f"{path.name}: {shape.pattern} in an output of:\n{cell.source[:200]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_first_cell_picks_english_with_a_hint_how_to_switch(path):
+    nb = nbformat.read(path, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    call = next(line for line in first.source.splitlines() if "set_language(" in line)
+    assert call.startswith('jivo_ops.set_language("en")') and "#" in call and '"ru"' in call
+
+
+WIDGET_REPR = re.compile(r"^(SetupPanel|SwitchBuilder|TransferConsole|RecorderPanel|LogExplorer)\(")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_outputs_read_well_before_the_kernel_runs(path):
+    """No frozen 0 % bar, no widget repr where a widget will be, no view of a widget model that is not saved."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            text = data.get("text/plain", "")
+            assert "application/vnd.jupyter.widget-view+json" not in data, f"{path.name}: {text[:80]!r}"
+            assert not re.search(r"\b0%\|", text), f"{path.name}: a frozen progress bar: {text[:80]!r}"
+            assert not WIDGET_REPR.match(text), f"{path.name}: a widget repr: {text[:80]!r}"

@@ -25,7 +25,7 @@ def test_run_fills_progress_table_summary_and_dataframe(sb):
     batch = console.wait(60)
     assert batch is not None and batch.all_answered
     assert console.progress.value == 4 and console.progress.description == "4/4"
-    assert console.status.text == "✓ 4/4 transfers: answered=4"
+    assert console.status.text == "✓ 4/4 переводов: answered=4"
     assert console.table.value.count("<tr>") == 5 and "answered" in console.table.value
     assert "Итог" in console.summary.value and "время до перевода: медиана" in console.summary.value
     frame = console.result
@@ -76,7 +76,7 @@ def test_a_custom_script_can_be_picked(sb):
 
     quick = Script.from_json({"name": "no-close", "steps": [{"switch": "оператор"}, {"wait_operator": 5}]})
     console = TransferConsole(sb, [quick])
-    assert list(console.script_choice.options) == ["default", "no-close"]
+    assert list(console.script_choice.options)[0] == "default" and list(console.script_choice.options)[-1] == "no-close"
     console.script_choice.value = "no-close"
     assert '"no-close"' in console.script_editor.value
     console.on_run()
@@ -91,3 +91,82 @@ def test_unconfigured_sandbox_does_not_pass():
         console.wait(60)
         assert console.status.kind == "error"
         assert list(console.result["outcome"]) != ["answered"]
+
+
+def test_shipped_scripts_are_offered_and_a_picked_one_runs_with_its_sandbox_settings(sb):
+    console = TransferConsole(sb, step_timeout=5)
+    names = list(console.script_choice.options)
+    assert names[0] == "default" and {"happy path", "offline path", "slow operator breaks the service level"} <= set(names)
+    console.script_choice.value = "offline path"
+    assert '"offline path"' in console.script_editor.value
+    console.on_run()
+    batch = console.wait(30)
+    assert batch.script == "offline path" and set(console.result["outcome"]) == {"no_operators"}
+    assert sb.settings.online is False and console.online_choice.value is False  # the controls show what it did
+
+
+def test_a_named_folder_adds_its_scripts_and_a_bad_folder_is_one_line(sb, tmp_path):
+    console = TransferConsole(sb)
+    console.folder_button.click()
+    assert console.folder_status.kind == "error" and "введите путь" in console.folder_status.text
+    console.folder_input.value = str(tmp_path / "nowhere")
+    console.folder_button.click()
+    assert console.folder_status.kind == "error" and "это не папка" in console.folder_status.text
+    assert "\n" not in console.folder_status.text and "Traceback" not in console.folder_status.text
+    (tmp_path / "mine.transfer.toml").write_text('name = "mine"\n[[steps]]\nswitch = "оператор"\n', encoding="utf-8")
+    (tmp_path / "broken.transfer.toml").write_text("name = \n", encoding="utf-8")
+    console.folder_input.value = str(tmp_path)
+    console.folder_button.click()
+    assert console.folder_status.kind == "ok", console.folder_status.text
+    assert "сценариев из" in console.folder_status.text and "broken.transfer.toml" in console.folder_status.text
+    assert "mine" in console.script_choice.options and "happy path" in console.script_choice.options
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    console.folder_input.value = str(empty)
+    console.folder_button.click()
+    assert console.folder_status.kind == "error" and "нет файлов" in console.folder_status.text
+
+
+def test_sandbox_controls_change_the_running_sandbox_as_its_admin_api_does(sb):
+    import httpx
+
+    console = TransferConsole(sb, clients=1, step_timeout=5)
+    assert [name for _label, name in console.fault_choice.options] == [
+        "", "jaicp_error_rate", "jaicp_drop_rate", "webhook_error_rate", "webhook_drop_rate",
+        "jivo_error_rate", "jivo_drop_rate"]
+    assert console.share_input.disabled  # no fault yet: its share means nothing
+    console.online_choice.value = False
+    console.think_input.value = 1.5
+    console.fault_choice.value = "jivo_error_rate"
+    assert not console.share_input.disabled
+    console.share_input.value = 0.25
+    console.apply_button.click()
+    assert console.sandbox_status.kind == "ok", console.sandbox_status.text
+    assert "не в сети" in console.sandbox_status.text and "Jivo отвечает 503 25%" in console.sandbox_status.text
+    wanted = {"online": False, "think_time": 1.5, "jaicp_error_rate": 0.0, "jaicp_drop_rate": 0.0,
+              "webhook_error_rate": 0.0, "webhook_drop_rate": 0.0, "jivo_error_rate": 0.25, "jivo_drop_rate": 0.0}
+    with Sandbox() as other:  # the other face: the admin API, same input, same settings
+        assert httpx.post(other.jaicp_url + "/admin/settings", json=wanted).status_code == 200
+        assert other.settings == sb.settings
+    console.fault_choice.value = ""
+    console.apply_button.click()
+    console.on_run()  # operators offline: the next transfer finds nobody
+    console.wait(30)
+    assert list(console.result["outcome"]) == ["no_operators"] and sb.settings.jivo_error_rate == 0.0
+
+
+def test_no_sandbox_controls_for_a_real_profile(sb):
+    console = TransferConsole(sb.profile)
+    assert console.sandbox_panel is None
+    with pytest.raises(Exception, match="не песочница"):
+        console.model.set_sandbox(online=False, think_time=0)
+
+
+def test_live_table_times_have_no_microseconds_and_headers_are_catalog_text(sb):
+    console = TransferConsole(sb, clients=2, concurrency=2, step_timeout=5)
+    console.on_run()
+    console.wait(30)
+    html = console.table.value
+    started = console.result["started_at"].iloc[0]
+    assert started.strftime("%H:%M:%S") in html and "+00:00" not in html and f".{started.microsecond:06d}" not in html
+    assert "ожидание, с" in html and "исход" in html and "nan" not in html.lower().replace("nan-", "")

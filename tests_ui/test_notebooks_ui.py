@@ -83,10 +83,10 @@ def test_02_send_test_transfers(fresh_lab, page, artifacts):
 
     console = nb.widget(".jivo-ops-transfer-console")
     nb.wait_text(console, r"20/20 transfers: answered=20", timeout=30)
-    clients = console.locator(".widget-inline-hbox").filter(has_text="Клиентов").locator("input")
+    clients = console.locator(".widget-inline-hbox").filter(has_text="Clients").locator("input")
     clients.fill("3")
     clients.press("Enter")
-    console.get_by_role("button", name="Запустить").click()
+    console.get_by_role("button", name="Run", exact=True).click()
     nb.wait_text(console, r"✓ 3/3 transfers: answered=3", timeout=90)
     assert console.locator("table.jivo-ops-live tr").count() == 4  # header + 3 finished transfers
     nb.screenshot("transfer-console", console)

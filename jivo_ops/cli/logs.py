@@ -192,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
         if args.rejected:
             with writing(args.rejected):
                 logs.rejected[["file", "row", "reason"]].to_csv(args.rejected, index=False)
+    for warning in logs.warnings:  # zone-less times, sources hours apart: once each
+        print(redact(f"jivo-ops: {warning}"), file=sys.stderr)
     if logs.duplicates_removed:
         n = logs.duplicates_removed
         print(f"jivo-ops: {n} duplicate message{'s' if n != 1 else ''} removed", file=sys.stderr)

@@ -10,7 +10,8 @@ from typing import Any, Callable, Iterator
 import pandas as pd
 
 from ..files import loads_json
-from .schema import AUTHORS, KINDS, conform, rejected_frame, to_utc
+from ..i18n import _
+from .schema import AUTHORS, KINDS, ZONE_SUFFIX, conform, rejected_frame, to_utc
 
 __all__ = ["Part", "Builder", "jivo_kind", "reply_kind", "json_lines", "merge_parts"]
 
@@ -40,6 +41,8 @@ class Part:
     source: str
     messages: pd.DataFrame
     rejected: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)  # said once per source: e.g. times without a zone
+    naive_tz: str | None = None  # the zone its zone-less times were read in (None: every time had one)
 
 
 def merge_parts(first: Part, *others: Part) -> Part:
@@ -50,7 +53,24 @@ def merge_parts(first: Part, *others: Part) -> Part:
     messages["source"] = messages["source"].astype(object)
     rejected = pd.concat([p.rejected for p in parts], ignore_index=True).sort_values(
         "row", kind="stable", na_position="last").reset_index(drop=True)
-    return Part(first.origin, first.source, conform(messages), rejected)
+    warnings = list(dict.fromkeys(w for p in parts for w in p.warnings))
+    naive_tz = next((p.naive_tz for p in parts if p.naive_tz), None)
+    return Part(first.origin, first.source, conform(messages), rejected, warnings, naive_tz)
+
+
+def zoneless_count(raw: pd.Series, parsed: pd.Series) -> int:
+    """How many of the times that were read carry no zone (texts, naive datetimes; not epoch numbers)."""
+    is_text = raw.map(lambda v: isinstance(v, str)).astype(bool).to_numpy()
+    text = raw[parsed.notna().to_numpy() & is_text].astype(str).str.strip()
+    text = text[~text.str.isdigit()]
+    return int((~text.str.contains(ZONE_SUFFIX, regex=True)).sum())
+
+
+def zoneless_warning(origin: str, count: int, tz: str) -> str:
+    """The one line a source with zone-less times gets: the assumption made and how to change it."""
+    return _("{origin}: {count} times carry no zone; read as {tz} (JAICP's exports are UTC, its consoles "
+             "show local time); for another zone pass --tz ZONE (tz= in Python)").format(
+        origin=origin, count=count, tz=tz)
 
 
 def decode_text(raw: bytes, encoding: str | None = None) -> str:
@@ -144,8 +164,10 @@ class Builder:
                 where = self.where_of[i]
                 self.reject(self.row_of[i], f"{where}: {why}" if where else why)
             frame = frame[~bad]
+        zoneless = zoneless_count(raw_ts[~bad], frame["ts"])
         frame["source"] = self.source
         frame["origin"] = self.origin
         self.rejected.sort(key=lambda r: (r[1] is None, r[1] or 0))
         return Part(self.origin, self.source, conform(frame.reset_index(drop=True)),
-                    rejected_frame(self.rejected))
+                    rejected_frame(self.rejected), [zoneless_warning(self.origin, zoneless, self.tz)] if zoneless else [],
+                    self.tz if zoneless else None)

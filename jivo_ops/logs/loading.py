@@ -19,6 +19,10 @@ De-duplication, on stable keys:
    webhooks).
 
 Every removed row is counted in ``LogSet.duplicates_removed``.
+
+``LogSet.warnings`` says, once per source, when its times carry no zone (read in ``tz``, UTC unless
+told), and when two sources of the same chat disagree by a whole number of hours (one of them is
+local time read as another zone): the CLI prints them on stderr, `LogExplorer` in its status.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import pandas as pd
 
 from ..errors import SourceError
 from ..files import input_problem, loads_json, shown_name
+from ..i18n import _
 from ._build import Builder, Part, json_lines
 from .schema import COLUMNS, empty_messages, empty_rejected, conform
 
@@ -57,6 +62,8 @@ class LogSet:
         {"origin": [], "source": [], "messages": [], "rejected": []}))
     # Jivo Webhooks API chats paired with their JAICP chat (jivo_chat, chat, rule): see jivo_join
     jivo_pairs: pd.DataFrame = field(default_factory=lambda: _empty_pairs())
+    warnings: list[str] = field(default_factory=list)  # one line each: zone-less times, sources hours apart
+    zoneless: dict[str, str] = field(default_factory=dict)  # origin → the zone its zone-less times were read in
 
     # --- views -----------------------------------------------------------------------------
     # Every face filters through these two (and so through `filter_frame`): None or a blank text
@@ -114,7 +121,8 @@ class LogSet:
 
         return LogSet(filter_frame(self.messages, since=since, until=until, chat=chat, operator=operator,
                                    author=author, operator_rows_only=operator_rows_only),
-                      self.rejected, self.duplicates_removed, self.sources, self.jivo_pairs)
+                      self.rejected, self.duplicates_removed, self.sources, self.jivo_pairs, self.warnings,
+                      self.zoneless)
 
     def chat_ids(self) -> list[str]:
         """The chats worth picking, sorted: those with a transfer, or every chat when none has one."""
@@ -193,6 +201,8 @@ def combine(parts: list[Part], *, dedupe: bool = True, dedupe_window="2s") -> Lo
     rejected = pd.concat(rejected, ignore_index=True) if rejected else empty_rejected()
     from .jivo_join import pair_jivo_chats
 
+    zoneless = {p.origin: p.naive_tz for p in parts if p.naive_tz}
+    warnings = [w for p in parts for w in p.warnings] + hours_apart(messages, zoneless)
     messages, pairs = pair_jivo_chats(messages)  # before de-duplication: both sides log the client
     removed = 0
     if dedupe and len(messages):
@@ -206,7 +216,48 @@ def combine(parts: list[Part], *, dedupe: bool = True, dedupe_window="2s") -> Lo
     sources = pd.DataFrame({"origin": [p.origin for p in parts], "source": [p.source for p in parts],
                             "messages": [len(p.messages) for p in parts],
                             "rejected": [len(p.rejected) for p in parts]})
-    return LogSet(messages, rejected, removed, sources, pairs)
+    return LogSet(messages, rejected, removed, sources, pairs, list(dict.fromkeys(warnings)), zoneless)
+
+
+HOUR_SLACK_S = 120  # how far from a whole hour two sources' times of one message may be (delivery delays)
+
+
+def hours_apart(messages: pd.DataFrame, naive_tz: dict[str, str]) -> list[str]:
+    """One line per pair of sources whose times of the same messages (chat, author, kind, text) differ
+    by a whole, non-zero number of hours; `naive_tz`: the sources whose zone-less times were read
+    in a zone, so the line can say which zone they look like."""
+    keys = ["chat", "author", "kind", "text"]
+    m = messages.loc[messages["text"].notna() & messages["ts"].notna(), keys + ["ts", "origin"]]
+    if not len(m) or m["origin"].nunique() < 2:
+        return []
+    m = m.assign(origin=m["origin"].astype(str))
+    shared = m.groupby("chat", observed=True)["origin"].transform("nunique") > 1
+    m = m[shared].drop_duplicates(keys + ["origin"])
+    pairs = m.merge(m, on=keys, suffixes=("_a", "_b"))
+    pairs = pairs[pairs["origin_a"] < pairs["origin_b"]]
+    if not len(pairs):
+        return []
+    seconds = (pairs["ts_a"] - pairs["ts_b"]).dt.total_seconds()
+    hours = (seconds / 3600).round()
+    pairs = pairs.assign(hours=hours.astype(int))[(hours != 0) & ((seconds - hours * 3600).abs() <= HOUR_SLACK_S)]
+    out = []
+    for (first, second), rows in pairs.groupby(["origin_a", "origin_b"], sort=True):
+        offset = int(rows["hours"].mode().iloc[0])  # first's times minus second's
+        chats = ", ".join(sorted(rows["chat"].astype(str).unique())[:3])
+        line = _("{first} and {second} disagree by {hours} h on the same messages (chat {chats})").format(
+            first=first, second=second, hours=abs(offset), chats=chats)
+        naive, sign = (first, 1) if first in naive_tz and second not in naive_tz else \
+            (second, -1) if second in naive_tz and first not in naive_tz else (None, 0)
+        if naive is not None and naive_tz[naive] == "UTC":
+            ahead = sign * offset  # zone-less times read as UTC are that many hours ahead of the truth
+            line += "; " + _("the zone-less times of {source} look like UTC{offset:+03d}:00: pass --tz {zone} "
+                             "(tz=\"{zone}\" in Python)").format(source=naive, offset=ahead,
+                                                                zone=f"Etc/GMT{-ahead:+d}")
+        else:
+            line += "; " + _("one of them is probably local time read as another zone: pass --tz ZONE "
+                             "(tz= in Python)")
+        out.append(line)
+    return out
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -285,8 +336,11 @@ def _parts_of(src: Any, *, tz: str, options: dict, wanted: dict) -> list[Part]:
 
 def _all_parts_of(src: Any, *, tz: str, options: dict) -> list[Part]:
     if isinstance(src, LogSet):
-        parts = [Part(str(o), str(s), src.messages[src.messages["origin"] == o], empty_rejected())
+        parts = [Part(str(o), str(s), src.messages[src.messages["origin"] == o], empty_rejected(),
+                      naive_tz=src.zoneless.get(str(o)))
                  for o, s in src.sources[["origin", "source"]].itertuples(index=False)]
+        if parts:
+            parts[0].warnings = list(src.warnings)
         if len(src.rejected):
             parts.append(Part("(rejected)", "events", empty_messages(), src.rejected))
         return parts

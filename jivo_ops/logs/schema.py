@@ -96,6 +96,10 @@ def rejected_frame(rows: Iterable[tuple[str, int | None, str]]) -> pd.DataFrame:
                          "reason": pd.array(reason, dtype=STRING_DTYPE), "origin": names.copy()})
 
 
+# How a timestamp text says its zone; one without it is read in the `tz` given.
+ZONE_SUFFIX = r"(?:Z|[+-]\d\d:?\d\d)$"
+
+
 def to_utc(values, *, tz: str = "UTC", fmt: str | None = None, errors: str = "coerce") -> pd.Series:
     """Timestamps of any shape as ``datetime64[us, UTC]``.
 
@@ -121,7 +125,7 @@ def to_utc(values, *, tz: str = "UTC", fmt: str | None = None, errors: str = "co
         out[is_number] = _from_epoch(obj[is_number].astype(float))
     text = obj[~is_number & obj.map(lambda v: isinstance(v, str))].astype(str).str.strip()
     if len(text):
-        aware = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+        aware = text.str.contains(ZONE_SUFFIX, regex=True)
         for part, is_aware in ((text[aware], True), (text[~aware], False)):
             if not len(part):
                 continue

@@ -13,12 +13,15 @@ from typing import Any, Mapping
 
 from ..errors import JivoOpsError
 
-__all__ = ["SandboxSettings", "DEFAULT_OPERATOR_NAMES", "MESSAGE_TYPES", "MAX_BODY_BYTES"]
+__all__ = ["SandboxSettings", "DEFAULT_OPERATOR_NAMES", "MESSAGE_TYPES", "MAX_BODY_BYTES", "FAULT_RATES"]
 
 MAX_BODY_BYTES = 1024 * 1024
 MESSAGE_TYPES = ("text", "photo", "video", "document")
 DEFAULT_OPERATOR_NAMES = ("Анна Смирнова", "Борис Иванов", "Вера Петрова", "Глеб Соколов", "Дарья Козлова",
                           "Егор Новиков", "Жанна Морозова", "Илья Волков")
+# The injected faults that are shares of requests (0–1), by the side whose answers they break.
+FAULT_RATES = {"jaicp": ("jaicp_error_rate", "jaicp_drop_rate", "webhook_error_rate", "webhook_drop_rate"),
+               "jivo": ("jivo_error_rate", "jivo_drop_rate")}
 
 
 @dataclass(frozen=True)
@@ -159,8 +162,7 @@ class SandboxSettings:
         out = self._type_problems()
         if out:
             return out
-        for name in ("jaicp_error_rate", "jaicp_drop_rate", "jivo_error_rate", "jivo_drop_rate",
-                     "webhook_error_rate", "webhook_drop_rate"):
+        for name in FAULT_RATES["jaicp"] + FAULT_RATES["jivo"]:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 out.append(f"{name}={value!r} must be a share between 0 and 1")

@@ -116,9 +116,12 @@ class LogModel(t.HasTraits):
         s = self.logs.summary()
         if not s["messages"]:
             return MESSAGES["nothing_read"].format(mark=WARN_MARK, rejected=s["rejected"]), "warning"
-        return MESSAGES["loaded"].format(mark=OK_MARK, messages=s["messages"], chats=s["chats"],
-                                         transfers=s["transfers"], rejected=s["rejected"],
-                                         duplicates=s["duplicates_removed"]), "ok"
+        loaded = MESSAGES["loaded"].format(mark=OK_MARK, messages=s["messages"], chats=s["chats"],
+                                           transfers=s["transfers"], rejected=s["rejected"],
+                                           duplicates=s["duplicates_removed"])
+        if self.logs.warnings:  # times without a zone, sources hours apart: the LogSet says which
+            return f"{loaded} {WARN_MARK} " + " · ".join(self.logs.warnings), "warning"
+        return loaded, "ok"
 
     def wait(self, timeout: float = 120.0):
         """Block until loading ends (scripts, tests, the next notebook cell); returns the LogSet."""
