@@ -91,7 +91,7 @@ def test_a_real_profile_is_an_editor_without_apply_buttons():
     panel = SetupPanel(example_profile())
     assert panel.apply_buttons == {} and panel.report.ok
     panel.on_apply(2)
-    assert panel.status.kind == "error" and "needs a sandbox" in panel.status.text
+    assert panel.status.kind == "error" and "только в песочнице" in panel.status.text
     panel.inputs["jivo.chunked"].value = False
     assert "J204" in panel.model.summary_text() and "✗ Шаг 2" in _step_head(panel, 2)
 
@@ -102,11 +102,11 @@ def test_probes_report_failures_in_the_widget():
         panel.probe_button.click()
         assert panel.probe_button.disabled
         panel.wait_probe(30)
-        assert panel.probe_status.kind == "error" and "failed" in panel.probe_status.text
+        assert panel.probe_status.kind == "error" and "с ошибкой" in panel.probe_status.text
         assert "Jivo status" in panel.probe_output.value and not panel.probe_button.disabled
         panel.jaicp_leg_button.click()
         panel.wait_probe(30)
-        assert "плечо jaicp" in panel.probe_status.text
+        assert "плечо JAICP" in panel.probe_status.text
 
 
 def test_step_four_applies_the_switch_fields(unwired):
