@@ -64,8 +64,8 @@ class RecorderModel(t.HasTraits):
             items = (labels + list(self.items))[: self.limit]
             for stale in set(self._cache) - {i for _, i in items}:
                 del self._cache[stale]
+            self.last_id = new[-1].id  # before items: the count line drawn on the items change names it
             self.items = items
-            self.last_id = new[-1].id
         if self.auto_follow or self.selected is None:
             self.selected = self.items[0][1]
         return len(new)

@@ -63,7 +63,7 @@ WHERE = {
     2: N_("Jivo: «Управление» → «Каналы связи» → «Добавьте чат в свое приложение». Paste the Internal Webhook Url "
           "into «URL вашего сервера для Webhooks», turn on «Chunked кодировка в запросах», press «Добавить канал» "
           "and copy the «Уникальный URL»."),
-    3: N_("JAICP: «Редактировать» the operator channel, paste the Уникальный URL into «External API Endpoint», "
+    3: N_("JAICP: «Редактировать» the operator channel, paste the «Уникальный URL» into «External API Endpoint», "
           "«Сохранить»; then in the inbound channel choose this channel in the «Оператор» field and «Сохранить»."),
     4: N_("Scenario: $response.replies.push({type: \"switch\", …}). Tests need the Chat API channel's URL "
           "(and the Reporter API token for the logs)."),
@@ -292,7 +292,7 @@ class SetupPanel(w.VBox):
 
         def control(key: str) -> w.Widget:
             """The input of one setting: a checkbox for a flag, a masked input for a secret, else text."""
-            label, setting = PLACES[key].label.strip("«»"), SETTINGS[key]
+            label, setting = PLACES[key].label, SETTINGS[key]  # a console's own name keeps its «…» in any language
             if setting.kind is bool:
                 widget = w.Checkbox(value=getattr(m, _trait(key)), description=label, indent=False)
                 w.link((widget, "value"), (m, _trait(key)))
