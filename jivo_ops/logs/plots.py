@@ -85,10 +85,10 @@ def _count_axis(axis) -> None:
 
 def _label_offsets(times: pd.Series, lanes: list[int], span_s: float) -> list[int]:
     """Vertical offsets (points) of the events' labels: in one lane, labels of events closer than a label's
-    width (a tenth of the shown span) go alternately above and below the points, further out each time
+    width (about a fifth of the axis) go alternately above and below the points, further out each time
     (three rows each side, then again), instead of printing over each other."""
     offsets, clusters = [], {}
-    window = span_s * 0.1
+    window = span_s * 0.2
     for moment, lane in zip(times, lanes):
         start, level = clusters.get(lane, (None, -1))
         if start is None or (moment - start).total_seconds() >= window:
@@ -127,7 +127,7 @@ def chat_timeline(messages: pd.DataFrame, chat: str, *, path=None, max_labels: i
     span_s = max((ts.iloc[-1] - ts.iloc[0]).total_seconds(), 1e-3)
     offsets = _label_offsets(ts[labelled.index], lane_of, span_s)
     for (i, row), lane, dy in zip(labelled.iterrows(), lane_of, offsets):
-        label = _short(row["text"]) if row["kind"] in ("text", "event", "error") else f"[{row['kind']}]"
+        label = _short(row["text"], 24) if row["kind"] in ("text", "event", "error") else f"[{row['kind']}]"
         ax.annotate(label, (ts[i], lane), xytext=(3, dy), textcoords="offset points", fontsize=7)
     switches = ts[(rows["kind"] == "switch").to_numpy()]
     for k, t in enumerate(switches):

@@ -70,7 +70,7 @@ def table_html(frame, headers: Mapping[str, str], *, caption: str = "", formats:
               .relabel_index([headers.get(c, c) for c in frame.columns], axis="columns")
               .set_table_attributes(f'class="{esc(css_class)}"')
               .set_table_styles([{"selector": "td, th", "props": "padding:1px 8px;text-align:left"},
-                                 {"selector": "td", "props": "white-space:nowrap"}]))
+                                 {"selector": "td, th", "props": "white-space:nowrap"}]))
     if caption:
         styler = styler.set_caption(esc(caption))
     return styler.to_html()
