@@ -74,7 +74,11 @@ def _time_axis(ax) -> None:
 
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=True))
+    # numeric dates: a month's name would be the locale's, not the screen's language
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
+        locator, formats=["%Y", "%m", "%d", "%H:%M", "%H:%M", "%S.%f"],
+        zero_formats=["", "%Y", "%Y-%m", "%m-%d", "%H:%M", "%H:%M"],
+        offset_formats=["", "%Y", "%Y-%m", "%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M"]))
 
 
 def _count_axis(axis) -> None:

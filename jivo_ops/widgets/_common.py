@@ -58,10 +58,11 @@ def utc_time_text(moment) -> str:
 
 
 def table_html(frame, headers: Mapping[str, str], *, caption: str = "", formats: Mapping[str, Any] | None = None,
-               css_class: str = "") -> str:
+               css_class: str = "", wrap_cells: bool = False) -> str:
     """A DataFrame as a widget's HTML table (pandas Styler): `headers` relabel the columns for display (the
     frame keeps its column names), NA reads "—", times are UTC without microseconds, `formats` give a column
-    its one number format; no index."""
+    its one number format; no index. Headers (and cells, unless `wrap_cells`) stay on one line; a table
+    wider than the panel scrolls sideways instead of being cut."""
     from pandas.api.types import is_datetime64_any_dtype
 
     shown_formats: dict[str, Any] = {c: utc_time_text for c in frame.columns if is_datetime64_any_dtype(frame[c])}
@@ -70,10 +71,10 @@ def table_html(frame, headers: Mapping[str, str], *, caption: str = "", formats:
               .relabel_index([headers.get(c, c) for c in frame.columns], axis="columns")
               .set_table_attributes(f'class="{esc(css_class)}"')
               .set_table_styles([{"selector": "td, th", "props": "padding:1px 8px;text-align:left"},
-                                 {"selector": "td, th", "props": "white-space:nowrap"}]))
+                                 {"selector": "th" if wrap_cells else "td, th", "props": "white-space:nowrap"}]))
     if caption:
         styler = styler.set_caption(esc(caption))
-    return styler.to_html()
+    return f"<div style='overflow-x:auto;max-width:100%'>{styler.to_html()}</div>"
 
 
 def reveal_button(tooltip: str) -> w.ToggleButton:

@@ -426,7 +426,8 @@ class LogExplorer(w.VBox):
         self.rejected_view.layout.display = None if len(rejected) else "none"
         self.rejected_view.set_title(0, _(MESSAGES["rejected_title"]).format(n=len(rejected)))
         shown = rejected[["file", "row", "reason"]].head(REJECTED_ROWS)
-        self.rejected_table.value = table_html(shown, _headers(shown), css_class="jivo-ops-rejected")
+        self.rejected_table.value = table_html(shown, _headers(shown), css_class="jivo-ops-rejected",
+                                               wrap_cells=True)
 
     def _render_kpis(self) -> None:
         try:
