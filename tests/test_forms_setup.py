@@ -122,4 +122,4 @@ def test_the_panel_probes_what_jivo_ops_check_probe_probes(capsys, tmp_path):
     assert outcomes == [(p.name, p.outcome) for p in panel.probe_result.probes]
     assert ("Jivo status", "failed") in outcomes
     failed = sum(outcome == "failed" for _, outcome in outcomes)
-    assert f"{len(outcomes) - failed} ok, {failed} failed" in panel.probe_status.text
+    assert f"{len(outcomes) - failed} успешно, {failed} с ошибкой" in panel.probe_status.text
