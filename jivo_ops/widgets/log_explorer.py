@@ -443,8 +443,8 @@ class LogExplorer(w.VBox):
         caption = _("KPI (service level: answered within {seconds} s; times UTC)").format(
             seconds=f"{k.attrs['service_level_s']:g}")
         styler = shown.style.format(na_rep="—", formatter=None)
-        for name in shown.index:  # one rule per KPI: counts whole, shares as %, durations in s
-            rule = "{:.0%}" if name.endswith("_rate") else "{:.3f}" if name.endswith("_s") else "{:.0f}"
+        for name in shown.index:  # one rule per KPI: counts whole, shares and durations (s) to 3 decimals
+            rule = "{:.3f}" if name.endswith(("_rate", "_s")) else "{:.0f}"
             styler = styler.format(rule, subset=([name], shown.columns), na_rep="—")
         self.kpi_table.value = (f"<b>{esc(caption)}</b>"
                                 + styler.set_table_attributes('class="jivo-ops-kpis"').to_html())
