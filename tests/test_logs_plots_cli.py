@@ -34,14 +34,14 @@ def test_plots_render_to_png(tmp_path, logs):
     t = logs.transfers()
     fig = chat_timeline(logs.messages, "c-1", path=tmp_path / "timeline.png")
     ax = fig.axes[0]
-    assert ax.get_title() == "Chat c-1"
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["SYSTEM", "OPERATOR", "BOT", "CLIENT"]
-    assert any(t.get_text() == "wait 5.5 s" for t in ax.texts)
+    assert ax.get_title() == "Чат c-1"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["система", "оператор", "бот", "клиент"]
+    assert any(t.get_text() == "ожидание 5.5 с" for t in ax.texts)
     assert_png(tmp_path / "timeline.png")
 
     fig = wait_histogram(t, path=tmp_path / "waits.png")
     labels = fig.axes[0].get_legend_handles_labels()[1]
-    assert labels == ["median 12.8 s", "p95 38.9 s"]  # waits 2.5, 5.5, 20, 42.25
+    assert labels == ["медиана 12.8 с", "p95 38.9 с"]  # waits 2.5, 5.5, 20, 42.25
     assert_png(tmp_path / "waits.png")
 
     fig = transfers_per_hour(t, path=tmp_path / "hourly.png")

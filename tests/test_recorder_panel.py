@@ -78,7 +78,7 @@ def test_follows_new_requests_live_newest_first(recorder):
         until(lambda: panel.list.value == 2)  # auto-follow selects the newest
         assert "второе" in panel.parsed.value and "chat=c-2" in panel.list.options[0][0]
         assert "POST /hook/{token} HTTP/1.1" in panel.raw.value, panel.raw.value[:400]
-        assert "2 request(s)" in panel.count.value
+        assert "2 запроса" in panel.count.value
     finally:
         panel.close()
 
@@ -97,7 +97,7 @@ def test_auto_follow_off_keeps_the_selection_and_picking_shows_it(recorder):
         assert panel.list.value == 1 and "текст 0" in panel.parsed.value
         panel.follow.value = True
         assert panel.list.value == 4
-        assert "not JSON" in panel.parsed.value and "{broken" in panel.raw.value
+        assert "не JSON" in panel.parsed.value and "{broken" in panel.raw.value
     finally:
         panel.close()
 
@@ -111,9 +111,9 @@ def test_binary_and_tap_requests_are_shown_faithfully(tmp_path):
         httpx.post(rec.url, content=binary, headers={"Content-Type": "application/octet-stream"})
     panel = RecorderPanel(Exchanges(rec.store_path), poll_interval=0)
     try:
-        assert "binary body, 200 bytes" in panel.parsed.value and "00 01 02 03" in panel.parsed.value
-        assert "&lt;200 bytes of binary data&gt;" in panel.raw.value
-        assert "forwarded to" in panel.raw.value and "abcdefgh123" not in panel.raw.value
+        assert "двоичное тело, 200 байт" in panel.parsed.value and "00 01 02 03" in panel.parsed.value
+        assert "&lt;200 байт двоичных данных&gt;" in panel.raw.value
+        assert "переслано на" in panel.raw.value and "abcdefgh123" not in panel.raw.value
         assert "took it" in panel.raw.value
     finally:
         panel.close()
@@ -139,13 +139,13 @@ def test_replay_button_sends_the_selected_request_and_reports(recorder, receiver
         panel.replay_button.click()
         assert panel.join(10)
         assert receiver.got[0][1] == body("c-9", "повтор")
-        assert "replayed #1" in panel.status.text and "200" in panel.status.text
+        assert "повторено #1" in panel.status.text and "200" in panel.status.text
         assert recorder.exchanges.replays(1)[0]["status"] == 200
 
         panel.replay_to.value = "https://jaicp.example.com/webhook/abcdef123456"
         panel.replay_button.click()
         assert panel.join(10)
-        assert "dry run" in panel.status.text and len(receiver.got) == 1
+        assert "пробный прогон" in panel.status.text and len(receiver.got) == 1
         panel.replay_yes.value = False
 
         panel.replay_to.value = "not a url"
@@ -167,7 +167,7 @@ def test_export_button_writes_the_file(recorder, tmp_path):
         assert panel.join(10)
         lines = out.read_text(encoding="utf-8").splitlines()
         assert [json.loads(line)["chat"] for line in lines] == ["c-1", "c-2"]
-        assert "2 request(s) exported" in panel.status.text
+        assert "2 запроса выгружены" in panel.status.text
 
         panel.export_path.value = str(tmp_path / "no-such-dir" / "x.har")
         panel.export_button.click()
@@ -200,6 +200,6 @@ def test_errors_show_in_the_widget(tmp_path):
     panel = RecorderPanel(store, poll_interval=0)
     try:
         panel.replay_button.click()  # nothing selected, no target
-        assert panel.status.kind == "error" and "replay target" in panel.status.text
+        assert panel.status.kind == "error" and "адрес для повтора" in panel.status.text
     finally:
         panel.close()

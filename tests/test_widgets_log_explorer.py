@@ -25,9 +25,9 @@ def test_load_from_paths_shows_summary_table_and_plots(transfer_files, tmp_path)
     explorer = LogExplorer(transfer_files / "answered.jsonl", transfer_files / "offline.jsonl",
                            export_dir=tmp_path)
     logs = explorer.wait(60)
-    assert logs is not None and explorer.status.kind == "ok" and "5 chats" in explorer.status.text
+    assert logs is not None and explorer.status.kind == "ok" and "чатов: 5" in explorer.status.text
     assert explorer.model.summary_text().splitlines()[1] == "filtered transfers: 5 (answered=3, no_operators=2)"
-    assert "переводы: 5" in explorer.table.value and explorer.table.value.count("<tr>") == 5  # body rows
+    assert "переводы: 5" in explorer.table.value and explorer.table.value.count("<tr>") == 1 + 5  # head, body
     assert len(explorer.chat_choice.options) == 6  # «все» + five chats
     assert explorer.operator_choice.options[1:] and all(explorer.operator_choice.options[1:])
     explorer.wait_plot(60)
@@ -76,7 +76,7 @@ def test_bad_filter_and_bad_source_are_shown_in_the_widget(transfer_files, tmp_p
 
     empty = LogExplorer(autoload=False)
     empty.load_button.click()
-    assert empty.status.kind == "error" and "no sources" in empty.status.text
+    assert empty.status.kind == "error" and "нет источников" in empty.status.text
 
 
 def test_export_buttons_write_the_filtered_tables(transfer_files, tmp_path):
@@ -112,21 +112,22 @@ def test_nothing_read_is_a_warning_with_the_rejected_rows_viewable(tmp_path):
     n = len(logs.rejected)
     assert n >= 2 and len(logs.messages) == 0
     assert explorer.status.kind == "warning" and "✓" not in explorer.status.text
-    assert explorer.status.text.startswith(f"⚠ read no messages: {n} rows rejected"), explorer.status.text
+    assert explorer.status.text.startswith(f"⚠ не прочитано ни одного сообщения: отклонено строк: {n}"), \
+        explorer.status.text
     assert explorer.rejected_view.layout.display is None
     assert explorer.rejected_view.get_title(0) == f"Отклонённые строки ({n})"
     table = explorer.rejected_table.value
-    assert "<th>file</th>" in table and "<th>row</th>" in table and "<th>reason</th>" in table and "bad.csv" in table
+    assert all(f">{header}</th>" in table for header in ("файл", "строка", "причина")) and "bad.csv" in table
 
 
 def test_a_failed_load_marks_the_shown_table_stale_and_the_status_is_a_sentence(transfer_files, tmp_path):
     explorer = LogExplorer(transfer_files / "answered.jsonl", export_dir=tmp_path)
     explorer.wait(60)
-    assert explorer.status.text.startswith("✓ read ") and "<LogSet" not in explorer.status.text
+    assert explorer.status.text.startswith("✓ прочитано ") and "<LogSet" not in explorer.status.text
     assert explorer.stale_note.value == "" and explorer.rejected_view.layout.display == "none"
     explorer.paths_input.value = str(tmp_path / "gone.jsonl")
     explorer.load_button.click()
     with pytest.raises(Exception):
         explorer.wait(60)
     assert explorer.status.kind == "error" and "gone.jsonl" in explorer.status.text
-    assert "the last load failed" in explorer.stale_note.value
+    assert "последняя загрузка не удалась" in explorer.stale_note.value

@@ -91,7 +91,7 @@ def test_a_real_profile_is_an_editor_without_apply_buttons():
     panel = SetupPanel(example_profile())
     assert panel.apply_buttons == {} and panel.report.ok
     panel.on_apply(2)
-    assert panel.status.kind == "error" and "needs a sandbox" in panel.status.text
+    assert panel.status.kind == "error" and "только в песочнице" in panel.status.text
     panel.inputs["jivo.chunked"].value = False
     assert "J204" in panel.model.summary_text() and "✗ Шаг 2" in _step_head(panel, 2)
 
@@ -103,11 +103,11 @@ def test_probes_report_failures_in_the_widget():
         panel.probe_button.click()
         assert panel.probe_button.disabled
         panel.wait_probe(30)
-        assert panel.probe_status.kind == "error" and "failed" in panel.probe_status.text
+        assert panel.probe_status.kind == "error" and "1 failed" in panel.probe_status.text
         assert "Jivo status" in panel.probe_output.value and not panel.probe_button.disabled
         panel.jaicp_leg_button.click()
         panel.wait_probe(30)
-        assert "плечо jaicp" in panel.probe_status.text
+        assert "JAICP leg" in panel.probe_status.text
 
 
 def test_step_four_applies_the_switch_fields(unwired):
@@ -127,7 +127,7 @@ def test_what_broke_button_gives_the_diagnosis_verdict(unwired):
     unwired.wire()
     panel = SetupPanel(unwired)
     panel.inputs["jivo.webhook_url"].value = unwired.jaicp.internal_webhook_url[:-4]
-    assert panel.diagnose_button.description == "Что сломалось?"
+    assert panel.diagnose_button.description == "What broke?"
     panel.diagnose_button.click()
     assert panel.diagnose_button.disabled
     panel.wait_probe(90)

@@ -12,7 +12,7 @@ def test_defaults_show_a_valid_reply_with_the_close_phrase():
     builder = SwitchBuilder()
     assert json.loads(builder.json_text) == {"type": "switch", "closeChatPhrases": ["/closeChat"]}
     assert builder.js_text.startswith("$response.replies = $response.replies || []; $response.replies.push({")
-    assert "no warnings" in builder.warnings_html.value
+    assert "предупреждений нет" in builder.warnings_html.value
     assert "/closeChat" in builder.json_html.value and "push(" in builder.js_html.value
 
 
@@ -53,7 +53,7 @@ def test_warnings_follow_the_controls_live():
     builder.controls["destination"].value = "sales"
     warned = {w.split(":")[0] for w in builder.warnings}
     assert warned == {"closeChatPhrases", "destination"}
-    assert "warnings (2)" in builder.warnings_html.value
+    assert "предупреждения (2)" in builder.warnings_html.value
 
 
 def test_bad_input_is_shown_in_the_widget_naming_the_field():

@@ -68,7 +68,7 @@ def test_01_configure_integration(fresh_lab, page, artifacts):
     # live probes from the button, in the background
     panel.get_by_role("button", name="Проверить связь").click()
     status = panel.locator(".widget-html").filter(has_text="пробы сервисов").first
-    nb.wait_text(status, r"✓ пробы сервисов: 6 ok, 0 failed", timeout=60)
+    nb.wait_text(status, r"✓ пробы сервисов: 6 успешно, 0 с ошибкой", timeout=60)
     nb.screenshot("probed", panel)
 
 

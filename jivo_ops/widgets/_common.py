@@ -25,10 +25,11 @@ import ipywidgets as w
 import traitlets as t
 
 from ..errors import JivoOpsError
+from ..i18n import _
 from ..redaction import mask_url, redact
 
-__all__ = ["BackgroundJob", "StatusLine", "SecretUrl", "guarded", "error_text", "esc", "copyable", "form_traits",
-           "OK_MARK", "FAIL_MARK", "WARN_MARK"]
+__all__ = ["BackgroundJob", "StatusLine", "SecretUrl", "guarded", "error_text", "esc", "copyable", "reveal_button", "table_html",
+           "form_traits", "OK_MARK", "FAIL_MARK", "WARN_MARK"]
 
 OK_MARK, FAIL_MARK, WARN_MARK = "✓", "✗", "⚠"
 _COLORS = {"info": "#444", "ok": "#1a7f37", "error": "#c62828", "busy": "#8a6d00", "warning": "#9a6700"}
@@ -44,7 +45,42 @@ def copyable(text: str, *, block: bool = False) -> str:
     if block:
         return (f"<pre style='{style}white-space:pre-wrap;margin:0;max-height:24em;overflow:auto'>"
                 f"{esc(text)}</pre>")
-    return f"<code style='{style}'>{esc(text)}</code>"
+    # a long URL breaks anywhere rather than running off the panel
+    return f"<code style='{style}overflow-wrap:anywhere;word-break:break-all'>{esc(text)}</code>"
+
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # no microseconds, no "+00:00": the zone is said once, in the header
+
+
+def utc_time_text(moment) -> str:
+    """A timestamp on the UTC clock, to the second (naive ones are UTC already, as everywhere in jivo_ops)."""
+    return (moment.tz_convert("UTC") if moment.tzinfo else moment).strftime(TIME_FORMAT)
+
+
+def table_html(frame, headers: Mapping[str, str], *, caption: str = "", formats: Mapping[str, Any] | None = None,
+               css_class: str = "", wrap_cells: bool = False) -> str:
+    """A DataFrame as a widget's HTML table (pandas Styler): `headers` relabel the columns for display (the
+    frame keeps its column names), NA reads "—", times are UTC without microseconds, `formats` give a column
+    its one number format; no index. Headers (and cells, unless `wrap_cells`) stay on one line; a table
+    wider than the panel scrolls sideways instead of being cut."""
+    from pandas.api.types import is_datetime64_any_dtype
+
+    shown_formats: dict[str, Any] = {c: utc_time_text for c in frame.columns if is_datetime64_any_dtype(frame[c])}
+    shown_formats.update(formats or {})
+    styler = (frame.style.hide(axis="index").format(shown_formats, na_rep="—")
+              .relabel_index([headers.get(c, c) for c in frame.columns], axis="columns")
+              .set_table_attributes(f'class="{esc(css_class)}"')
+              .set_table_styles([{"selector": "td, th", "props": "padding:1px 8px;text-align:left"},
+                                 {"selector": "th" if wrap_cells else "td, th", "props": "white-space:nowrap"}]))
+    if caption:
+        styler = styler.set_caption(esc(caption))
+    return f"<div style='overflow-x:auto;max-width:100%'>{styler.to_html()}</div>"
+
+
+def reveal_button(tooltip: str) -> w.ToggleButton:
+    """«Показать»: sized to its label (never cut to «Пок…» beside other buttons)."""
+    return w.ToggleButton(value=False, description=_("Show"), tooltip=tooltip, icon="eye",
+                          layout=w.Layout(width="auto", min_width="fit-content", flex="0 0 auto"))
 
 
 def form_traits(class_name: str, defaults: Mapping[str, str | bool | int | float]) -> type[t.HasTraits]:
@@ -187,9 +223,9 @@ class SecretUrl(w.HBox):
     def __init__(self, label: str, url: str = "", **kwargs: Any):
         self._url = url
         self.label = w.HTML(f"<b>{esc(label)}</b>", layout=w.Layout(min_width="16em"))
-        self.shown = w.HTML()
-        self.reveal = w.ToggleButton(value=False, description="Показать", tooltip="show the full URL to copy it",
-                                     icon="eye", layout=w.Layout(width="auto"))
+        # a revealed URL wraps inside the panel instead of running off it
+        self.shown = w.HTML(layout=w.Layout(flex="1 1 auto", min_width="0"))
+        self.reveal = reveal_button(_("show the full URL to copy it"))
         self.reveal.observe(lambda _change: self._render(), "value")
         super().__init__([self.label, self.shown, self.reveal], **kwargs)
         self._render()
@@ -208,11 +244,11 @@ class SecretUrl(w.HBox):
     def text(self) -> str:
         """What is on screen right now."""
         if not self._url:
-            return "(пусто)"
+            return _("(empty)")
         return self._url if self.reveal.value else mask_url(self._url)
 
     def _render(self) -> None:
-        self.shown.value = copyable(self.text) if self._url else "<i>(пусто)</i>"
+        self.shown.value = copyable(self.text) if self._url else f"<i>{esc(self.text)}</i>"
         self.reveal.disabled = not self._url
 
     def __repr__(self) -> str:

@@ -18,25 +18,36 @@ import ipywidgets as w
 import traitlets as t
 
 from ..errors import JivoOpsError
-from ._common import FAIL_MARK, OK_MARK, WARN_MARK, BackgroundJob, StatusLine, error_text, esc, guarded
+from ..i18n import N_, _
+from ._common import FAIL_MARK, OK_MARK, WARN_MARK, BackgroundJob, StatusLine, error_text, esc, guarded, table_html
 
 __all__ = ["LogModel", "LogExplorer"]
 
-ALL = "(все)"
+ALL = N_("(all)")  # the dropdowns' "no filter" entry, in the language the widget was built in
 TABLE_ROWS = 20
 TABLE_COLUMNS = ("chat", "switched_at", "wait_s", "operator", "outcome", "closed_by", "n_client", "n_operator",
                  "source")
 EXPORT_FORMATS = ("csv", "parquet", "xlsx", "jsonl")
-# Every sentence of the status line and the rejected rows' view (one place per message).
+# Every sentence of the status line and the rejected rows' view (catalog entries, `_()`-ed where shown).
 MESSAGES = {
-    "loaded": "{mark} read {messages} messages in {chats} chats ({transfers} transfers); {rejected} rows rejected; "
-              "{duplicates} duplicates removed",
-    "nothing_read": "{mark} read no messages: {rejected} rows rejected (see «Отклонённые строки» for why)",
-    "stale": "{mark} the last load failed: the table below is from the load before it",
-    "rejected_title": "Отклонённые строки ({n})",
+    "loaded": N_("{mark} read {messages} messages in {chats} chats ({transfers} transfers); {rejected} rows "
+                 "rejected; {duplicates} duplicates removed"),
+    "nothing_read": N_("{mark} read no messages: {rejected} rows rejected (see «Rejected rows» for why)"),
+    "stale": N_("{mark} the last load failed: the table below is from the load before it"),
+    "rejected_title": N_("Rejected rows ({n})"),
 }
+# The tables' headers as shown (the DataFrames keep their column names: they are contracts).
+HEADERS = {
+    "chat": N_("chat"), "switched_at": N_("switched (UTC)"), "wait_s": N_("wait, s"), "operator": N_("operator"),
+    "outcome": N_("outcome"), "closed_by": N_("closed by"), "n_client": N_("client msgs"),
+    "n_operator": N_("operator msgs"), "source": N_("source"), "file": N_("file"), "row": N_("row"),
+    "reason": N_("reason"),
+}
+TABLE_FORMATS = {"wait_s": "{:.3f}"}
 REJECTED_ROWS = 50
-KPI_GROUPINGS = (("всего", ""), ("по дням", "day"), ("по часам", "hour"), ("по операторам", "operator"))
+KPI_GROUPINGS = ((N_("total"), ""), (N_("per day"), "day"), (N_("per hour"), "hour"),
+                 (N_("per operator"), "operator"))
+TAB_TITLES = (N_("Chat timeline"), N_("Operator wait"), N_("KPI"))
 _PLOT_LOCK = threading.Lock()
 
 
@@ -44,6 +55,10 @@ def _figure_png(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
     return buffer.getvalue()
+
+
+def _headers(frame) -> dict[str, str]:
+    return {column: _(HEADERS[column]) for column in frame.columns if column in HEADERS}
 
 
 class LogModel(t.HasTraits):
@@ -93,9 +108,10 @@ class LogModel(t.HasTraits):
 
         sources = self.sources()
         if not sources:
-            raise JivoOpsError("no sources: add files or folders (one per line) or pass objects to LogExplorer(...)")
+            raise JivoOpsError(_("no sources: add files or folders (one per line) or pass objects to "
+                                 "LogExplorer(...)"))
         if self.job is not None and self.job.running:
-            raise JivoOpsError("still loading the previous sources")
+            raise JivoOpsError(_("still loading the previous sources"))
         self.state, self.error = "loading", ""
         self.job = BackgroundJob(load, *sources, on_done=self._loaded, on_error=self._failed, name="jivo-ops-logs",
                                  **self.load_options)
@@ -115,8 +131,8 @@ class LogModel(t.HasTraits):
         """(the status sentence of what the last load read, its kind): nothing read is a warning, not a ✓."""
         s = self.logs.summary()
         if not s["messages"]:
-            return MESSAGES["nothing_read"].format(mark=WARN_MARK, rejected=s["rejected"]), "warning"
-        loaded = MESSAGES["loaded"].format(mark=OK_MARK, messages=s["messages"], chats=s["chats"],
+            return _(MESSAGES["nothing_read"]).format(mark=WARN_MARK, rejected=s["rejected"]), "warning"
+        loaded = _(MESSAGES["loaded"]).format(mark=OK_MARK, messages=s["messages"], chats=s["chats"],
                                            transfers=s["transfers"], rejected=s["rejected"],
                                            duplicates=s["duplicates_removed"])
         if self.logs.warnings:  # times without a zone, sources hours apart: the LogSet says which
@@ -139,7 +155,7 @@ class LogModel(t.HasTraits):
 
     def _require(self):
         if self.logs is None:
-            raise JivoOpsError("nothing loaded yet: press «Загрузить»")
+            raise JivoOpsError(_("nothing loaded yet: press «Load»"))
         return self.logs
 
     def messages(self):
@@ -166,7 +182,7 @@ class LogModel(t.HasTraits):
 
         chat = chat or self.chat or next(iter(self.transfers()["chat"]), None)
         if not chat:
-            raise JivoOpsError("no chat to draw: pick one")
+            raise JivoOpsError(_("no chat to draw: pick one"))
         return chat_timeline(self._require().messages, chat)
 
     def wait_figure(self):
@@ -214,25 +230,27 @@ class LogExplorer(w.VBox):
         self._plot_generation = 0
         self._plot_job: BackgroundJob | None = None
         style = {"description_width": "8em"}
-        self.paths_input = w.Textarea(value=m.paths, rows=3, description="Источники",
-                                      placeholder="файлы или папки, по одному на строку: выгрузки Reporter (JSON/CSV/"
-                                                  "XLSX), хранилище рекордера (.sqlite), переводы (.jsonl)",
+        self.all = everything = _(ALL)
+        self.paths_input = w.Textarea(value=m.paths, rows=3, description=_("Sources"),
+                                      placeholder=_("files or folders, one per line: Reporter exports (JSON/CSV/XLSX), "
+                                                    "a recorder's store (.sqlite), transfers (.jsonl)"),
                                       layout=w.Layout(width="98%"), style=style)
         w.link((self.paths_input, "value"), (m, "paths"))
-        self.load_button = w.Button(description="Загрузить", button_style="primary", icon="folder-open", layout=w.Layout(width="auto"))
+        self.load_button = w.Button(description=_("Load"), button_style="primary", icon="folder-open", layout=w.Layout(width="auto"))
         self.load_button.on_click(self.on_load)
         self.status = StatusLine()
-        self.since_input = w.Text(description="С", placeholder="2026-11-25T10:00 или 24h", style=style)
-        self.until_input = w.Text(description="По", placeholder="не задано", style=style)
-        self.chat_choice = w.Dropdown(options=[ALL], value=ALL, description="Чат", style=style)
-        self.operator_choice = w.Dropdown(options=[ALL], value=ALL, description="Оператор", style=style)
-        self.outcome_choice = w.Dropdown(options=[ALL, "answered", "no_operators", "unanswered", "error"], value=ALL,
-                                         description="Исход", style=style)
+        self.since_input = w.Text(description=_("From"), placeholder=_("2026-11-25T10:00 or 24h"), style=style)
+        self.until_input = w.Text(description=_("To"), placeholder=_("not set"), style=style)
+        self.chat_choice = w.Dropdown(options=[everything], value=everything, description=_("Chat"), style=style)
+        self.operator_choice = w.Dropdown(options=[everything], value=everything, description=_("Operator"),
+                                          style=style)
+        self.outcome_choice = w.Dropdown(options=[everything, "answered", "no_operators", "unanswered", "error"],
+                                         value=everything, description=_("Outcome"), style=style)
         for control, name in ((self.since_input, "since"), (self.until_input, "until")):
             w.link((control, "value"), (m, name))
         for control, name in ((self.chat_choice, "chat"), (self.operator_choice, "operator"),
                               (self.outcome_choice, "outcome")):
-            w.dlink((control, "value"), (m, name), transform=lambda v: "" if v == ALL else v)
+            w.dlink((control, "value"), (m, name), transform=lambda v: "" if v == everything else v)
         for control in (self.since_input, self.until_input):
             control.continuous_update = False
         for name in ("since", "until", "chat", "operator", "outcome"):
@@ -241,10 +259,12 @@ class LogExplorer(w.VBox):
         self.plot_caption = w.HTML()
         self.timeline_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.wait_image = w.Image(format="png", layout=w.Layout(max_width="100%"))
-        self.export_format = w.Dropdown(options=EXPORT_FORMATS, value="csv", description="Формат", style=style,
+        self.export_format = w.Dropdown(options=EXPORT_FORMATS, value="csv", description=_("Format"), style=style,
                                         layout=w.Layout(width="16em"))
-        self.export_transfers_button = w.Button(description="Экспорт переводов", icon="download", layout=w.Layout(width="auto"))
-        self.export_messages_button = w.Button(description="Экспорт сообщений", icon="download", layout=w.Layout(width="auto"))
+        self.export_transfers_button = w.Button(description=_("Export transfers"), icon="download",
+                                                layout=w.Layout(width="auto"))
+        self.export_messages_button = w.Button(description=_("Export messages"), icon="download",
+                                               layout=w.Layout(width="auto"))
         self.export_transfers_button.on_click(lambda _b: self.on_export("transfers"))
         self.export_messages_button.on_click(lambda _b: self.on_export("messages"))
         self.export_status = StatusLine()
@@ -254,16 +274,21 @@ class LogExplorer(w.VBox):
         self.stale_note = w.HTML()
         filters = w.VBox([w.HBox([self.since_input, self.until_input]),
                           w.HBox([self.chat_choice, self.operator_choice, self.outcome_choice])])
-        self.kpi_by_choice = w.Dropdown(options=KPI_GROUPINGS, value="", description="KPI", style=style)
+        self.kpi_by_choice = w.Dropdown(options=[(_(label), by) for label, by in KPI_GROUPINGS], value="",
+                                        description=_("KPI"), style=style)
         w.dlink((self.kpi_by_choice, "value"), (m, "kpi_by"))
         m.observe(lambda _change: self.refresh(), "kpi_by")
         self.kpi_table = w.HTML()
         self.plots = plots = w.Tab([self.timeline_image, self.wait_image,
                                     w.VBox([self.kpi_by_choice, self.kpi_table])],
-                                   titles=("Хронология чата", "Ожидание оператора", "KPI"))
+                                   titles=[_(title) for title in TAB_TITLES])
+        plots.add_class("jivo-ops-plot-tabs")  # CSS below: a tab as wide as its title («Ожидание оператора»)
         plots.observe(lambda _change: self._draw_plot(self._safe_transfers()), "selected_index")
         exports = w.HBox([self.export_format, self.export_transfers_button, self.export_messages_button])
-        title = w.HTML("<b>Журналы сообщений</b> — переводы на оператора, ожидание, исходы")
+        heading, subject = _("Message logs"), _("hand-overs to operators, waits, outcomes")
+        title = w.HTML(f"<b>{esc(heading)}</b> — {esc(subject)}"
+                       "<style>.jivo-ops-plot-tabs .lm-TabBar-tab{flex:0 0 auto!important;max-width:none!important;"
+                       "min-width:fit-content!important}</style>")
         super().__init__([title, self.paths_input, w.HBox([self.load_button]), self.status, self.rejected_view,
                           self.stale_note, filters, self.table,
                           self.plot_caption, plots, exports, self.export_status], **kwargs)
@@ -282,7 +307,7 @@ class LogExplorer(w.VBox):
     @guarded(lambda self: self.export_status)
     def on_export(self, what: str) -> Path:
         path = self.model.export(what, self.export_format.value)
-        self.export_status.show(f"{OK_MARK} {what}: {path}", "ok")
+        self.export_status.show(_("{mark} {what}: {path}").format(mark=OK_MARK, what=what, path=path), "ok")
         return path
 
     def wait(self, timeout: float = 120.0):
@@ -302,24 +327,24 @@ class LogExplorer(w.VBox):
         m = self.model
         self.load_button.disabled = m.state == "loading"
         if m.state == "loading":
-            self.status.show("загружаю…", "busy")
+            self.status.show(_("loading…"), "busy")
             return
         if m.state == "failed":
             self.status.error(m.error)
             if m.logs is not None:  # what is still shown came from an earlier load
-                self.stale_note.value = (f"<span style='color:#9a6700'>{esc(MESSAGES['stale'].format(mark=WARN_MARK))}"
-                                         "</span>")
+                stale = _(MESSAGES["stale"]).format(mark=WARN_MARK)
+                self.stale_note.value = f"<span style='color:#9a6700'>{esc(stale)}</span>"
             return
         self.stale_note.value = ""
         if m.state != "ready":
-            self.status.show("укажите источники и нажмите «Загрузить»")
+            self.status.show(_("name the sources and press «Load»"))
             return
         self.status.show(*m.load_sentence())
         self._render_rejected()
         self._suspended = True  # new options reset the dropdowns: redraw once, after
         try:
-            self.chat_choice.options = [ALL] + m.chats()
-            self.operator_choice.options = [ALL] + m.operators()
+            self.chat_choice.options = [self.all] + m.chats()
+            self.operator_choice.options = [self.all] + m.operators()
         finally:
             self._suspended = False
         self.refresh()
@@ -361,10 +386,13 @@ class LogExplorer(w.VBox):
 
         def show(png: bytes | None) -> None:
             if png is not None and generation == self._plot_generation:
-                (self.timeline_image if which == 0 else self.wait_image).value = png
-                shown = (f"хронология чата <code>{esc(chat)}</code>" if which == 0 and chat
-                         else "ожидание оператора по выбранным переводам" if which == 1 else "нет чата для хронологии")
-                self.plot_caption.value = f"<span class='jivo-ops-plot-caption'>График: {shown}</span>"
+                image = self.timeline_image if which == 0 else self.wait_image
+                image.value = png
+                image.layout.display = None if png else "none"  # no picture: the caption's sentence, no broken icon
+                shown = (esc(_("Plot: chat timeline {chat}")).format(chat=f"<code>{esc(chat)}</code>")
+                         if which == 0 and chat else esc(_("Plot: operator wait over the selected transfers"))
+                         if which == 1 else esc(_("No chat to draw a timeline of: the filters leave none")))
+                self.plot_caption.value = f"<span class='jivo-ops-plot-caption'>{shown}</span>"
 
         def failed(exc: BaseException) -> None:
             if generation == self._plot_generation:
@@ -386,22 +414,23 @@ class LogExplorer(w.VBox):
 
     def _render_table(self, table) -> None:
         if not len(table):
-            self.table.value = f"<i>{FAIL_MARK} нет переводов по этим фильтрам</i>"
+            nothing = _("no transfers match these filters")
+            self.table.value = f"<i>{FAIL_MARK} {esc(nothing)}</i>"
             return
-        shown = table[[c for c in TABLE_COLUMNS if c in table.columns]].head(TABLE_ROWS).copy()
-        if "wait_s" in shown:
-            shown["wait_s"] = shown["wait_s"].round(3)
-        caption = f"переводы: {len(table)}" + (f" (первые {TABLE_ROWS})" if len(table) > TABLE_ROWS else "")
-        self.table.value = (f"<b>{esc(caption)}</b>"
-                            + shown.to_html(index=False, na_rep="–", classes="jivo-ops-transfers", border=0))
+        shown = table[[c for c in TABLE_COLUMNS if c in table.columns]].head(TABLE_ROWS)
+        caption = (_("transfers: {n} (the first {rows})").format(n=len(table), rows=TABLE_ROWS)
+                   if len(table) > TABLE_ROWS else _("transfers: {n}").format(n=len(table)))
+        self.table.value = f"<b>{esc(caption)}</b>" + table_html(shown, _headers(shown), formats=TABLE_FORMATS,
+                                                                  css_class="jivo-ops-transfers")
 
     def _render_rejected(self) -> None:
         """The rows the load could not read (file, row, reason), under the status line that counts them."""
         rejected = self.model.logs.rejected
         self.rejected_view.layout.display = None if len(rejected) else "none"
-        self.rejected_view.set_title(0, MESSAGES["rejected_title"].format(n=len(rejected)))
+        self.rejected_view.set_title(0, _(MESSAGES["rejected_title"]).format(n=len(rejected)))
         shown = rejected[["file", "row", "reason"]].head(REJECTED_ROWS)
-        self.rejected_table.value = shown.to_html(index=False, na_rep="–", classes="jivo-ops-rejected", border=0)
+        self.rejected_table.value = table_html(shown, _headers(shown), css_class="jivo-ops-rejected",
+                                               wrap_cells=True)
 
     def _render_kpis(self) -> None:
         try:
@@ -411,11 +440,19 @@ class LogExplorer(w.VBox):
             self.status.error(exc)
             return
         key = next((c for c in ("period", "operator") if c in k.columns), None)
-        shown = (k.set_index(key) if key else k).T
-        self.kpi_table.value = (f"<b>KPI (service level: ответ за {k.attrs['service_level_s']:g} с)</b>"
-                                + shown.to_html(na_rep="–", float_format=lambda v: f"{v:.3g}",
-                                                classes="jivo-ops-kpis", border=0))
-        self.plot_caption.value = "<span class='jivo-ops-plot-caption'>KPI: числитель, знаменатель, доля</span>"
+        if key == "period":  # a day or an hour on the UTC clock, as the caption says
+            k = k.assign(period=k["period"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M"))
+        shown = (k.set_index(key) if key else k).T.astype(object)
+        caption = _("KPI (service level: answered within {seconds} s; times UTC)").format(
+            seconds=f"{k.attrs['service_level_s']:g}")
+        styler = shown.style.format(na_rep="—", formatter=None)
+        for name in shown.index:  # one rule per KPI: counts whole, shares and durations (s) to 3 decimals
+            rule = "{:.3f}" if name.endswith(("_rate", "_s")) else "{:.0f}"
+            styler = styler.format(rule, subset=([name], shown.columns), na_rep="—")
+        self.kpi_table.value = (f"<b>{esc(caption)}</b>"
+                                + styler.set_table_attributes('class="jivo-ops-kpis"').to_html())
+        shown_caption = _("KPI: numerator, denominator, share")
+        self.plot_caption.value = f"<span class='jivo-ops-plot-caption'>{esc(shown_caption)}</span>"
 
     def __repr__(self) -> str:
         return f"LogExplorer({self.model.summary_text().splitlines()[0]})"

@@ -22,8 +22,9 @@ import ipywidgets as w
 import traitlets as t
 
 from ..recorder.exchanges import EXPORT_FORMATS, Exchange, Exchanges, ReplayReport, export_exchanges, shown
+from ..i18n import _, ngettext
 from ..redaction import mask_url, register_secret
-from ._common import BackgroundJob, StatusLine, copyable, error_text
+from ._common import BackgroundJob, StatusLine, copyable, error_text, esc
 
 __all__ = ["RecorderModel", "RecorderPanel"]
 
@@ -63,8 +64,8 @@ class RecorderModel(t.HasTraits):
             items = (labels + list(self.items))[: self.limit]
             for stale in set(self._cache) - {i for _, i in items}:
                 del self._cache[stale]
+            self.last_id = new[-1].id  # before items: the count line drawn on the items change names it
             self.items = items
-            self.last_id = new[-1].id
         if self.auto_follow or self.selected is None:
             self.selected = self.items[0][1]
         return len(new)
@@ -80,7 +81,7 @@ class RecorderModel(t.HasTraits):
     def replay(self, to: str, *, yes: bool = False) -> ReplayReport:
         exchange = self.exchange()
         if exchange is None:
-            raise ValueError("select a request to replay first")
+            raise ValueError(_("select a request to replay first"))
         with self._lock:
             return self.exchanges.replay(to, [exchange], yes=yes)
 
@@ -97,10 +98,10 @@ def parsed_view(exchange: Exchange) -> str:
     if exchange.is_json:
         return json.dumps(exchange.json, ensure_ascii=False, indent=2)
     if not exchange.body:
-        return f"(empty body){' – ' + exchange.error if exchange.error else ''}"
+        return _("(empty body: {error})").format(error=exchange.error) if exchange.error else _("(empty body)")
     if exchange.is_text:
-        return f"(not JSON: {exchange.error or 'unparsable'})\n{exchange.text}"
-    return f"(binary body, {len(exchange.body)} bytes)\n{exchange.body[:64].hex(' ')}"
+        return _("(not JSON: {error})").format(error=exchange.error or _("unparsable")) + f"\n{exchange.text}"
+    return _("(binary body, {n} bytes)").format(n=len(exchange.body)) + f"\n{exchange.body[:64].hex(' ')}"
 
 
 def raw_view(exchange: Exchange) -> str:
@@ -108,11 +109,12 @@ def raw_view(exchange: Exchange) -> str:
         text = exchange.raw().decode("utf-8", "replace")
     else:
         text = exchange.raw()[: -len(exchange.body) or None].decode("latin-1") + \
-               f"<{len(exchange.body)} bytes of binary data>"
+               "<" + _("{n} bytes of binary data").format(n=len(exchange.body)) + ">"
     if exchange.forward is not None:
         f = exchange.forward
-        text += (f"\n\n--- forwarded to {f.url}: "
-                 + (f"{f.status} in {f.elapsed_ms:.0f} ms\n" if f.status is not None else f"{f.error}\n")
+        text += ("\n\n--- " + _("forwarded to {url}").format(url=f.url) + ": "
+                 + (_("{status} in {ms} ms").format(status=f.status, ms=f"{f.elapsed_ms:.0f}") + "\n"
+                    if f.status is not None else f"{f.error}\n")
                  + "".join(f"{k}: {v}\n" for k, v in f.headers) + "\n" + f.body.decode("utf-8", "replace"))
     return text
 
@@ -133,26 +135,31 @@ class RecorderPanel(w.VBox):
         self._jobs: list[BackgroundJob] = []
         self._syncing = False
 
-        self.header = w.HTML(f"<b>Recorder</b> {copyable(self.model.where)}")
-        self.follow = w.ToggleButton(value=follow, description="Auto-follow", icon="arrow-down",
-                                     tooltip="select each new request as it arrives")
-        self.refresh_button = w.Button(description="Refresh", icon="refresh")
+        heading = _("Webhook recorder")
+        self.header = w.HTML(f"<b>{esc(heading)}</b> {copyable(self.model.where)}")
+        self.add_class("jivo-ops-recorder-panel")
+        auto = w.Layout(width="auto")
+        self.follow = w.ToggleButton(value=follow, description=_("Follow new requests"), icon="arrow-down",
+                                     tooltip=_("select each new request as it arrives"), layout=auto)
+        self.refresh_button = w.Button(description=_("Refresh"), icon="refresh", layout=auto)
         self.count = w.HTML()
         self.list = w.Select(options=[], rows=10, layout=w.Layout(width="100%"))
         self.parsed = w.HTML()
         self.raw = w.HTML()
         self.views = w.Tab(children=[self.parsed, self.raw])
-        self.views.set_title(0, "Parsed")
-        self.views.set_title(1, "Raw")
+        self.views.set_title(0, _("Parsed"))
+        self.views.set_title(1, _("Raw"))
+        wide = {"description_width": "9em"}
         self.replay_to = w.Text(placeholder=(mask_url(self._replay_to) if self._replay_to
-                                             else "target URL, e.g. the sandbox's Internal Webhook Url"),
-                                description="Replay to", layout=w.Layout(width="60%"))
-        self.replay_yes = w.Checkbox(value=False, description="send to a non-loopback target", indent=False)
-        self.replay_button = w.Button(description="Replay", icon="repeat", button_style="primary")
-        self.export_format = w.Dropdown(options=list(EXPORT_FORMATS), value="har", description="Export as",
-                                        layout=w.Layout(width="14em"))
-        self.export_path = w.Text(value=export_path, description="to file", layout=w.Layout(width="40%"))
-        self.export_button = w.Button(description="Export", icon="download")
+                                             else _("target URL, e.g. the sandbox's Internal Webhook Url")),
+                                description=_("Replay to"), layout=w.Layout(width="60%"), style=wide)
+        self.replay_yes = w.Checkbox(value=False, description=_("send to a non-loopback target"), indent=False,
+                                     layout=auto)
+        self.replay_button = w.Button(description=_("Replay"), icon="repeat", button_style="primary", layout=auto)
+        self.export_format = w.Dropdown(options=list(EXPORT_FORMATS), value="har", description=_("Export as"),
+                                        layout=w.Layout(width="18em"), style=wide)
+        self.export_path = w.Text(value=export_path, description=_("to file"), layout=w.Layout(width="40%"))
+        self.export_button = w.Button(description=_("Export"), icon="download", layout=auto)
         self.status = StatusLine()
 
         self.follow.observe(self._on_follow, "value")
@@ -190,7 +197,9 @@ class RecorderPanel(w.VBox):
                 self.list.value = current
         finally:
             self._syncing = False
-        self.count.value = f"{len(self.model.items)} request(s), last #{self.model.last_id}"
+        n = len(self.model.items)
+        self.count.value = esc(ngettext("{n} request, the last #{last}", "{n} requests, the last #{last}", n).format(
+            n=n, last=self.model.last_id))
 
     def _on_selected(self, change) -> None:
         if self.list.value != change["new"]:
@@ -236,8 +245,8 @@ class RecorderPanel(w.VBox):
             self.status.error(exc)
             return None
 
-    def _run(self, what: str, fn, *args, on_done, **kwargs) -> BackgroundJob:
-        self.status.show(f"{what}…", "busy")
+    def _run(self, what: str, busy: str, fn, *args, on_done, **kwargs) -> BackgroundJob:
+        self.status.show(busy, "busy")
 
         def failed(exc: BaseException) -> None:
             self.last_error = exc
@@ -251,37 +260,42 @@ class RecorderPanel(w.VBox):
     def _start_replay(self) -> BackgroundJob:
         to = self.replay_to.value.strip() or self._replay_to
         if not to:
-            raise ValueError("type the replay target URL first")
+            raise ValueError(_("type the replay target URL first"))
         register_secret(to)
 
         def done(report: ReplayReport) -> None:
             self.model.message = shown(str(report))
             if report.dry_run:
-                self.status.show(f"dry run: {report.target} is not on this machine; tick «send to a non-loopback "
-                                 "target» to really send", "warning")
+                self.status.show(_("dry run: {target} is not on this machine; tick «send to a non-loopback "
+                                   "target» to really send").format(target=report.target), "warning")
                 return
             result = report.results[0] if report.results else None
             if result is None:
-                self.status.error("; ".join(reason for _, reason in report.skipped) or "nothing replayed")
+                self.status.error("; ".join(reason for _request, reason in report.skipped) or _("nothing replayed"))
             elif result.error:
-                self.status.error(f"replay of #{result.request_id} to {report.target} failed: {result.error}")
+                self.status.error(_("replay of #{id} to {target} failed: {error}").format(
+                    id=result.request_id, target=report.target, error=result.error))
             else:
-                changes = "; ".join(result.changes) or "same answer as the original"
-                self.status.show(f"replayed #{result.request_id} to {report.target}: {result.status} "
-                                 f"({changes})", "ok" if result.ok else "warning")
+                changes = "; ".join(result.changes) or _("same answer as the original")
+                self.status.show(_("replayed #{id} to {target}: {status} ({changes})").format(
+                    id=result.request_id, target=report.target, status=result.status, changes=changes),
+                    "ok" if result.ok else "warning")
 
-        return self._run("replaying", self.model.replay, to, yes=self.replay_yes.value, on_done=done)
+        return self._run("replaying", _("replaying…"), self.model.replay, to, yes=self.replay_yes.value,
+                         on_done=done)
 
     def _start_export(self) -> BackgroundJob:
         fmt, out = self.export_format.value, self.export_path.value.strip()
         if not out:
-            raise ValueError("type the file to export to first")
+            raise ValueError(_("type the file to export to first"))
 
         def done(count: int) -> None:
-            self.model.message = f"{count} request(s) exported to {out} ({fmt})"
-            self.status.show(f"{count} request(s) exported to {out} ({fmt})", "ok")
+            self.model.message = ngettext("{n} request exported to {out} ({fmt})",
+                                          "{n} requests exported to {out} ({fmt})", count).format(
+                n=count, out=out, fmt=fmt)
+            self.status.show(self.model.message, "ok")
 
-        return self._run("exporting", self.model.export, fmt, out, on_done=done)
+        return self._run("exporting", _("exporting…"), self.model.export, fmt, out, on_done=done)
 
     def join(self, timeout: float = 10.0) -> bool:
         """Wait for the replay/export jobs started so far (for tests and scripted notebooks)."""

@@ -25,8 +25,9 @@ from ..errors import JivoOpsError
 from ..profile import PROFILE_FIELDS, Profile, load_profile, resolve_profile, save_profile
 from ..redaction import mask_secret, mask_url
 from ..channel.switch import SwitchReply
+from ..i18n import N_, _
 from ._common import (FAIL_MARK, OK_MARK, WARN_MARK, BackgroundJob, StatusLine, copyable, esc, form_traits,
-                      guarded)
+                      guarded, reveal_button)
 
 __all__ = ["SetupModel", "SetupPanel", "SecretInput"]
 
@@ -42,12 +43,12 @@ PANEL_ORDER = sorted([k for k in FIELDS if k in SETTINGS] + [k for k in KEYS if 
 # What an empty input's value looks like.
 PLACEHOLDERS = {
     "jaicp.internal_webhook_url": "https://app.jaicp.com/chatadapter/chatapi/webhook/jivosite/…",
-    "jivo.webhook_url": "вставьте Internal Webhook Url",
+    "jivo.webhook_url": N_("paste the Internal Webhook Url"),
     "jivo.unique_url": "https://wh.jivosite.com/…/…",
-    "jaicp.external_api_endpoint": "вставьте Уникальный URL",
-    "jaicp.inbound_operator": "название операторского канала, напр. Jivo",
+    "jaicp.external_api_endpoint": N_("paste the «Уникальный URL»"),
+    "jaicp.inbound_operator": N_("the operator channel's name, e.g. Jivo"),
     "jaicp.chat_api_url": "https://app.jaicp.com/chatapi/<token>",
-    "jaicp.reporter_token": "токен Reporter API (или JIVO_OPS_REPORTER_TOKEN)",
+    "jaicp.reporter_token": N_("Reporter API token (or JIVO_OPS_REPORTER_TOKEN)"),
 }
 
 
@@ -55,34 +56,38 @@ def _trait(key: str) -> str:
     return key.replace(".", "_")
 
 
-# Where the user clicks, per step (the seed's own words).
+# Where the user clicks, per step (the seed's own words; the consoles' labels verbatim in «…»).
 WHERE = {
-    1: "JAICP: Каналы → Операторы → Подключить канал → Jivo. «External API Endpoint» оставьте пустым, "
-       "нажмите «Создать», затем «Редактировать» и скопируйте «Internal Webhook Url».",
-    2: "Jivo: Управление → Каналы связи → «Добавьте чат в свое приложение». Вставьте Internal Webhook Url в "
-       "«URL вашего сервера для Webhooks», включите «Chunked кодировка в запросах», нажмите «Добавить канал» "
-       "и скопируйте «Уникальный URL».",
-    3: "JAICP: «Редактировать» операторский канал, вставьте Уникальный URL в «External API Endpoint», "
-       "«Сохранить»; затем во входящем канале выберите этот канал в поле «Оператор» и «Сохранить».",
-    4: "Сценарий: $response.replies.push({type: \"switch\", …}). Для тестов нужен URL канала Chat API "
-       "(и токен Reporter API для журналов).",
+    1: N_("JAICP: «Каналы» → «Операторы» → «Подключить канал» → Jivo. Leave «External API Endpoint» empty, "
+          "press «Создать», then «Редактировать», and copy the «Internal Webhook Url»."),
+    2: N_("Jivo: «Управление» → «Каналы связи» → «Добавьте чат в свое приложение». Paste the Internal Webhook Url "
+          "into «URL вашего сервера для Webhooks», turn on «Chunked кодировка в запросах», press «Добавить канал» "
+          "and copy the «Уникальный URL»."),
+    3: N_("JAICP: «Редактировать» the operator channel, paste the «Уникальный URL» into «External API Endpoint», "
+          "«Сохранить»; then in the inbound channel choose this channel in the «Оператор» field and «Сохранить»."),
+    4: N_("Scenario: $response.replies.push({type: \"switch\", …}). Tests need the Chat API channel's URL "
+          "(and the Reporter API token for the logs)."),
 }
-APPLY_LABEL = {1: "Создать", 2: "Добавить канал", 3: "Сохранить", 4: "Применить switch"}
+# Each step's button does what that console's button does (named in WHERE as the console labels it).
+APPLY_LABEL = {1: N_("Create"), 2: N_("Add channel"), 3: N_("Save"), 4: N_("Apply switch")}
 DEFAULT_PROFILE_FILE = "jivo-ops-profile.toml"
 STATE_MARKS = {"error": FAIL_MARK, "warning": WARN_MARK, "ok": OK_MARK}
 STATE_COLORS = {"error": "#c62828", "warning": "#9a6700", "ok": "#1a7f37"}
-# Every sentence the panel's own status lines say (one place per message, ready for a catalog).
+# Every sentence the panel's own status lines say (catalog entries: `_()`-ed where shown).
 MESSAGES = {
-    "applied": "✓ шаг {step} «{title}» выполнен в песочнице",
-    "applied_but_red": "✓ шаг {step} «{title}» выполнен в песочнице; ещё красные: шаг {red}",
-    "path_empty": "«Файл профиля» пуст: укажите путь к файлу, например my-integration.toml",
-    "folder_missing": "папки {folder} нет: создайте её или укажите другой путь",
-    "overwrite_ask": "⚠ {path} уже есть: нажмите «Сохранить профиль» ещё раз, чтобы перезаписать его",
-    "saved": "✓ сохранено: {path} (доступ только владельцу, 0600)",
-    "overwrote": "✓ перезаписано: {path} (доступ только владельцу, 0600)",
-    "loaded": "✓ загружено: {path}",
-    "switch_invalid": "switch (JSON): {error}",
+    "applied": N_("✓ step {step} «{title}» done in the sandbox"),
+    "applied_but_red": N_("✓ step {step} «{title}» done in the sandbox; still red: step {red}"),
+    "path_empty": N_("«Profile file» is empty: type a file path, e.g. my-integration.toml"),
+    "folder_missing": N_("there is no folder {folder}: create it or type another path"),
+    "overwrite_ask": N_("⚠ {path} already exists: press «Save profile» again to overwrite it"),
+    "saved": N_("✓ saved: {path} (owner-only access, 0600)"),
+    "overwrote": N_("✓ overwritten: {path} (owner-only access, 0600)"),
+    "loaded": N_("✓ loaded: {path}"),
+    "switch_invalid": N_("switch (JSON): {error}"),
 }
+PROBE_LABELS = {"services": N_("service probes"), "jivo": N_("Jivo leg"), "jaicp": N_("JAICP leg"),
+                "diagnose": N_("what broke")}
+PROBE_COLUMNS = (N_("probe"), N_("time"), N_("result"), N_("next step"))
 
 
 # One trait per profile setting, with the profile's own default.
@@ -115,7 +120,7 @@ class SetupModel(_ProfileTraits):
         try:
             self.switch_fields()
         except JivoOpsError as exc:
-            self.switch_error = MESSAGES["switch_invalid"].format(error=exc)
+            self.switch_error = _(MESSAGES["switch_invalid"]).format(error=exc)
         else:
             self.switch_error = ""
 
@@ -140,8 +145,8 @@ class SetupModel(_ProfileTraits):
     def apply_step(self, step: int) -> dict:
         """Do step `step` in the sandbox's «UI» with the form's values; the form then shows what it holds."""
         if self.sandbox is None:
-            raise JivoOpsError("applying a step needs a sandbox; with real accounts do it in the JAICP/Jivo UI "
-                               "and paste the values here")
+            raise JivoOpsError(_("applying a step needs a sandbox; with real accounts do it in the JAICP/Jivo UI "
+                                 "and paste the values here"))
         shown = self.sandbox.configure_step(step, **self._step_values(step))  # it knows which steps exist
         self.set_profile(self.sandbox.profile)
         self.recheck()
@@ -174,10 +179,10 @@ class SetupModel(_ProfileTraits):
         """The file a path names; an empty path or a folder that does not exist is refused (never created)."""
         text = str(path).strip()
         if not text:
-            raise JivoOpsError(MESSAGES["path_empty"])
+            raise JivoOpsError(_(MESSAGES["path_empty"]))
         target = Path(text).expanduser()
         if not target.parent.is_dir():
-            raise JivoOpsError(MESSAGES["folder_missing"].format(folder=target.parent))
+            raise JivoOpsError(_(MESSAGES["folder_missing"]).format(folder=target.parent))
         return target
 
     def save(self, path: str | Path) -> Path:
@@ -185,7 +190,7 @@ class SetupModel(_ProfileTraits):
 
     def load(self, path: str | Path) -> Profile:
         if not str(path).strip():
-            raise JivoOpsError(MESSAGES["path_empty"])
+            raise JivoOpsError(_(MESSAGES["path_empty"]))
         profile = load_profile(path)
         self.set_profile(profile)
         self.recheck()
@@ -210,6 +215,19 @@ class SetupModel(_ProfileTraits):
         return "warning" if found else "ok"
 
 
+def probe_table(probes) -> str:
+    """The service probes as a table with a header; a time never wraps ("14 ms" stays on one line)."""
+    head = "".join(f"<th style='text-align:left'>{esc(_(name))}</th>" for name in PROBE_COLUMNS)
+    def took(p) -> str:
+        return "—" if p.latency_s is None else _("{ms} ms").format(ms=f"{p.latency_s * 1000:.0f}")
+
+    rows = "".join(
+        f"<tr><td>{OK_MARK if p.ok else ('—' if p.ok is None else FAIL_MARK)}</td><td>{esc(p.name)}</td>"
+        f"<td style='white-space:nowrap;text-align:right'>{esc(took(p))}</td>"
+        f"<td>{esc(p.detail)}</td><td>{esc(p.next_step)}</td></tr>" for p in probes)
+    return f"<table class='jivo-ops-probes'><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
 class SecretInput(w.HBox):
     """A URL or token input: dots until «Показать», and a one-click copy of it, masked until then."""
 
@@ -221,12 +239,11 @@ class SecretInput(w.HBox):
         self.shown = w.Text(placeholder=placeholder, layout=w.Layout(width="26em", display="none"),
                             continuous_update=False)
         w.link((self.hidden, "value"), (self.shown, "value"))
-        self.copy = w.HTML(layout=w.Layout(max_width="34em", overflow="hidden"))
-        self.reveal = w.ToggleButton(value=False, description="Показать", icon="eye",
-                                     tooltip="показать значение целиком, чтобы скопировать",
-                                     layout=w.Layout(width="auto"))
+        self.copy = w.HTML(layout=w.Layout(max_width="34em", min_width="0"))  # a revealed URL wraps in it
+        self.reveal = reveal_button(_("show the whole value to copy it"))
         self.reveal.observe(lambda _change: self._render(), "value")
         self.hidden.observe(lambda _change: self._render(), "value")
+        kwargs.setdefault("layout", w.Layout(flex_flow="row wrap", align_items="center"))
         super().__init__([self.label, self.hidden, self.shown, self.reveal, self.copy], **kwargs)
         self.add_class("jivo-ops-secret")
         self._render()
@@ -275,7 +292,7 @@ class SetupPanel(w.VBox):
 
         def control(key: str) -> w.Widget:
             """The input of one setting: a checkbox for a flag, a masked input for a secret, else text."""
-            label, setting = PLACES[key].label.strip("«»"), SETTINGS[key]
+            label, setting = PLACES[key].label, SETTINGS[key]  # a console's own name keeps its «…» in any language
             if setting.kind is bool:
                 widget = w.Checkbox(value=getattr(m, _trait(key)), description=label, indent=False)
                 w.link((widget, "value"), (m, _trait(key)))
@@ -284,20 +301,23 @@ class SetupPanel(w.VBox):
                 widget = number(value=getattr(m, _trait(key)), description=label, style={"description_width": "18em"})
                 w.link((widget, "value"), (m, _trait(key)))
             elif setting.secret:
-                widget = SecretInput(label, PLACEHOLDERS.get(key, ""))
+                widget = SecretInput(label, _(PLACEHOLDERS[key]) if key in PLACEHOLDERS else "")
                 widget.value = getattr(m, _trait(key))
                 w.link((widget.hidden, "value"), (m, _trait(key)))
             else:
                 widget = w.Text(value=getattr(m, _trait(key)), description=label,
-                                placeholder=PLACEHOLDERS.get(key, ""), style={"description_width": "18em"},
+                                placeholder=_(PLACEHOLDERS[key]) if key in PLACEHOLDERS else "",
+                                style={"description_width": "18em"},
                                 continuous_update=False, layout=w.Layout(width="50em"))
                 w.link((widget, "value"), (m, _trait(key)))
             self.inputs[key] = widget
             return widget
 
-        def paste(label: str, source: str, target_key: str) -> w.Button:
-            button = w.Button(description=label, icon="paste", layout=w.Layout(width="auto", flex="0 0 auto"),
-                              tooltip=f"скопировать {PLACES[source].label} сюда")
+        def paste(source: str, target_key: str) -> w.Button:
+            field = f"«{PLACES[source].label.strip('«»')}»"
+            button = w.Button(description=_("Paste {field}").format(field=field), icon="paste",
+                              layout=w.Layout(width="auto", min_width="fit-content", flex="0 0 auto"),
+                              tooltip=_("copy {field} here").format(field=field))
             button.on_click(lambda _b: m.copy_value(source, target_key))
             return button
 
@@ -305,23 +325,25 @@ class SetupPanel(w.VBox):
                                        style={"description_width": "18em"}, layout=w.Layout(width="50em"))
         w.link((self.switch_input, "value"), (m, "switch_json"))
 
-        self.paste_webhook = paste("Вставить Internal Webhook Url", "jaicp.internal_webhook_url", "jivo.webhook_url")
-        self.paste_unique = paste("Вставить Уникальный URL", "jivo.unique_url", "jaicp.external_api_endpoint")
+        self.paste_webhook = paste("jaicp.internal_webhook_url", "jivo.webhook_url")
+        self.paste_unique = paste("jivo.unique_url", "jaicp.external_api_endpoint")
         paste_beside = {"jivo.webhook_url": self.paste_webhook, "jaicp.external_api_endpoint": self.paste_unique}
         bodies: dict[int, list[w.Widget]] = {step: [] for step in STEPS}
         for key in PANEL_ORDER:
             row = control(key)
-            bodies[PLACES[key].step].append(w.HBox([row, paste_beside[key]]) if key in paste_beside else row)
+            bodies[PLACES[key].step].append(w.HBox([row, paste_beside[key]], layout=w.Layout(flex_flow="row wrap"))
+                                            if key in paste_beside else row)
         bodies[max(STEPS)].append(self.switch_input)
         sections = []
         for step, title in STEPS.items():
             header = w.HTML()
             self.step_status[step] = header
-            parts: list[w.Widget] = [header, w.HTML(f"<div style='color:#555;font-size:90%'>{esc(WHERE[step])}</div>")]
+            parts: list[w.Widget] = [header,
+                                     w.HTML(f"<div style='color:#555;font-size:90%'>{esc(_(WHERE[step]))}</div>")]
             parts += bodies[step]
             if m.sandbox is not None:
-                button = w.Button(description=APPLY_LABEL[step], button_style="primary", icon="check",
-                                  tooltip=f"сделать шаг {step} в песочнице, как в интерфейсе",
+                button = w.Button(description=_(APPLY_LABEL[step]), button_style="primary", icon="check",
+                                  tooltip=_("do step {step} in the sandbox, as in the console").format(step=step),
                                   layout=w.Layout(width="auto", align_self="flex-start"))
                 button.on_click(lambda _b, step=step: self.on_apply(step))
                 self.apply_buttons[step] = button
@@ -330,13 +352,15 @@ class SetupPanel(w.VBox):
             box.add_class(f"jivo-ops-step-{step}")
             sections.append(box)
 
-        self.probe_button = w.Button(description="Проверить связь", icon="plug", layout=w.Layout(width="auto"),
-                                     tooltip="живые пробы: Jivo /status, доступность URL, Chat API /start")
-        self.jivo_leg_button = w.Button(description="Проба: плечо Jivo", icon="arrow-right", layout=w.Layout(width="auto"))
-        self.jaicp_leg_button = w.Button(description="Проба: плечо JAICP", icon="arrow-left", layout=w.Layout(width="auto"))
-        self.diagnose_button = w.Button(description="Что сломалось?", icon="stethoscope", button_style="warning",
+        self.probe_button = w.Button(description=_("Check the connection"), icon="plug", layout=w.Layout(width="auto"),
+                                     tooltip=_("live probes: Jivo /status, URL reachability, Chat API /start"))
+        self.jivo_leg_button = w.Button(description=_("Probe: Jivo leg"), icon="arrow-right",
+                                        layout=w.Layout(width="auto"))
+        self.jaicp_leg_button = w.Button(description=_("Probe: JAICP leg"), icon="arrow-left",
+                                         layout=w.Layout(width="auto"))
+        self.diagnose_button = w.Button(description=_("What broke?"), icon="stethoscope", button_style="warning",
                                         layout=w.Layout(width="auto"),
-                                        tooltip="проверки, пробы, оба плеча и один тестовый перевод — один вердикт")
+                                        tooltip=_("checks, probes, both legs and one test transfer: one verdict"))
         self.diagnose_button.on_click(lambda _b: self.on_probe("diagnose"))
         self.probe_button.on_click(lambda _b: self.on_probe("services"))
         self.jivo_leg_button.on_click(lambda _b: self.on_probe("jivo"))
@@ -347,10 +371,10 @@ class SetupPanel(w.VBox):
                          self.probe_status, self.probe_output])
 
         # The loaded profile's own file, so «Сохранить профиль» writes the edits back where they came from.
-        self.path_input = w.Text(value=str(profile_path or m.source or DEFAULT_PROFILE_FILE), description="Файл профиля",
+        self.path_input = w.Text(value=str(profile_path or m.source or DEFAULT_PROFILE_FILE), description=_("Profile file"),
                                  style={"description_width": "8em"}, layout=w.Layout(width="36em"))
-        self.save_button = w.Button(description="Сохранить профиль", icon="save", layout=w.Layout(width="auto"))
-        self.load_button = w.Button(description="Загрузить профиль", icon="folder-open", layout=w.Layout(width="auto"))
+        self.save_button = w.Button(description=_("Save profile"), icon="save", layout=w.Layout(width="auto"))
+        self.load_button = w.Button(description=_("Load profile"), icon="folder-open", layout=w.Layout(width="auto"))
         self.save_button.on_click(self.on_save)
         self.load_button.on_click(self.on_load)
         files = w.HBox([self.path_input, self.save_button, self.load_button])
@@ -360,10 +384,12 @@ class SetupPanel(w.VBox):
         self.stand_in = target if hasattr(target, "reached_at") else None
         self.stand_in_status = w.HTML()
         self.refresh_stand_in()
-        mode = "песочница: кнопки шагов делают то же, что формы JAICP и Jivo" if m.sandbox is not None \
-            else "профиль: заполните поля значениями из JAICP и Jivo"
-        title = w.HTML(f"<b>Jivo как операторский канал — настройка</b> <span style='color:#555'>({esc(mode)})</span>")
-        super().__init__([title, self.summary, self.stand_in_status, *sections, self.status, w.HTML("<b>Пробы</b>"), probes,
+        mode = _("sandbox: the step buttons do what the JAICP and Jivo forms do") if m.sandbox is not None \
+            else _("profile: fill in the fields with the values from JAICP and Jivo")
+        heading = _("Jivo as the operator channel: setup")
+        title = w.HTML(f"<b>{esc(heading)}</b> <span style='color:#555'>({esc(mode)})</span>")
+        super().__init__([title, self.summary, self.stand_in_status, *sections, self.status,
+                          w.HTML("<b>" + esc(_("Probes")) + "</b>"), probes,
                           files, self.file_status], **kwargs)
         self.add_class("jivo-ops-setup-panel")
         self._overwrite_armed: Path | None = None  # the existing file a second «Сохранить профиль» overwrites
@@ -378,8 +404,10 @@ class SetupPanel(w.VBox):
         if self.stand_in is None:
             return ""
         reached = self.stand_in.reached_at
-        text = (f"Стенд-ин: вставьте «Уникальный URL» {mask_url(self.stand_in.unique_url)} в «External API Endpoint» "
-                f"тестового канала; JAICP " + (f"обратился к нему ({reached})" if reached else "ещё не обращался"))
+        text = (_("Stand-in: paste the «Уникальный URL» {url} into the test channel's «External API Endpoint»; "
+                  "JAICP reached it at {reached}") if reached else
+                _("Stand-in: paste the «Уникальный URL» {url} into the test channel's «External API Endpoint»; "
+                  "JAICP has not reached it yet")).format(url=mask_url(self.stand_in.unique_url), reached=reached)
         self.stand_in_status.value = f"<div class='jivo-ops-stand-in'>{esc(text)}</div>"
         return text
 
@@ -389,19 +417,17 @@ class SetupPanel(w.VBox):
         shown = self.model.apply_step(step)
         # The step is done; an earlier one still red is said beside it, not left for the user to spot.
         red = [str(s) for s in STEPS if s < step and self.model.step_state(s) == "error"]
-        text = (MESSAGES["applied_but_red"].format(step=step, title=STEPS[step], red=", ".join(red)) if red
-                else MESSAGES["applied"].format(step=step, title=STEPS[step]))
+        text = (_(MESSAGES["applied_but_red"]).format(step=step, title=STEPS[step], red=", ".join(red)) if red
+                else _(MESSAGES["applied"]).format(step=step, title=STEPS[step]))
         self.status.show(text, "ok")
         return shown
 
     @guarded(lambda self: self.probe_status)
     def on_probe(self, which: str) -> BackgroundJob:
         if self.probe_job is not None and self.probe_job.running:
-            raise JivoOpsError("a probe is still running")
+            raise JivoOpsError(_("a probe is still running"))
         profile = self.model.profile
-        labels = {"services": "пробы сервисов", "jivo": "плечо Jivo", "jaicp": "плечо JAICP",
-                  "diagnose": "что сломалось"}
-        self.probe_status.show(f"{labels[which]}: выполняется…", "busy")
+        self.probe_status.show(_("{probe}: running…").format(probe=_(PROBE_LABELS[which])), "busy")
         for button in self._probe_buttons:
             button.disabled = True
         self.probe_job = BackgroundJob(self._probe, which, profile, on_done=self._probed, on_error=self._probe_failed,
@@ -430,17 +456,15 @@ class SetupPanel(w.VBox):
             self.probe_status.show(f"{OK_MARK if value.ok else FAIL_MARK} {value.verdict}",
                                    "ok" if value.ok else "error")
         elif which == "services":
-            rows = "".join(
-                f"<tr><td>{OK_MARK if p.ok else ('–' if p.ok is None else FAIL_MARK)}</td><td>{esc(p.name)}</td>"
-                f"<td>{'' if p.latency_s is None else f'{p.latency_s * 1000:.0f} ms'}</td><td>{esc(p.detail)}</td>"
-                f"<td>{esc(p.next_step)}</td></tr>" for p in value.probes)
-            self.probe_output.value = f"<table>{rows}</table>"
+            self.probe_output.value = probe_table(value.probes)
             failed = len(value.failed_probes)
-            self.probe_status.show(f"{FAIL_MARK if failed else OK_MARK} пробы сервисов: "
-                                   f"{len(value.probes) - failed} ok, {failed} failed", "error" if failed else "ok")
+            self.probe_status.show(_("{mark} service probes: {ok} ok, {failed} failed").format(
+                mark=FAIL_MARK if failed else OK_MARK, ok=len(value.probes) - failed, failed=failed),
+                "error" if failed else "ok")
         else:
             self.probe_output.value = copyable(value.render(), block=True)
-            self.probe_status.show(f"{OK_MARK if value.ok else FAIL_MARK} плечо {which}: {value.summary}",
+            self.probe_status.show(_("{mark} {leg}: {summary}").format(
+                mark=OK_MARK if value.ok else FAIL_MARK, leg=_(PROBE_LABELS[which]), summary=value.summary),
                                    "ok" if value.ok else "error")
         self._enable_probes()
 
@@ -464,11 +488,11 @@ class SetupPanel(w.VBox):
         existed = target.exists()
         if existed and not own and self._overwrite_armed != target:
             self._overwrite_armed = target
-            self.file_status.show(MESSAGES["overwrite_ask"].format(path=target), "warning")
+            self.file_status.show(_(MESSAGES["overwrite_ask"]).format(path=target), "warning")
             return None
         path = self.model.save(target)
         self._disarm()
-        self.file_status.show(MESSAGES["overwrote" if existed else "saved"].format(path=path), "ok")
+        self.file_status.show(_(MESSAGES["overwrote" if existed else "saved"]).format(path=path), "ok")
         return path
 
     def _disarm(self) -> None:
@@ -477,7 +501,7 @@ class SetupPanel(w.VBox):
     @guarded(lambda self: self.file_status)
     def on_load(self, _button: Any = None) -> Profile:
         profile = self.model.load(self.path_input.value.strip())
-        self.file_status.show(MESSAGES["loaded"].format(path=profile.source), "ok")
+        self.file_status.show(_(MESSAGES["loaded"]).format(path=profile.source), "ok")
         return profile
 
     # -- reading --------------------------------------------------------------------------------
@@ -511,8 +535,9 @@ class SetupPanel(w.VBox):
                 f"<br><span style='color:#333'>→ {esc(f.fix)}</span></li>" for f in found)
             if switch_bad:
                 items += f"<li style='color:#c62828'>{FAIL_MARK} {esc(self.model.switch_error)}</li>"
+            head = _("Step {step}. {title}").format(step=step, title=title)
             self.step_status[step].value = (f"<div class='jivo-ops-step-head' data-ok='{int(state == 'ok' and not found)}'>"
-                                            f"<b style='color:{color}'>{mark} Шаг {step}. {esc(title)}</b>"
+                                            f"<b style='color:{color}'>{mark} {esc(head)}</b>"
                                             + (f"<ul style='margin:2px 0'>{items}</ul>" if items else "")
                                             + "</div>")
 

@@ -15,10 +15,30 @@ import traitlets as t
 
 from ..errors import JivoOpsError
 from ..channel.switch import FIELD_HELP, SWITCH_FIELDS, SwitchReply
+from ..i18n import N_, _
 from ._common import OK_MARK, WARN_MARK, copyable, esc, form_traits
 
 __all__ = ["SwitchModel", "SwitchBuilder"]
 
+
+# Each control's hint (a placeholder, or a flag's explanation), in the form's order top to bottom.
+HINTS = {
+    "first_message": N_("default: the client's last phrase"),
+    "last_message": N_("sent when the chat is closed with a closing phrase"),
+    "close_chat_phrases": N_("one phrase per line, e.g. /closeChat"),
+    "append_close_chat_button": N_("a button with the first closing phrase"),
+    "ignore_offline": N_("transfer even when no operator is online"),
+    "one_time_message": N_("only send firstMessage, no transfer"),
+    "send_messages_to_operator": N_("send the history to the operator"),
+    "send_message_history_amount": N_("how many messages (empty: not set)"),
+    "destination": N_("operator group (Jivo does not use it)"),
+    "theme": N_("subject of the request (Aimychat only)"),
+    "attributes": N_("name=value, one per line"),
+    "hidden_attributes": N_("name=value, one per line"),
+    "custom_data": N_("JSON"),
+}
+FLAGS = ("append_close_chat_button", "ignore_offline", "one_time_message", "send_messages_to_operator")
+AREAS = ("first_message", "close_chat_phrases", "attributes", "hidden_attributes", "custom_data")
 
 # One trait per reply field, as a form holds it (text or a flag), starting from the suggested reply.
 _SwitchFormTraits = form_traits("_SwitchFormTraits", SwitchReply.suggested().to_form())
@@ -100,22 +120,10 @@ class SwitchBuilder(w.VBox):
             return control
 
         self.controls: dict[str, w.Widget] = {
-            "first_message": text("first_message", "по умолчанию — последняя фраза клиента", area=True),
-            "last_message": text("last_message", "отправляется при закрытии чата фразой закрытия"),
-            "close_chat_phrases": text("close_chat_phrases", "одна фраза на строку, напр. /closeChat", area=True),
-            "append_close_chat_button": flag("append_close_chat_button", "кнопка с первой фразой закрытия"),
-            "ignore_offline": flag("ignore_offline", "переводить, даже если операторов нет в сети"),
-            "one_time_message": flag("one_time_message", "только отправить firstMessage, без перевода"),
-            "send_messages_to_operator": flag("send_messages_to_operator", "отправить оператору историю"),
-            "send_message_history_amount": text("send_message_history_amount", "сколько сообщений (пусто — не задано)"),
-            "destination": text("destination", "группа операторов (Jivo не использует)"),
-            "theme": text("theme", "тема обращения (только Aimychat)"),
-            "attributes": text("attributes", "имя=значение, по одному на строку", area=True),
-            "hidden_attributes": text("hidden_attributes", "имя=значение, по одному на строку", area=True),
-            "custom_data": text("custom_data", "JSON", area=True),
+            name: (flag(name, _(hint)) if name in FLAGS else text(name, _(hint), area=name in AREAS))
+            for name, hint in HINTS.items()
         }
-        flags = w.VBox([self.controls[n] for n in ("append_close_chat_button", "ignore_offline", "one_time_message",
-                                                   "send_messages_to_operator")])
+        flags = w.VBox([self.controls[n] for n in FLAGS])
         form = w.VBox([self.controls[n] for n in ("first_message", "last_message", "close_chat_phrases")] + [flags]
                       + [self.controls[n] for n in ("send_message_history_amount", "destination", "theme",
                                                     "attributes", "hidden_attributes", "custom_data")])
@@ -123,7 +131,7 @@ class SwitchBuilder(w.VBox):
         self.json_html = w.HTML(layout=w.Layout(width="50%"))
         self.js_html = w.HTML(layout=w.Layout(width="50%"))
         outputs = w.HBox([self.json_html, self.js_html], layout=w.Layout(width="100%"))
-        title = w.HTML("<b>switch</b> — перевод на оператора (<code>$response.replies.push</code>)")
+        title = w.HTML("<b>switch</b> — " + esc(_("hand-over to an operator")) + " (<code>$response.replies.push</code>)")
         super().__init__([title, form, self.warnings_html, outputs], **kwargs)
         self.add_class("jivo-ops-switch-builder")
         self.model.observe(lambda _change: self._render(), ["reply", "error", "warnings"])
@@ -153,12 +161,13 @@ class SwitchBuilder(w.VBox):
             return
         if self.model.warnings:
             items = "".join(f"<li>{esc(text)}</li>" for text in self.model.warnings)
-            self.warnings_html.value = (f"<div style='color:#9a6700'>{WARN_MARK} warnings "
-                                        f"({len(self.model.warnings)}):<ul>{items}</ul></div>")
+            heading = _("{mark} warnings ({n}):").format(mark=WARN_MARK, n=len(self.model.warnings))
+            self.warnings_html.value = f"<div style='color:#9a6700'>{esc(heading)}<ul>{items}</ul></div>"
         else:
-            self.warnings_html.value = f"<div style='color:#1a7f37'>{OK_MARK} no warnings</div>"
+            clean = _("{mark} no warnings").format(mark=OK_MARK)
+            self.warnings_html.value = f"<div style='color:#1a7f37'>{esc(clean)}</div>"
         self.json_html.value = "<b>JSON</b>" + copyable(self.json_text, block=True)
-        self.js_html.value = "<b>JS (сценарий)</b>" + copyable(self.js_text, block=True)
+        self.js_html.value = "<b>" + esc(_("JS (scenario)")) + "</b>" + copyable(self.js_text, block=True)
 
     def __repr__(self) -> str:
         if self.model.reply is None:
