@@ -16,7 +16,7 @@ Times: each side's fastest of ``--repeat`` runs, wall and CPU (user + sys, all t
 ``--find-limit``: the largest event count each path handles within 8 GiB, with a real cap — the
 child runs under ``RLIMIT_AS`` = 8 GiB (address space, so stricter than RSS) and DuckDB also gets
 ``memory_limit`` 6GB (it spills past it). The datasets are ``--limit-base`` (default 1M) events
-copied N times under fresh chat/session/message ids (the same traffic, N times the chats); N
+repeated N times as later days under fresh chat/session/message ids (N times as long a log); N
 doubles from 8 until a run fails or reaches ``--max-events``, then halves the gap until 1 copy.
 
     python benchmarks/bench_dataset.py [--events 1000000] [--repeat 2] [--memory-limit 2GB]
@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +66,7 @@ CHILDREN = {
 CACHE = Path(tempfile.gettempdir()) / "jivo_ops_bench"
 CAP_BYTES = 8 * 2**30
 CAPPED_DUCKDB_LIMIT = "6GB"
+SPAN_DAYS = 8  # gen_events: a week of chats, the last ones ending on the 8th day
 
 
 def cached_inputs(events: int) -> tuple[Path, Path]:
@@ -118,27 +120,32 @@ def compare(args) -> int:
 
 
 def copied(base: Path, copies: int) -> Path:
-    """``base`` copied ``copies`` times, each copy's chat/session/message ids prefixed (cached)."""
+    """``base`` repeated ``copies`` times as later days (copy k: every time + k × SPAN_DAYS, in the
+    day folders of those times, chat/session/message ids prefixed): a longer log of the same
+    traffic, each day written once in time order, as daily appends leave it (cached)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from jivo_ops.logs.parquet import ROW_GROUP_ROWS
 
-    out = base.parent / f"{base.name}-x{copies}"
+    out = base.parent / f"{base.name}-days{copies}"
     if out.exists():
         return out
     tmp = out.with_suffix(".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     for path in sorted(base.rglob("*.parquet")):
         table = pq.ParquetFile(path).read()
-        (tmp / path.parent.name).mkdir(parents=True, exist_ok=True)
+        day = date.fromisoformat(path.parent.name.removeprefix("day="))
         for k in range(copies):
-            copy = table
+            shift = timedelta(days=k * SPAN_DAYS)
+            copy = table.set_column(0, "ts", pc.add(table["ts"], pa.scalar(shift, pa.duration("us"))))
             for col in ("chat", "session", "message_id"):
                 prefixed = pc.binary_join_element_wise(pa.scalar(f"x{k}-"), table[col], "")
                 copy = copy.set_column(copy.schema.get_field_index(col), col, prefixed)
-            pq.write_table(copy, tmp / path.parent.name / f"copy{k:04d}-{path.name}", row_group_size=ROW_GROUP_ROWS)
+            folder = tmp / f"day={day + shift}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(copy, folder / path.name, row_group_size=ROW_GROUP_ROWS)
     tmp.rename(out)
     return out
 

@@ -124,7 +124,8 @@ def test_duckdb_cuts_chats_with_several_switches_like_the_pandas_path(tmp_path):
     load(tmp_path / "events.jsonl").to_parquet(tmp_path / "ds")
     pandas_table = load(tmp_path / "ds").transfers()
     duck_table = logs_duckdb.transfers(tmp_path / "ds")
-    assert list(pandas_table["chat"] + pandas_table["transfer_no"].astype(str)) == ["b1", "a1", "a2", "b2"]  # b spoke first
+    # a's and b's first switches tie: b spoke first
+    assert list(pandas_table["chat"] + pandas_table["transfer_no"].astype(str)) == ["b1", "a1", "a2", "b2"]
     keep = [c for c in pandas_table.columns if c not in ("paired_by", "source")]
     pd.testing.assert_frame_equal(duck_table[keep], pandas_table[keep], check_exact=True, check_categorical=False)
 

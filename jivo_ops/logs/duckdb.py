@@ -8,8 +8,9 @@ The events never come into Python, nor are they sorted or held: DuckDB reads the
 closing rows first, then streams every event once through a hash join to its transfer segment
 and into that segment's aggregates, so memory holds one row per segment (about one per eight
 events), not the events; ``memory_limit`` caps it (spilling to disk past it). Only the
-per-transfer rows and the per-session rows come back. The rules are those of :func:`jivo_ops.logs.transfers_table` (same columns, same numbers);
-the KPI arithmetic on those rows is :func:`jivo_ops.logs.kpis.kpis` itself. Rows are taken as
+per-transfer rows and the per-session rows come back. The rules are those of
+:func:`jivo_ops.logs.transfers_table` (same columns, same numbers); the KPI arithmetic on those
+rows is :func:`jivo_ops.logs.kpis.kpis` itself. Rows are taken as
 stored: ``to_parquet`` writes a LogSet already de-duplicated; ``paired_by`` is NA (the Jivo
 pairing rule is known only to the ``load`` that paired the chats).
 """
@@ -58,7 +59,8 @@ def _quoted(values: Sequence[str]) -> str:
 # A row's place as one HUGEINT: (epoch µs, is an event, file number, row in file), lexicographic —
 # load(DIR)'s order, events of an instant after its other rows (they are the switch's consequence).
 # PLACE leaves out "is an event": a chat's place is its first row in plain load order.
-_KEY = "epoch_us(ts)::HUGEINT * (1::HUGEINT << 57) + ((kind = 'event')::HUGEINT << 56) + (file_index::HUGEINT << 36) + file_row_number"
+_KEY = ("epoch_us(ts)::HUGEINT * (1::HUGEINT << 57) + ((kind = 'event')::HUGEINT << 56) "
+        "+ (file_index::HUGEINT << 36) + file_row_number")
 _PLACE = "epoch_us(ts)::HUGEINT * (1::HUGEINT << 57) + (file_index::HUGEINT << 36) + file_row_number"
 
 

@@ -26,7 +26,8 @@ from ..times import parse_time
 from ._build import Part
 from .schema import AUTHOR_DTYPE, COLUMNS, KIND_DTYPE, STRING_COLUMNS, STRING_DTYPE, rejected_frame
 
-__all__ = ["write_dataset", "read_dataset", "is_dataset", "dataset_files", "dataset_filter", "PARTITIONS"]
+__all__ = ["write_dataset", "read_dataset", "is_dataset", "dataset_files", "dataset_filter", "PARTITIONS",
+           "ROW_GROUP_ROWS"]
 
 PARTITIONS = ("day", None)
 ROW_GROUP_ROWS = 1 << 17  # DuckDB and pyarrow read row groups in parallel; ~130k rows keeps both cores busy
