@@ -6,6 +6,7 @@ and a generated day of traffic (benchmarks/gen_events.py), written, appended, re
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +99,43 @@ def test_duckdb_gives_the_pandas_paths_columns_and_numbers(tmp_path, traffic, so
     for by, tz in ((None, "UTC"), ("day", "Europe/Moscow"), ("hour", "UTC"), ("operator", "UTC")):
         pd.testing.assert_frame_equal(logs_duckdb.kpis(tmp_path / "ds", by=by, tz=tz, memory_limit="256MB"),
                                       logs.kpis(by=by, tz=tz), check_exact=True)
+
+
+def test_duckdb_cuts_chats_with_several_switches_like_the_pandas_path(tmp_path):
+    """Two switches in a chat, events at a switch's instant, rows after a close, a switch tie
+    between chats (their first rows decide), a chat that never switches."""
+    rows = [("00:00", "b", "CLIENT", "text", "hi", None), ("00:01", "a", "CLIENT", "text", "hi", None),
+            ("00:02", "a", "BOT", "switch", "to operator", None), ("00:02", "a", "SYSTEM", "event",
+                                                                 "noLivechatOperatorsOnline", None),
+            ("00:02", "b", "BOT", "switch", "to operator", None), ("00:03", "c", "CLIENT", "text", "hi", None),
+            ("00:04", "a", "CLIENT", "text", "again", None), ("00:05", "a", "BOT", "switch", "to operator", None),
+            ("00:06", "a", "SYSTEM", "event", "chat_accepted", "Ann"), ("00:07", "a", "OPERATOR", "text", "hello",
+                                                                        "Bob"),
+            ("00:08", "a", "CLIENT", "text", "/closeChat", None), ("00:08", "a", "BOT", "text", "bye", None),
+            ("00:09", "a", "CLIENT", "text", "after the close", None), ("00:09", "a", "SYSTEM", "event",
+                                                                      "chat_rate:positive", None),
+            ("00:10", "b", "OPERATOR", "text", "hello", "Eve"), ("00:11", "b", "SYSTEM", "event",
+                                                              "livechatFinished", None),
+            ("00:12", "b", "BOT", "switch", "once more", None)]
+    lines = [json.dumps({"ts": f"2026-03-02T10:{t}Z", "chat": chat, "session": f"s-{chat}", "author": author,
+                         "kind": kind, "text": text, "operator": operator, "message_id": f"m{i}"})
+             for i, (t, chat, author, kind, text, operator) in enumerate(rows)]
+    (tmp_path / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load(tmp_path / "events.jsonl").to_parquet(tmp_path / "ds")
+    pandas_table = load(tmp_path / "ds").transfers()
+    duck_table = logs_duckdb.transfers(tmp_path / "ds")
+    # a's and b's first switches tie: b spoke first
+    assert list(pandas_table["chat"] + pandas_table["transfer_no"].astype(str)) == ["b1", "a1", "a2", "b2"]
+    keep = [c for c in pandas_table.columns if c not in ("paired_by", "source")]
+    pd.testing.assert_frame_equal(duck_table[keep], pandas_table[keep], check_exact=True, check_categorical=False)
+
+
+def test_a_day_is_written_in_time_order_in_few_row_groups(tmp_path, traffic):
+    load(traffic).to_parquet(tmp_path / "ds")
+    for path in _files(tmp_path / "ds"):
+        ts = pq.read_table(path, columns=["ts"])["ts"].to_pandas()
+        assert ts.is_monotonic_increasing  # so load(DIR) needs no sort, a copy of every column
+        assert pq.ParquetFile(path).metadata.num_row_groups == 1  # < ROW_GROUP_ROWS rows a day here
 
 
 def test_the_readme_section_runs_word_for_word(tmp_path, monkeypatch, capsys):

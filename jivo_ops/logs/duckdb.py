@@ -4,11 +4,13 @@
 >>> logs_duckdb.transfers("logs/")                       # = load("logs/").transfers()
 >>> logs_duckdb.kpis("logs/", by="day")                  # = load("logs/").kpis(by="day")
 
-The events never come into Python: DuckDB reads the Parquet files, orders each chat's rows, cuts
-them into transfer segments and aggregates them with a ``memory_limit`` (spilling to disk past
-it), and only the per-transfer rows (about one per fifteen events) and the per-session rows come
-back. The rules are those of :func:`jivo_ops.logs.transfers_table` (same columns, same numbers);
-the KPI arithmetic on those rows is :func:`jivo_ops.logs.kpis.kpis` itself. Rows are taken as
+The events never come into Python, nor are they sorted or held: DuckDB reads the few switch and
+closing rows first, then streams every event once through a hash join to its transfer segment
+and into that segment's aggregates, so memory holds one row per segment (about one per eight
+events), not the events; ``memory_limit`` caps it (spilling to disk past it). Only the
+per-transfer rows and the per-session rows come back. The rules are those of
+:func:`jivo_ops.logs.transfers_table` (same columns, same numbers); the KPI arithmetic on those
+rows is :func:`jivo_ops.logs.kpis.kpis` itself. Rows are taken as
 stored: ``to_parquet`` writes a LogSet already de-duplicated; ``paired_by`` is NA (the Jivo
 pairing rule is known only to the ``load`` that paired the chats).
 """
@@ -33,7 +35,10 @@ def connect(memory_limit: str | None = None):
     """A DuckDB connection in UTC, with ``memory_limit`` (e.g. ``"2GB"``) when given."""
     import duckdb
 
-    con = duckdb.connect(config={"memory_limit": memory_limit} if memory_limit else {})
+    # preserve_insertion_order off: every result here has its own ORDER BY, and keeping scan order
+    # costs memory in the pipelines
+    config = {"preserve_insertion_order": False, **({"memory_limit": memory_limit} if memory_limit else {})}
+    con = duckdb.connect(config=config)
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -42,72 +47,92 @@ def _events(directory: str | Path) -> str:
     files = dataset_files(Path(directory))
     if not files:
         raise SourceError("no Parquet files (write one with LogSet.to_parquet)", path=str(directory))
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    # (ts, file number, file_row_number) is the row's place in load(DIR).messages: time order, then
+    # (ts, file_index, file_row_number) is the row's place in load(DIR).messages: time order, then
     # the sorted files' order, then each file's own (rows without a time come last)
-    return (f"SELECT ts, chat, session, author::VARCHAR AS author, kind::VARCHAR AS kind, text, operator, "
-            f"source::VARCHAR AS source, list_position([{listed}], filename)::INT AS filename, file_row_number "
-            f"FROM read_parquet([{listed}], hive_partitioning = true, filename = true, file_row_number = true)")
+    return f"read_parquet([{_quoted(files)}], file_row_number = true)"
 
 
 def _quoted(values: Sequence[str]) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) or "NULL"
 
 
+# A row's place as one HUGEINT: (epoch µs, is an event, file number, row in file), lexicographic —
+# load(DIR)'s order, events of an instant after its other rows (they are the switch's consequence).
+# PLACE leaves out "is an event": a chat's place is its first row in plain load order.
+_KEY = ("epoch_us(ts)::HUGEINT * (1::HUGEINT << 57) + ((kind = 'event')::HUGEINT << 56) "
+        "+ (file_index::HUGEINT << 36) + file_row_number")
+_PLACE = "epoch_us(ts)::HUGEINT * (1::HUGEINT << 57) + (file_index::HUGEINT << 36) + file_row_number"
+
+
+def _in_segment(row: str) -> str:
+    """The join condition of a row to its segment: from its switch (inclusive) to the next."""
+    return (f"{row}.chat = b.chat AND (b.start IS NULL OR {row}.key >= b.start) "
+            f"AND (b.stop IS NULL OR {row}.key < b.stop)")
+
+
 def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
-    event = "kind = 'event' AND text"
+    events = _events(directory)
+    closing = f"author = 'CLIENT' AND text IN ({_quoted([p.strip() for p in close_phrases])})"
+    finishing = f"kind = 'event' AND text IN ({_quoted([FINISHED_EVENT, JIVO_FINISHED_EVENT])})"
+    # No window over the events and nothing materialised: the few switch and closing rows are read
+    # first, then one streaming pass joins every row to its segment (hash join on chat) and
+    # aggregates, so memory holds segments, not events.
     return f"""
-    WITH m AS ({_events(directory)}),
-    chats AS (SELECT chat, min({{'t': coalesce(epoch_us(ts), 9223372036854775807), 'f': filename,
-                               'r': file_row_number}}) AS chat_pos FROM m GROUP BY chat),
-    r AS (  -- events of an instant sort after its other rows: they are the switch's consequence
-        SELECT *, sum((kind = 'switch')::INT) OVER w AS seg, row_number() OVER w AS rn FROM m
-        WHERE ts IS NOT NULL AND chat IN (SELECT chat FROM m WHERE kind = 'switch')
-        WINDOW w AS (PARTITION BY chat ORDER BY ts, kind = 'event', filename, file_row_number
-                     ROWS UNBOUNDED PRECEDING)),
-    s AS (SELECT * FROM r WHERE seg > 0),
+    WITH sw AS (
+        SELECT chat, {_KEY} AS key, session, source::VARCHAR AS source, ts
+        FROM {events} WHERE kind = 'switch' AND ts IS NOT NULL),
+    b AS (  -- segment n: from the n-th switch to the next; segment 0: the chat before its first
+        SELECT chat, row_number() OVER w AS seg, key AS start, lead(key) OVER w AS stop FROM sw
+        WINDOW w AS (PARTITION BY chat ORDER BY key)
+        UNION ALL SELECT chat, 0, NULL, min(key) FROM sw GROUP BY chat),
+    cl AS (
+        SELECT b.chat, b.seg, min(x.ts) FILTER (WHERE x.closing) AS client_close,
+               min(x.ts) FILTER (WHERE NOT x.closing) AS finished
+        FROM (SELECT chat, ts, {_KEY} AS key, {closing} AS closing FROM {events}
+              WHERE ts IS NOT NULL AND (({closing}) OR ({finishing}))) x JOIN b ON {_in_segment("x")}
+        WHERE b.seg > 0 GROUP BY b.chat, b.seg),
+    bc AS (SELECT b.*, cl.client_close, cl.finished, least(cl.client_close, cl.finished) AS closed_at
+           FROM b LEFT JOIN cl USING (chat, seg)),
+    e AS (
+        SELECT ts, chat, session, author::VARCHAR AS author, kind::VARCHAR AS kind, operator,
+          source::VARCHAR AS source, {_KEY} AS key, {_PLACE} AS place,
+          CASE WHEN kind <> 'event' THEN 0 WHEN text = '{NO_OPERATORS_EVENT}' THEN 2
+               WHEN text = '{ACCEPTED_EVENT}' THEN 3 ELSE 0 END::UTINYINT AS ev,
+          CASE WHEN kind = 'event' AND starts_with(text, '{RATE_EVENT}:') THEN text END AS rate
+        FROM {events} WHERE ts IS NOT NULL),
     t AS (
-        SELECT chat, seg,
-          max(session) FILTER (WHERE kind = 'switch') AS session,
-          max(ts) FILTER (WHERE kind = 'switch') AS switched_at,
-          max(source) FILTER (WHERE kind = 'switch') AS source,
-          min(ts) FILTER (WHERE author = 'OPERATOR') AS first_operator_at,
-          arg_min_null(operator, rn) FILTER (WHERE author = 'OPERATOR') AS first_operator,
-          min(ts) FILTER (WHERE author = 'CLIENT' AND text IN ({_quoted([p.strip() for p in close_phrases])}))
-            AS client_close,
-          min(ts) FILTER (WHERE {event} IN ({_quoted([FINISHED_EVENT, JIVO_FINISHED_EVENT])})) AS finished,
-          min(ts) FILTER (WHERE {event} = '{NO_OPERATORS_EVENT}') AS no_operators,
-          min(ts) FILTER (WHERE kind = 'error') AS error,
-          min(ts) FILTER (WHERE {event} = '{ACCEPTED_EVENT}') AS accepted_at,
-          count(*) FILTER (WHERE {event} = '{ACCEPTED_EVENT}') AS n_accepted,
-          arg_min_null(operator, rn) FILTER (WHERE {event} = '{ACCEPTED_EVENT}') AS acceptor,
-          arg_min_null(text, rn) FILTER (WHERE kind = 'event' AND starts_with(text, '{RATE_EVENT}:')) AS rate,
-          arg_min_null(session, rn) FILTER (WHERE source = 'webhooks') AS jivo_chat
-        FROM s GROUP BY chat, seg),
-    c AS (SELECT *, least(client_close, finished) AS closed_at FROM t),
-    n AS (
-        SELECT s.chat, s.seg,
-          {", ".join(f"count(*) FILTER (WHERE s.author = '{a}') AS n_{a.lower()}"
+        SELECT b.chat, b.seg, min(e.place) AS place,
+          min(e.ts) FILTER (WHERE e.author = 'OPERATOR') AS first_operator_at,
+          arg_min_null(e.operator, e.key) FILTER (WHERE e.author = 'OPERATOR') AS first_operator,
+          min(e.ts) FILTER (WHERE e.ev = 2) AS no_operators,
+          min(e.ts) FILTER (WHERE e.kind = 'error') AS error,
+          min(e.ts) FILTER (WHERE e.ev = 3) AS accepted_at,
+          count(*) FILTER (WHERE e.ev = 3) AS n_accepted,
+          arg_min_null(e.operator, e.key) FILTER (WHERE e.ev = 3) AS acceptor,
+          arg_min_null(e.rate, e.key) FILTER (WHERE e.rate IS NOT NULL) AS rate,
+          arg_min_null(e.session, e.key) FILTER (WHERE e.source = 'webhooks') AS jivo_chat,
+          {", ".join(f"count(*) FILTER (WHERE e.author = '{a}' AND e.kind <> 'switch' AND "
+                     f"(b.closed_at IS NULL OR e.ts <= b.closed_at)) AS n_{a.lower()}"
                      for a in ("CLIENT", "BOT", "OPERATOR", "SYSTEM"))}
-        FROM s JOIN c USING (chat, seg)
-        WHERE s.kind <> 'switch' AND (c.closed_at IS NULL OR s.ts <= c.closed_at)
-        GROUP BY s.chat, s.seg)
-    SELECT c.chat, c.session, c.seg AS transfer_no, c.switched_at, c.first_operator_at,
-      (epoch_us(c.first_operator_at) - epoch_us(c.switched_at)) / 1e6 AS wait_s,
-      c.closed_at,
-      CASE WHEN c.closed_at IS NULL THEN NULL
-           WHEN c.client_close IS NOT NULL AND (c.finished IS NULL OR c.client_close <= c.finished)
+        FROM e JOIN bc b ON {_in_segment("e")}
+        GROUP BY b.chat, b.seg),
+    chats AS (SELECT chat, min(place) AS chat_pos FROM t GROUP BY chat)
+    SELECT t.chat, sw.session, t.seg AS transfer_no, sw.ts AS switched_at, t.first_operator_at,
+      (epoch_us(t.first_operator_at) - epoch_us(sw.ts)) / 1e6 AS wait_s,
+      bc.closed_at,
+      CASE WHEN bc.closed_at IS NULL THEN NULL
+           WHEN bc.client_close IS NOT NULL AND (bc.finished IS NULL OR bc.client_close <= bc.finished)
            THEN 'client' ELSE 'operator' END AS closed_by,
-      CASE WHEN c.n_accepted > 0 THEN c.acceptor ELSE c.first_operator END AS operator,
-      CASE WHEN c.first_operator_at IS NOT NULL THEN 'answered' WHEN c.no_operators IS NOT NULL THEN 'no_operators'
-           WHEN c.error IS NOT NULL THEN 'error' ELSE 'unanswered' END AS outcome,
-      {", ".join(f"coalesce(n.n_{a}, 0) AS n_{a}" for a in ("client", "bot", "operator", "system"))},
-      c.source, c.accepted_at, c.jivo_chat,
-      CASE WHEN substr(c.rate, {len(RATE_EVENT) + 2}) IN ('positive', 'negative')
-           THEN substr(c.rate, {len(RATE_EVENT) + 2}) END AS rating,
+      CASE WHEN t.n_accepted > 0 THEN t.acceptor ELSE t.first_operator END AS operator,
+      CASE WHEN t.first_operator_at IS NOT NULL THEN 'answered' WHEN t.no_operators IS NOT NULL THEN 'no_operators'
+           WHEN t.error IS NOT NULL THEN 'error' ELSE 'unanswered' END AS outcome,
+      {", ".join(f"t.n_{a}" for a in ("client", "bot", "operator", "system"))},
+      sw.source, t.accepted_at, t.jivo_chat,
+      CASE WHEN substr(t.rate, {len(RATE_EVENT) + 2}) IN ('positive', 'negative')
+           THEN substr(t.rate, {len(RATE_EVENT) + 2}) END AS rating,
       NULL::VARCHAR AS paired_by
-    FROM c LEFT JOIN n USING (chat, seg) JOIN chats USING (chat)
-    ORDER BY c.switched_at, chats.chat_pos, c.seg
+    FROM t JOIN bc USING (chat, seg) JOIN sw ON sw.chat = t.chat AND sw.key = bc.start JOIN chats USING (chat)
+    ORDER BY switched_at, chats.chat_pos, transfer_no
     """
 
 
@@ -134,6 +159,9 @@ def transfers(directory: str | Path, *, close_phrases: Sequence[str] = CLOSE_PHR
               memory_limit: str | None = None) -> pd.DataFrame:
     """One row per switch, as ``load(directory).transfers()`` gives it, computed in DuckDB."""
     con = connect(memory_limit)
+    # the events are the probe side of the segment join, as written: DuckDB's estimate of the
+    # CTE above them is too low, and it would build its hash table of every event instead
+    con.execute("SET disabled_optimizers = 'build_side_probe_side'")
     try:
         return _as_frame(con.sql(_transfers_sql(directory, close_phrases)).to_arrow_table(), empty_transfers())
     finally:
@@ -146,10 +174,9 @@ def sessions(directory: str | Path, *, memory_limit: str | None = None) -> pd.Da
     con = connect(memory_limit)
     try:
         table = con.sql(f"""
-            WITH m AS ({_events(directory)})
             SELECT min(ts) AS first_at, bool_or(kind = 'switch') AS escalated,
-                   min({{'t': epoch_us(ts), 'f': filename, 'r': file_row_number}}) AS pos
-            FROM m WHERE source IS DISTINCT FROM 'webhooks' AND ts IS NOT NULL
+                   min({{'t': epoch_us(ts), 'f': file_index, 'r': file_row_number}}) AS pos
+            FROM {_events(directory)} WHERE source IS DISTINCT FROM 'webhooks' AND ts IS NOT NULL
             GROUP BY coalesce(session, chat) ORDER BY pos""").to_arrow_table()
     finally:
         con.close()
