@@ -92,6 +92,12 @@ def jivo_ops_command() -> list[str]:
         sys.executable, "-c", "import sys; from jivo_ops.cli import main; sys.exit(main())"]
 
 
+def other_ending(text: str, char: str = "Q") -> str:
+    """`text` with its last character replaced by `char` (or another one when it already ends so): a near
+    miss of a random token that is never, by chance, the token itself."""
+    return text[:-1] + (char if not text.endswith(char) else ("R" if char != "R" else "S"))
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without JIVO_OPS_* settings (a child must not read the user's profile).
 

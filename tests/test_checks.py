@@ -12,7 +12,7 @@ from jivo_ops.setup.checks import (CODES, FIELDS, STEPS, CheckReport, Finding, a
                              describe_difference, run_probes)
 from jivo_ops.profile import JaicpSettings, JivoSettings, Profile, example_profile
 
-from _helpers import assert_no_secret, closed_port_url, random_token, wired_profile
+from _helpers import assert_no_secret, closed_port_url, other_ending, random_token, wired_profile
 
 # The assertions are the English sentences of the code (issue 15 §3).
 pytestmark = pytest.mark.usefixtures("english")
@@ -127,9 +127,9 @@ def _cases(p: Profile):
         ("reporter-token-empty", {"jaicp": {"reporter_token": ""}}, "J404", "jaicp.reporter_token", "empty"),
         ("reporter-url-empty", {"jaicp": {"reporter_url": ""}}, "J405", "jaicp.reporter_url", "empty"),
         ("reporter-bot-id-empty", {"jaicp": {"bot_id": ""}}, "J406", "jaicp.bot_id", "requires botId"),
-        ("stand-in-webhook-stale", {"stand_in": {"unique_url": unique, "webhook_url": internal[:-1] + "x"}}, "J501",
+        ("stand-in-webhook-stale", {"stand_in": {"unique_url": unique, "webhook_url": other_ending(internal, "x")}}, "J501",
          "stand_in.webhook_url", "differs from the test channel's «Internal Webhook Url»"),
-        ("stand-in-not-the-jivo-channel", {"stand_in": {"unique_url": unique[:-1] + "Q"}}, "J502",
+        ("stand-in-not-the-jivo-channel", {"stand_in": {"unique_url": other_ending(unique)}}, "J502",
          "stand_in.unique_url", "is not what [jivo] unique_url holds"),
         ("stand-in-local-only", {"stand_in": {"unique_url": "http://127.0.0.1:8765/AAAAAAAAAAAAAAAA/BBBBBBBBBB"}, "jivo": {"unique_url": "http://127.0.0.1:8765/AAAAAAAAAAAAAAAA/BBBBBBBBBB"},
                                  "jaicp": {"external_api_endpoint": "http://127.0.0.1:8765/AAAAAAAAAAAAAAAA/BBBBBBBBBB"}}, "J503", "stand_in.unique_url",

@@ -17,6 +17,8 @@ from jivo_ops.recorder.store import StoreReader
 from jivo_ops.sandbox import Sandbox
 from jivo_ops.transfer import run_transfers
 
+from _helpers import other_ending
+
 
 def wired(sb: Sandbox, si: StandIn):
     """Step 3 as the user does it, then the profile `transfer` runs with (JAICP's side + the stand-in's)."""
@@ -193,7 +195,7 @@ def test_check_understands_the_stand_in_wiring(jaicp):
         assert "J304" not in check_profile(good).codes
         stale = good.replace(stand_in={"webhook_url": good.stand_in.webhook_url[:-1]})
         unpasted = good.replace(jaicp={"external_api_endpoint": ""})
-        other = good.replace(jivo={"unique_url": good.stand_in.unique_url[:-1] + "Q"})
+        other = good.replace(jivo={"unique_url": other_ending(good.stand_in.unique_url)})
         public = good.replace(jaicp={"internal_webhook_url": "https://app.jaicp.com/chatadapter/chatapi/webhook/"
                                                              "jivosite/" + "A" * 32})
     assert "J501" in check_profile(stale).codes
