@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 
+import psutil
 import pytest
 
 from jivo_ops.sandbox import Sandbox
@@ -83,12 +84,16 @@ def test_ctrl_c_stops_the_whole_run_of_several_scripts_not_just_the_current_one(
 </test>""", encoding="utf-8")
     command, env = jivo_ops_command(), clean_env()
     process = subprocess.Popen(command + ["transfer", "--sandbox", "--script", str(suite), "--switch-state",
-                                          "/Operator", "--clients", "300", "--concurrency", "10"],
+                                          "/Operator", "--clients", "2000", "--concurrency", "10"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(6)  # the sandbox is up and the first test-case (300 hand-overs) is running
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+            c.status == psutil.CONN_LISTEN for c in psutil.Process(process.pid).net_connections("tcp")):
+        time.sleep(0.1)  # until the sandbox listens (its start takes seconds on a loaded machine)
+    time.sleep(1.5)  # the first test-case (2000 hand-overs, several seconds of work) is running
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     match = STOPPED.search(out)
-    assert match and match.group(2) == "600", out
-    assert int(match.group(1)) < 300, out  # the greeting test-case never started
+    assert match and match.group(2) == "4000", out
+    assert int(match.group(1)) < 2000, out  # the greeting test-case never started

@@ -18,7 +18,7 @@ pytest.importorskip("playwright", reason="playwright is not installed: `make ins
 
 from lab_driver import NotebookSession  # noqa: E402  (after the skip)
 
-from jivo_ops.setup.checks import FIELDS, STEPS  # noqa: E402
+from jivo_ops.setup.checks import FIELDS  # noqa: E402
 
 CELLS = [
     """import pathlib, tempfile
@@ -65,8 +65,8 @@ SAYS = {
            "wait_tab": "Operator wait", "count": r"2 requests, the last #2"},
 }
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
-# the setup checks' own texts (setup/checks.py, translated there), shown by SetupPanel as they are
-CHECKS_TEXT = sorted([*STEPS.values(), *(f.label for f in FIELDS.values())], key=len, reverse=True)
+# the consoles' own field names as SetupPanel shows them (verbatim in every language)
+CHECKS_TEXT = sorted([f.label for f in FIELDS.values()], key=len, reverse=True)
 # what a widget says, without its data: table cells, copyable bodies, lists of recorded requests, inputs
 LABELS_ONLY = """el => { const c = el.cloneNode(true);
   c.querySelectorAll('td, pre, select, textarea, input, style').forEach(e => e.remove());
