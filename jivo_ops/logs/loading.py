@@ -393,7 +393,7 @@ def _files_under(folder: Path) -> list[Path]:
                           path=shown_name(exc.filename or folder)) from None
 
     found = []
-    for where, _, names in os.walk(folder, onerror=refuse):
+    for where, _folders, names in os.walk(folder, onerror=refuse):
         found.extend(Path(where, name) for name in names if Path(where, name).is_file())
     return found
 
