@@ -21,7 +21,7 @@ from .render import format_check, format_timeline
 from .results import TransferBatch, TransferResult
 from .script import Script, load_scripts
 
-__all__ = ["SCRIPT_PATTERNS", "EXAMPLE_SANDBOX_SETTINGS", "find_scripts", "load_suite", "run_script", "run_suite",
+__all__ = ["SCRIPT_PATTERNS", "EXAMPLE_SANDBOX_SETTINGS", "find_scripts", "load_suite", "run_script", "apply_script_sandbox", "run_suite",
            "failure_report", "checks_frame", "junit_xml", "write_junit", "clients_for"]
 
 SCRIPT_PATTERNS = ("*.transfer.toml", "*.transfer.json")
@@ -66,15 +66,23 @@ def run_script(script: Script, target: Any, *, clients: int | None = None, **opt
     options.setdefault("concurrency", count)
     if not _is_sandbox(target):
         return run_transfers(target, clients=count, script=script, **options)
-    saved = target.settings
-    try:
-        target.set(**(script.sandbox or {}))
-    except JivoOpsError as exc:
-        raise ScriptError(f"{script.name}: sandbox: {exc}") from None
+    saved = apply_script_sandbox(script, target)
     try:
         return run_transfers(target.profile, clients=count, script=script, **options)
     finally:
-        target.set(**{name: getattr(saved, name) for name in script.sandbox or {}})
+        target.set(**saved)
+
+
+def apply_script_sandbox(script: Script, target: Any) -> dict[str, Any]:
+    """Set a script's own `sandbox` settings on a running sandbox or stand-in (`target.set`); the values
+    they replaced, to put back. A setting the sandbox refuses is the script's error, named after it."""
+    wanted = dict(script.sandbox or {})
+    saved = {name: getattr(target.settings, name) for name in wanted if hasattr(target.settings, name)}
+    try:
+        target.set(**wanted)
+    except JivoOpsError as exc:
+        raise ScriptError(f"{script.name}: sandbox: {exc}") from None
+    return saved
 
 
 def clients_for(script: Script, clients: int | None = None) -> int:

@@ -30,7 +30,7 @@ from ..redaction import redact
 from ..sandbox.settings import FAULT_RATES, LiveSettings, SandboxSettings
 from ..transfer import DEFAULT_SCRIPT, OUTCOMES, Script, TransferBatch, TransferResult, TransferSettings, \
     arun_transfers, format_stopped, format_summary, format_timeline, summarize
-from ..transfer.regression import find_scripts
+from ..transfer.regression import apply_script_sandbox, find_scripts
 from ..transfer.render import format_check
 from ..transfer.script import load_scripts
 from ._common import FAIL_MARK, OK_MARK, BackgroundJob, StatusLine, copyable, error_text, esc, guarded
@@ -166,11 +166,8 @@ class TransferModel(t.HasTraits):
             raise JivoOpsError(_("a batch is already running; press «{stop}» first").format(stop=_("Stop")))
         settings = TransferSettings(clients=self.clients, concurrency=self.concurrency, step_timeout=self.step_timeout)
         script = self.script()
-        if script.sandbox and self.live is not None:  # as a regression run does on a sandbox
-            try:
-                self.live.set(**script.sandbox)
-            except JivoOpsError as exc:
-                raise ScriptError(f"{script.name}: sandbox: {exc}") from None
+        if script.sandbox and self.live is not None:  # as a regression run does on a sandbox (and kept)
+            apply_script_sandbox(script, self.live)
         with self.hold_trait_notifications():
             self.results, self.batch = [], None
             self.finished, self.total, self.error = 0, self.clients, ""
