@@ -21,6 +21,7 @@ doubles from 8 until a run fails or reaches ``--max-events``, then halves the ga
 
     python benchmarks/bench_dataset.py [--events 1000000] [--repeat 2] [--memory-limit 2GB]
     python benchmarks/bench_dataset.py --find-limit [--limit-base 1000000] [--max-events 64000000]
+        [--paths pandas,duckdb] [--start-copies 8]
 """
 
 from __future__ import annotations
@@ -167,8 +168,8 @@ def find_limit(args) -> int:
     _, base = cached_inputs(args.limit_base)
     print(f"cap: RLIMIT_AS {CAP_BYTES / 2**30:.0f} GiB per child (DuckDB memory_limit {CAPPED_DUCKDB_LIMIT}); "
           f"datasets: copies of {args.limit_base:,} events")
-    for name in ("pandas", "duckdb"):
-        passed, failed, copies = 0, None, 8
+    for name in args.paths.split(","):
+        passed, failed, copies = 0, None, args.start_copies
         while True:
             events = copies * args.limit_base
             result = capped_run(name, copied(base, copies))
@@ -184,7 +185,7 @@ def find_limit(args) -> int:
                 copies = (passed + failed) // 2
             else:
                 break
-        limit = f"{passed * args.limit_base:,}" if passed else f"< {8 * args.limit_base:,}"
+        limit = f"{passed * args.limit_base:,}" if passed else f"< {args.start_copies * args.limit_base:,}"
         print(f"LIMIT {name} events_within_8GiB={limit}"
               + (f" (first failing: {failed * args.limit_base:,})" if failed else " (largest tried)"))
     return 0
@@ -199,6 +200,9 @@ def main() -> int:
                         help="the largest event count each path handles within 8 GiB (slow)")
     parser.add_argument("--limit-base", type=int, default=1_000_000)
     parser.add_argument("--max-events", type=int, default=64_000_000)
+    parser.add_argument("--paths", default="pandas,duckdb", help="--find-limit: which paths, e.g. duckdb")
+    parser.add_argument("--start-copies", type=int, default=8,
+                        help="--find-limit: the first dataset's copies of --limit-base (then doubled)")
     args = parser.parse_args()
     return find_limit(args) if args.find_limit else compare(args)
 
