@@ -145,11 +145,13 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     is_switch_all = _is(m["kind"], "switch")
     if not is_switch_all.any():
         return empty_transfers()[columns]
-    if chats is None:  # on its own: only the chats with a switch need sorting
+    if chats is None:  # on its own: only the rows from each chat's first switch on need sorting
         chat_codes = pd.factorize(m["chat"])[0]
-        has_switch = np.zeros(chat_codes.max() + 2, dtype=bool)
-        has_switch[chat_codes[is_switch_all]] = True
-        chats = _ordered(m, chat_codes, np.flatnonzero(has_switch[chat_codes] & (m["ts"].array.asi8 != _NAT)))
+        all_ts = m["ts"].array.asi8
+        # a chat's first switch time, the int64 maximum for a chat without one; NaT (the minimum) never passes
+        first_switch = np.full(chat_codes.max() + 2, np.iinfo(np.int64).max)
+        np.minimum.at(first_switch, chat_codes[is_switch_all], all_ts[is_switch_all])
+        chats = _ordered(m, chat_codes, np.flatnonzero((all_ts >= first_switch[chat_codes]) & (all_ts != _NAT)))
     # (given all chats, those without a switch need no picking out: none of their rows is in a segment)
     idx, codes = chats.rows, chats.row_codes
     sw = is_switch_all[idx]
