@@ -151,28 +151,30 @@ def copied(base: Path, copies: int) -> Path:
     return out
 
 
-def capped_run(name: str, dataset: Path) -> dict | None:
+def capped_run(name: str, dataset: Path, duckdb_limit: str) -> dict | None:
     """One path over ``dataset`` under the 8 GiB cap; its figures, or None when it ran out of memory."""
     env = {**os.environ, "PYTHONPATH": str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run([sys.executable, "-c", PRELUDE + CHILDREN[name], str(dataset), CAPPED_DUCKDB_LIMIT],
+    out = subprocess.run([sys.executable, "-c", PRELUDE + CHILDREN[name], str(dataset), duckdb_limit],
                          capture_output=True, text=True, env=env, timeout=3600, cwd=CACHE,
                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (CAP_BYTES, CAP_BYTES)))
     if out.returncode != 0:
-        last = (out.stderr.strip().splitlines() or ["(no output)"])[-1]
-        print(f"  {name}: out of the cap ({last[:160]})")
+        lines = out.stderr.strip().splitlines() or ["(no output)"]
+        said = next((line for line in reversed(lines) if "Error" in line), lines[-1])  # not DuckDB's "See also"
+        print(f"  {name}: out of the cap ({said[:200]})")
         return None
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def find_limit(args) -> int:
     _, base = cached_inputs(args.limit_base)
-    print(f"cap: RLIMIT_AS {CAP_BYTES / 2**30:.0f} GiB per child (DuckDB memory_limit {CAPPED_DUCKDB_LIMIT}); "
+    duckdb_limit = args.memory_limit or CAPPED_DUCKDB_LIMIT
+    print(f"cap: RLIMIT_AS {CAP_BYTES / 2**30:.0f} GiB per child (DuckDB memory_limit {duckdb_limit}); "
           f"datasets: copies of {args.limit_base:,} events")
     for name in args.paths.split(","):
         passed, failed, copies = 0, None, args.start_copies
         while True:
             events = copies * args.limit_base
-            result = capped_run(name, copied(base, copies))
+            result = capped_run(name, copied(base, copies), duckdb_limit)
             if result:
                 print(f"  {name}: {events:,} events in {result['seconds']:.1f} s (CPU {result['cpu_s']:.1f} s), "
                       f"peak RSS {result['rss_mb']:.0f} MB, {result['rows']:,} transfers", flush=True)
@@ -195,7 +197,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--memory-limit", default="", help="DuckDB's memory_limit, e.g. 2GB (default: its own)")
+    parser.add_argument("--memory-limit", default="", help="DuckDB's memory_limit, e.g. 2GB (default: its own; --find-limit: 6GB)")
     parser.add_argument("--find-limit", action="store_true",
                         help="the largest event count each path handles within 8 GiB (slow)")
     parser.add_argument("--limit-base", type=int, default=1_000_000)
