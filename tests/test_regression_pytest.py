@@ -22,8 +22,11 @@ BIN = Path(sys.executable).parent
 
 
 def pytest_run(cwd: Path, *args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env or clean_env())
+    """pytest in a subprocess with only our plugin: the other installed plugins (nbval, hypothesis,
+    playwright) cost seconds of imports per run and play no part here (the README test keeps them)."""
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "jivo_ops.transfer.pytest_plugin",
+                           "-p", "no:cacheprovider", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**(env or clean_env()), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
 
 
 @pytest.fixture
