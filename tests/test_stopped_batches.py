@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 
+import httpx
 import psutil
 import pytest
 
@@ -20,6 +21,22 @@ from jivo_ops.widgets import TransferConsole
 from _helpers import clean_env, jivo_ops_command
 
 STOPPED = re.compile(r"остановлено: (\d+) из (\d+) выполнено, (\d+) не начаты")
+
+
+def _wait_until_clients_reach_its_sandbox(pid: int, timeout: float = 60) -> None:
+    """Until the sandbox a `jivo-ops transfer --sandbox` process started has seen a client (its start
+    and the run's take seconds on a loaded machine): a fixed sleep would interrupt the start instead."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for port in {c.laddr.port for c in psutil.Process(pid).net_connections("tcp") if c.status == psutil.CONN_LISTEN}:
+            try:
+                state = httpx.get(f"http://127.0.0.1:{port}/admin/state", timeout=5).json()
+            except (httpx.HTTPError, ValueError):
+                continue
+            if state.get("clients"):
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"no client reached the sandbox of process {pid} in {timeout:g} s")
 
 
 @pytest.mark.usefixtures("english")  # asserts English sentences (issue 15 §3)
@@ -86,11 +103,7 @@ def test_ctrl_c_stops_the_whole_run_of_several_scripts_not_just_the_current_one(
     process = subprocess.Popen(command + ["transfer", "--sandbox", "--script", str(suite), "--switch-state",
                                           "/Operator", "--clients", "2000", "--concurrency", "10"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(
-            c.status == psutil.CONN_LISTEN for c in psutil.Process(process.pid).net_connections("tcp")):
-        time.sleep(0.1)  # until the sandbox listens (its start takes seconds on a loaded machine)
-    time.sleep(1.5)  # the first test-case (2000 hand-overs, several seconds of work) is running
+    _wait_until_clients_reach_its_sandbox(process.pid)  # the first test-case (2000 hand-overs) is running
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
