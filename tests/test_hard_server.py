@@ -288,6 +288,15 @@ class RawTarget:
                     return
                 head += part
             self.lines.append(head.split(b"\r\n", 1)[0].decode())
+            # the whole body too: closing with request bytes unread would reset the connection and cut
+            # off what the answer left in flight (seen on a loaded machine)
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            body = len(head.split(b"\r\n\r\n", 1)[1])
+            while length and body < int(length[1]):
+                part = conn.recv(65536)
+                if not part:
+                    return
+                body += len(part)
             self.answer(conn, self._stop)
         except OSError:
             pass
