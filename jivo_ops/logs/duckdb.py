@@ -81,18 +81,20 @@ def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
     WITH sw AS (
         SELECT chat, {_KEY} AS key, session, source::VARCHAR AS source, ts
         FROM {events} WHERE kind = 'switch' AND ts IS NOT NULL),
-    b AS (  -- segment n: from the n-th switch to the next; segment 0: the chat before its first
+    b0 AS (  -- segment n: from the n-th switch to the next; segment 0: the chat before its first
         SELECT chat, row_number() OVER w AS seg, key AS start, lead(key) OVER w AS stop FROM sw
         WINDOW w AS (PARTITION BY chat ORDER BY key)
         UNION ALL SELECT chat, 0, NULL, min(key) FROM sw GROUP BY chat),
+    b AS (  -- sid: one integer per segment, so the aggregates below hash an integer, not (chat, seg)
+        SELECT *, row_number() OVER () AS sid FROM b0),
     cl AS (
-        SELECT b.chat, b.seg, min(x.ts) FILTER (WHERE x.closing) AS client_close,
+        SELECT b.sid, min(x.ts) FILTER (WHERE x.closing) AS client_close,
                min(x.ts) FILTER (WHERE NOT x.closing) AS finished
         FROM (SELECT chat, ts, {_KEY} AS key, {closing} AS closing FROM {events}
               WHERE ts IS NOT NULL AND (({closing}) OR ({finishing}))) x JOIN b ON {_in_segment("x")}
-        WHERE b.seg > 0 GROUP BY b.chat, b.seg),
+        WHERE b.seg > 0 GROUP BY b.sid),
     bc AS (SELECT b.*, cl.client_close, cl.finished, least(cl.client_close, cl.finished) AS closed_at
-           FROM b LEFT JOIN cl USING (chat, seg)),
+           FROM b LEFT JOIN cl USING (sid)),
     e AS (
         SELECT ts, chat, session, author::VARCHAR AS author, kind::VARCHAR AS kind, operator,
           source::VARCHAR AS source, {_KEY} AS key, {_PLACE} AS place,
@@ -101,7 +103,7 @@ def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
           CASE WHEN kind = 'event' AND starts_with(text, '{RATE_EVENT}:') THEN text END AS rate
         FROM {events} WHERE ts IS NOT NULL),
     t AS (
-        SELECT b.chat, b.seg, min(e.place) AS place,
+        SELECT b.sid, min(e.place) AS place,
           min(e.ts) FILTER (WHERE e.author = 'OPERATOR') AS first_operator_at,
           arg_min_null(e.operator, e.key) FILTER (WHERE e.author = 'OPERATOR') AS first_operator,
           min(e.ts) FILTER (WHERE e.ev = 2) AS no_operators,
@@ -115,9 +117,9 @@ def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
                      f"(b.closed_at IS NULL OR e.ts <= b.closed_at)) AS n_{a.lower()}"
                      for a in ("CLIENT", "BOT", "OPERATOR", "SYSTEM"))}
         FROM e JOIN bc b ON {_in_segment("e")}
-        GROUP BY b.chat, b.seg),
-    chats AS (SELECT chat, min(place) AS chat_pos FROM t GROUP BY chat)
-    SELECT t.chat, sw.session, t.seg AS transfer_no, sw.ts AS switched_at, t.first_operator_at,
+        GROUP BY b.sid),
+    chats AS (SELECT bc.chat, min(t.place) AS chat_pos FROM t JOIN bc USING (sid) GROUP BY bc.chat)
+    SELECT bc.chat, sw.session, bc.seg AS transfer_no, sw.ts AS switched_at, t.first_operator_at,
       (epoch_us(t.first_operator_at) - epoch_us(sw.ts)) / 1e6 AS wait_s,
       bc.closed_at,
       CASE WHEN bc.closed_at IS NULL THEN NULL
@@ -131,7 +133,7 @@ def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
       CASE WHEN substr(t.rate, {len(RATE_EVENT) + 2}) IN ('positive', 'negative')
            THEN substr(t.rate, {len(RATE_EVENT) + 2}) END AS rating,
       NULL::VARCHAR AS paired_by
-    FROM t JOIN bc USING (chat, seg) JOIN sw ON sw.chat = t.chat AND sw.key = bc.start JOIN chats USING (chat)
+    FROM t JOIN bc USING (sid) JOIN sw ON sw.chat = bc.chat AND sw.key = bc.start JOIN chats ON chats.chat = bc.chat
     ORDER BY switched_at, chats.chat_pos, transfer_no
     """
 
