@@ -423,6 +423,50 @@ def insert_replays(path: str | os.PathLike, rows: Iterable[Sequence]) -> None:
         conn.close()
 
 
+class _Checkpointer:
+    """Copies the WAL into the database file on its own thread and connection, so that no commit
+    waits for a checkpoint (with synchronous=FULL one ends in an fsync of the database file: tens of
+    milliseconds on a busy disk, which every request of the next batch waited out).
+
+    A checkpoint that runs beside the writer seldom lets the WAL start over (SQLite restarts it only
+    when every frame was copied before the next write begins), so once the WAL is past CATCH_UP_FRAMES
+    the writer finishes the copy itself between two commits, where little is left to copy."""
+
+    EVERY = 0.05  # seconds between two checkpoints at least; what is committed meanwhile waits for the next
+    CATCH_UP_FRAMES = 4096  # 16 MiB of WAL with 4 KiB pages
+
+    def __init__(self, path: Path):
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA synchronous = FULL")  # per connection: the checkpoint syncs what it copied
+        self.catch_up = False
+        self._due, self._stopping = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"recorder-checkpoint:{path.name}", daemon=True)
+        self._thread.start()
+
+    def committed(self) -> None:
+        self._due.set()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            if self._stopping.is_set():
+                return
+            self._due.clear()
+            try:
+                _busy, frames, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
+            except sqlite3.Error:  # the writer's own checkpoint at close, or a full disk: the next one tries again
+                continue
+            self.catch_up = frames > self.CATCH_UP_FRAMES  # still this long: it has not started over
+            if self._stopping.wait(self.EVERY):
+                return
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._due.set()
+        self._thread.join(10)
+        self._conn.close()
+
+
 class _Gathering:
     """The rows one event loop has submitted for the next commit, and when to hand them to the writer.
 
@@ -496,6 +540,7 @@ class RecorderStore(_ClosedOnExit):
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._conn = open_writable(self.path)
+        self._checkpointer = self._start_checkpointer()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()  # batches for the writer, then None to stop
         self._committed = threading.Condition()
         self._gatherings: dict[asyncio.AbstractEventLoop, _Gathering] = {}
@@ -506,6 +551,15 @@ class RecorderStore(_ClosedOnExit):
         self._writer = threading.Thread(target=self._write_loop, name=f"recorder-writer:{self.path.name}",
                                         daemon=True)
         self._writer.start()
+
+    def _start_checkpointer(self) -> _Checkpointer | None:
+        """The WAL copied off the commit path; None (SQLite's own checkpoints after commits) if that cannot start."""
+        try:
+            checkpointer = _Checkpointer(self.path)
+        except (sqlite3.Error, RuntimeError):
+            return None
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        return checkpointer
 
     # -- writing (event loop side)
     def submit(self, row: tuple) -> asyncio.Future:
@@ -576,6 +630,15 @@ class RecorderStore(_ClosedOnExit):
             except RuntimeError:  # that loop is gone: nobody waits for the answer any more
                 pass
             first_id += len(futures)
+        checkpointer = self._checkpointer
+        if error is None and checkpointer is not None:
+            checkpointer.committed()
+            if checkpointer.catch_up:
+                checkpointer.catch_up = False
+                try:
+                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # the other one is at it: it will ask again
+                    pass
 
     @property
     def closed(self) -> bool:
@@ -594,6 +657,7 @@ class RecorderStore(_ClosedOnExit):
             here = None
         for loop, gathering in list(self._gatherings.items()):
             if loop is here or not loop.is_running():
+                gathering.in_flight = False  # the callback of its batch with the writer cannot run before we are done
                 gathering.hand_over()
                 continue
             flushed = threading.Event()
@@ -620,6 +684,8 @@ class RecorderStore(_ClosedOnExit):
         with self._committed:
             self._writer_gone = True
             self._committed.notify_all()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         left: list = []  # handed over after the writer's last look
         while True:
             try:
