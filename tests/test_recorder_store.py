@@ -257,10 +257,8 @@ def test_tap_rows_and_plain_rows_share_a_batch_column_for_column(tmp_path):
 
 
 def test_the_wal_starts_over_while_commits_go_on(tmp_path, monkeypatch):
-    from jivo_ops.recorder import store as store_module
-
-    monkeypatch.setattr(store_module._Checkpointer, "CATCH_UP_FRAMES", 40)
-    monkeypatch.setattr(store_module._Checkpointer, "EVERY", 0.001)
+    monkeypatch.setattr(RecorderStore, "WAL_CATCH_UP_PAGES", 40)
+    monkeypatch.setattr(RecorderStore, "CHECKPOINT_EVERY", 0.001)
     path = tmp_path / "hooks.sqlite"
     store = RecorderStore(path)
     largest = 0

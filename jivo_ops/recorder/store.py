@@ -22,7 +22,6 @@ import struct
 import threading
 import time
 from itertools import chain
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Self, Sequence
 
@@ -429,13 +428,11 @@ class _Checkpointer:
     milliseconds on a busy disk, which every request of the next batch waited out).
 
     A checkpoint that runs beside the writer seldom lets the WAL start over (SQLite restarts it only
-    when every frame was copied before the next write begins), so once the WAL is past CATCH_UP_FRAMES
+    when every frame was copied before the next write begins), so once the WAL is past `catch_up_frames`
     the writer finishes the copy itself between two commits, where little is left to copy."""
 
-    EVERY = 0.05  # seconds between two checkpoints at least; what is committed meanwhile waits for the next
-    CATCH_UP_FRAMES = 4096  # 16 MiB of WAL with 4 KiB pages
-
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, every: float, catch_up_frames: int):
+        self.every, self.catch_up_frames = every, catch_up_frames
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA synchronous = FULL")  # per connection: the checkpoint syncs what it copied
         self.catch_up = False
@@ -456,8 +453,8 @@ class _Checkpointer:
                 _busy, frames, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
             except sqlite3.Error:  # the writer's own checkpoint at close, or a full disk: the next one tries again
                 continue
-            self.catch_up = frames > self.CATCH_UP_FRAMES  # still this long: it has not started over
-            if self._stopping.wait(self.EVERY):
+            self.catch_up = frames > self.catch_up_frames  # still this long: it has not started over
+            if self._stopping.wait(self.every):
                 return
 
     def close(self) -> None:
@@ -536,6 +533,10 @@ class RecorderStore(_ClosedOnExit):
     # into two halves that alternate, each waiting out two fsyncs; waiting less than an fsync never costs more.
     MAX_GATHER_WAIT = 0.005
     _FLUSH_WAIT = 1.0  # close(): how long a running loop gets to hand over what it gathered
+    # The WAL is checkpointed off the commit path (_Checkpointer): at most this often, in seconds, and
+    # finished by the writer between two commits once it is this many pages long (16 MiB of 4 KiB pages).
+    CHECKPOINT_EVERY = 0.05
+    WAL_CATCH_UP_PAGES = 4096
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -555,7 +556,7 @@ class RecorderStore(_ClosedOnExit):
     def _start_checkpointer(self) -> _Checkpointer | None:
         """The WAL copied off the commit path; None (SQLite's own checkpoints after commits) if that cannot start."""
         try:
-            checkpointer = _Checkpointer(self.path)
+            checkpointer = _Checkpointer(self.path, self.CHECKPOINT_EVERY, self.WAL_CATCH_UP_PAGES)
         except (sqlite3.Error, RuntimeError):
             return None
         self._conn.execute("PRAGMA wal_autocheckpoint = 0")
@@ -656,22 +657,22 @@ class RecorderStore(_ClosedOnExit):
         except RuntimeError:
             here = None
         for loop, gathering in list(self._gatherings.items()):
-            if loop is here or not loop.is_running():
-                gathering.in_flight = False  # the callback of its batch with the writer cannot run before we are done
-                gathering.hand_over()
-                continue
-            flushed = threading.Event()
+            if loop is not here and loop.is_running():
+                flushed = threading.Event()
 
-            def flush(gathering=gathering, flushed=flushed) -> None:
-                gathering.hand_over()
-                flushed.set()
+                def flush(gathering=gathering, flushed=flushed) -> None:
+                    gathering.hand_over()
+                    flushed.set()
 
-            try:
-                loop.call_soon_threadsafe(flush)
-            except RuntimeError:  # closed meanwhile
-                gathering.hand_over()
-                continue
-            flushed.wait(self._FLUSH_WAIT)
+                try:
+                    loop.call_soon_threadsafe(flush)
+                except RuntimeError:  # closed meanwhile: handed over from here below
+                    pass
+                else:
+                    flushed.wait(self._FLUSH_WAIT)
+                    continue
+            gathering.in_flight = False  # the callback of its batch with the writer cannot run before we are done
+            gathering.hand_over()
 
     def close(self) -> None:
         """Commit what was submitted, stop the writer, checkpoint the WAL, close the file."""
@@ -686,6 +687,7 @@ class RecorderStore(_ClosedOnExit):
             self._committed.notify_all()
         if self._checkpointer is not None:
             self._checkpointer.close()
+            self._checkpointer = None
         left: list = []  # handed over after the writer's last look
         while True:
             try:
