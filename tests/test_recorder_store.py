@@ -5,6 +5,7 @@ The stores here are written by a real Recorder (real HTTP) or by the sandbox's J
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import subprocess
@@ -204,3 +205,75 @@ def test_every_command_refuses_a_foreign_store_with_the_same_one_line(tmp_path, 
     assert line == (f"jivo-ops: error: {foreign}: not a jivo_ops recorder store (no meta/requests tables); "
                     "point at a store written by `jivo-ops record`\n")
     assert files_under(tmp_path) == {f"{AWKWARD}/notes.sqlite"}
+
+
+# ------------------------------------------------------------------- the writer (group commit, checkpoints)
+
+
+def request_row(n: int, forward: tuple = (None,) * 6) -> tuple:
+    from jivo_ops.recorder.store import utc_now_iso
+
+    body = json.dumps(agent_message(f"c{n}", "текст")).encode()
+    return (utc_now_iso(), "POST", "/hook/{token}", "", "[]", body, 0, 200, None, "application/json", f"c{n}",
+            *forward)
+
+
+def test_a_cancelled_caller_does_not_cancel_the_others_of_its_batch(tmp_path):
+    store = RecorderStore(tmp_path / "hooks.sqlite")
+
+    async def main():
+        futures = [store.submit(request_row(n)) for n in range(5)]
+        futures[1].cancel()  # its caller went away: the others still get their ids
+        return [await f for i, f in enumerate(futures) if i != 1]
+
+    assert asyncio.run(main()) == [1, 3, 4, 5]
+    store.close()
+
+
+def test_close_commits_rows_gathered_on_a_loop_that_is_gone(tmp_path):
+    store = RecorderStore(tmp_path / "hooks.sqlite")
+
+    async def main():  # the first row goes to the writer at once, the others wait on the loop for its commit
+        for n in range(5):
+            store.submit(request_row(n))
+
+    asyncio.run(main())  # the loop ends before any commit comes back to it
+    store.close()
+    with StoreReader(tmp_path / "hooks.sqlite") as reader:
+        assert [r["chat"] for r in reader.rows_after(0, ("chat",))] == [f"c{n}" for n in range(5)]
+
+
+def test_tap_rows_and_plain_rows_share_a_batch_column_for_column(tmp_path):
+    store = RecorderStore(tmp_path / "hooks.sqlite")
+    plain, tapped = request_row(1), request_row(2, ("http://127.0.0.1:1/{token}", 200, "[]", b"{}", None, 1.5))
+
+    async def main():
+        return await asyncio.gather(store.submit(plain), store.submit(tapped))
+
+    assert asyncio.run(main()) == [1, 2]
+    store.close()
+    with StoreReader(tmp_path / "hooks.sqlite") as reader:
+        assert [tuple(r)[1:] for r in reader.rows_after(0)] == [plain, tapped]
+
+
+def test_the_wal_starts_over_while_commits_go_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(RecorderStore, "WAL_CATCH_UP_PAGES", 40)
+    monkeypatch.setattr(RecorderStore, "CHECKPOINT_EVERY", 0.001)
+    path = tmp_path / "hooks.sqlite"
+    store = RecorderStore(path)
+    largest = 0
+
+    async def client(first: int) -> None:  # sends again as soon as answered: the writer never rests
+        nonlocal largest
+        for n in range(first, 1000, 20):
+            await store.submit(request_row(n))
+            largest = max(largest, Path(f"{path}-wal").stat().st_size)
+
+    async def main() -> None:
+        await asyncio.gather(*(client(first) for first in range(20)))
+
+    asyncio.run(main())
+    store.close()
+    assert largest < 200 * 4096  # the WAL of 1,000 rows is ~600 pages when it never starts over
+    with StoreReader(path) as reader:
+        assert reader.count() == 1000

@@ -21,7 +21,7 @@ import sqlite3
 import struct
 import threading
 import time
-from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Self, Sequence
 
@@ -95,9 +95,20 @@ REQUEST_COLUMNS = ("id", "received_at", "method", "path", "query", "headers", "b
 REPLAY_COLUMNS = ("request_id", "sent_at", "target", "chunked", "status", "headers", "body", "error", "elapsed_ms")
 
 
+_this_second: tuple[int, str] = (0, "")  # (a whole second, its "YYYY-MM-DDTHH:MM:SS"): formatted once a second
+
+
 def utc_now_iso() -> str:
-    """A `received_at` / `sent_at` value: now, ISO 8601 UTC with microseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    """A `received_at` / `sent_at` value: now, ISO 8601 UTC with microseconds (as
+    `datetime.now(timezone.utc).isoformat(timespec="microseconds")`, at a third of its cost: one per request)."""
+    global _this_second
+    now = time.time()
+    second = int(now)
+    cached, text = _this_second
+    if second != cached:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _this_second = (second, text)
+    return f"{text}.{int((now - second) * 1_000_000):06d}+00:00"
 
 
 def chat_of(parsed: Any) -> str | None:
@@ -342,10 +353,24 @@ class StoreReader(_ClosedOnExit):
 _ROWS_PER_STATEMENT = 500  # 17 values a row: well under SQLite's 32766 bound parameters
 
 
-@functools.lru_cache(maxsize=64)
-def _insert_statement(count: int) -> str:
-    row = f"({', '.join('?' * (len(REQUEST_COLUMNS) - 1))})"
-    return f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS[1:])}) VALUES {', '.join([row] * count)}"
+_FORWARD_AT = REQUEST_COLUMNS.index("forward_url") - 1  # where a row's tap columns start (rows have no id)
+_NO_FORWARD = (None,) * (len(REQUEST_COLUMNS) - 1 - _FORWARD_AT)
+
+
+@functools.lru_cache(maxsize=128)
+def _insert_statement(count: int, width: int = len(REQUEST_COLUMNS) - 1) -> str:
+    """INSERT of `count` rows of the first `width` columns (the others stay NULL)."""
+    row = f"({', '.join('?' * width)})"
+    return f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS[1:1 + width])}) VALUES {', '.join([row] * count)}"
+
+
+def _insert(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> int:
+    """One multi-row INSERT; the last id. Rows without tap columns (a recorder's usual) leave them out
+    of the statement: binding a None costs sqlite3 an adapter lookup, and they are six of the seventeen."""
+    if all(row[_FORWARD_AT:] == _NO_FORWARD for row in rows):
+        values = [value for row in rows for value in row[:_FORWARD_AT]]
+        return conn.execute(_insert_statement(len(rows), _FORWARD_AT), values).lastrowid
+    return conn.execute(_insert_statement(len(rows)), list(chain.from_iterable(rows))).lastrowid
 
 
 def insert_rows(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> list[int]:
@@ -354,11 +379,16 @@ def insert_rows(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> list[int]
     One multi-row INSERT per 500 rows: one trip into SQLite (and one GIL hand-off) per batch rather
     than one per row. Inside BEGIN IMMEDIATE no other writer interleaves, and SQLite gives each row
     of the statement the next id after the largest, so the ids run up to the last one."""
+    if 0 < len(rows) <= _ROWS_PER_STATEMENT and not conn.in_transaction:
+        # One statement is a transaction of its own, commit and fsync included: one trip into SQLite,
+        # so a writer thread gives up and waits for the GIL once per batch rather than three times.
+        last = _insert(conn, rows)
+        return list(range(last - len(rows) + 1, last + 1))
     ids: list[int] = []
     conn.execute("BEGIN IMMEDIATE")
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         part = rows[start:start + _ROWS_PER_STATEMENT]
-        last = conn.execute(_insert_statement(len(part)), [value for row in part for value in row]).lastrowid
+        last = _insert(conn, part)
         ids.extend(range(last - len(part) + 1, last + 1))
     conn.execute("COMMIT")
     return ids
@@ -392,6 +422,102 @@ def insert_replays(path: str | os.PathLike, rows: Iterable[Sequence]) -> None:
         conn.close()
 
 
+class _Checkpointer:
+    """Copies the WAL into the database file on its own thread and connection, so that no commit
+    waits for a checkpoint (with synchronous=FULL one ends in an fsync of the database file: tens of
+    milliseconds on a busy disk, which every request of the next batch waited out).
+
+    A checkpoint that runs beside the writer seldom lets the WAL start over (SQLite restarts it only
+    when every frame was copied before the next write begins), so once the WAL is past `catch_up_frames`
+    the writer finishes the copy itself between two commits, where little is left to copy."""
+
+    def __init__(self, path: Path, every: float, catch_up_frames: int):
+        self.every, self.catch_up_frames = every, catch_up_frames
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA synchronous = FULL")  # per connection: the checkpoint syncs what it copied
+        self.catch_up = False
+        self._due, self._stopping = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"recorder-checkpoint:{path.name}", daemon=True)
+        self._thread.start()
+
+    def committed(self) -> None:
+        self._due.set()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            if self._stopping.is_set():
+                return
+            self._due.clear()
+            try:
+                _busy, frames, _copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
+            except sqlite3.Error:  # the writer's own checkpoint at close, or a full disk: the next one tries again
+                continue
+            self.catch_up = frames > self.catch_up_frames  # still this long: it has not started over
+            if self._stopping.wait(self.every):
+                return
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._due.set()
+        self._thread.join(10)
+        self._conn.close()
+
+
+class _Gathering:
+    """The rows one event loop has submitted for the next commit, and when to hand them to the writer.
+
+    Touched only on its loop (or, once the loop stopped, by `RecorderStore.close`), so a request
+    costs a list append and a future, not a wake-up of the writer thread: the writer is woken once
+    per batch and calls back once per batch."""
+
+    __slots__ = ("store", "loop", "rows", "futures", "in_flight", "wanted", "until", "timer")
+
+    def __init__(self, store: "RecorderStore", loop: asyncio.AbstractEventLoop):
+        self.store, self.loop = store, loop
+        self.rows: list = []
+        self.futures: list[asyncio.Future] = []  # one per row: a batch's shared one would die with any cancelled caller
+        self.in_flight = False  # a batch of this loop is with the writer
+        self.wanted, self.until = 0, 0.0
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, row: tuple) -> asyncio.Future:
+        future = self.loop.create_future()
+        self.rows.append(row)
+        self.futures.append(future)
+        if not self.in_flight and (len(self.rows) >= self.wanted or self.loop.time() >= self.until):
+            self.hand_over()
+        return future
+
+    def hand_over(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.in_flight or not self.rows:
+            return
+        self.in_flight = True
+        batch, self.rows, self.futures = (self.rows, self.futures, self), [], []
+        self.store._hand_over(batch)
+
+    def committed(self, futures: list, first_id: int, error: str | None, seconds: float) -> None:
+        """The writer's callback (on this loop): answer the batch's requests, then gather the next batch:
+        clients that wait for each answer send again at once, so it waits for as many rows as were
+        just answered, beyond those already here, for at most as long as that commit took."""
+        for row_id, future in enumerate(futures, start=first_id):
+            if not future.done():  # its caller may have gone (cancelled)
+                if error is None:
+                    future.set_result(row_id)
+                else:
+                    future.set_exception(RecorderError(error))
+        self.in_flight = False
+        self.wanted = len(futures) + len(self.rows)
+        self.until = self.loop.time() + min(seconds, self.store.MAX_GATHER_WAIT)
+        if self.store.closed or len(self.rows) >= self.wanted:
+            self.hand_over()
+        else:
+            self.timer = self.loop.call_at(self.until, self.hand_over)
+
+
 class RecorderStore(_ClosedOnExit):
     """A recorder store opened for writing, with its group-commit writer thread.
 
@@ -400,18 +526,26 @@ class RecorderStore(_ClosedOnExit):
     (`Exchanges.wait_for`) wake on each commit instead of polling the file.
     """
 
-    MAX_BATCH = 2000
+    MAX_BATCH = 2000  # rows per commit, unless one loop's batch alone is larger
     # Group commit for clients that wait for each answer (Jivo, a load test): they send again at once, so
     # after a commit the next one waits for as many requests as it answered, beyond those already queued,
     # for at most as long as that commit took (and MAX_GATHER_WAIT). Not waiting would split the clients
     # into two halves that alternate, each waiting out two fsyncs; waiting less than an fsync never costs more.
     MAX_GATHER_WAIT = 0.005
+    _FLUSH_WAIT = 1.0  # close(): how long a running loop gets to hand over what it gathered
+    # The WAL is checkpointed off the commit path (_Checkpointer): at most this often, in seconds, and
+    # finished by the writer between two commits once it is this many pages long (16 MiB of 4 KiB pages).
+    CHECKPOINT_EVERY = 0.05
+    WAL_CATCH_UP_PAGES = 4096
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._conn = open_writable(self.path)
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._checkpointer = self._start_checkpointer()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()  # batches for the writer, then None to stop
         self._committed = threading.Condition()
+        self._gatherings: dict[asyncio.AbstractEventLoop, _Gathering] = {}
+        self._writer_gone = False  # guarded by _committed: batches handed over later are refused
         self.last_id = _highest_id(self._conn)
         self.committed_batches = 0
         self._closed = False
@@ -419,76 +553,93 @@ class RecorderStore(_ClosedOnExit):
                                         daemon=True)
         self._writer.start()
 
+    def _start_checkpointer(self) -> _Checkpointer | None:
+        """The WAL copied off the commit path; None (SQLite's own checkpoints after commits) if that cannot start."""
+        try:
+            checkpointer = _Checkpointer(self.path, self.CHECKPOINT_EVERY, self.WAL_CATCH_UP_PAGES)
+        except (sqlite3.Error, RuntimeError):
+            return None
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        return checkpointer
+
     # -- writing (event loop side)
     def submit(self, row: tuple) -> asyncio.Future:
         """Queue `row` (REQUEST_COLUMNS without id) for the next batch; await the result for its id."""
         if self._closed:
-            raise _problem(self.path, "the recorder store is closed", "start the recorder again")
-        future = asyncio.get_running_loop().create_future()
-        self._queue.put((row, future))
-        return future
+            raise self._closed_problem()
+        loop = asyncio.get_running_loop()
+        gathering = self._gatherings.get(loop)
+        if gathering is None:
+            for gone in [old for old in self._gatherings if old.is_closed()]:
+                del self._gatherings[gone]
+            gathering = self._gatherings[loop] = _Gathering(self, loop)
+        return gathering.add(row)
+
+    def _closed_problem(self) -> RecorderError:
+        return _problem(self.path, "the recorder store is closed", "start the recorder again")
+
+    def _hand_over(self, batch: tuple) -> None:
+        with self._committed:
+            if not self._writer_gone:
+                self._queue.put(batch)
+                return
+        _, futures, gathering = batch
+        gathering.committed(futures, 0, str(self._closed_problem()), 0.0)
 
     # -- the writer thread
     def _write_loop(self) -> None:
-        answered, waiting, gather_until = 0, 0, 0.0
-        while True:
+        stop = False
+        while not stop:
             first = self._queue.get()
             if first is None:
                 return
-            batch, stop = self._gather(first, waiting + answered, gather_until)
-            started = time.monotonic()
-            self._commit(batch)
-            if stop:
-                return
-            finished = time.monotonic()
-            answered, waiting = len(batch), self._queue.qsize()
-            gather_until = finished + min(finished - started, self.MAX_GATHER_WAIT)
-
-    def _gather(self, first, wanted: int, until: float) -> tuple[list, bool]:
-        """`first` and what else is queued, waiting (until `until`) for `wanted` in all; whether to stop."""
-        batch = [first]
-        while len(batch) < self.MAX_BATCH:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                left = until - time.monotonic()
-                if len(batch) >= wanted or left <= 0:
-                    break
+            batches, size = [first], len(first[0])
+            while size < self.MAX_BATCH:  # other loops' batches already queued share the commit
                 try:
-                    item = self._queue.get(timeout=left)
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            if item is None:
-                return batch, True
-            batch.append(item)
-        return batch, False
+                if item is None:
+                    stop = True
+                    break
+                batches.append(item)
+                size += len(item[0])
+            self._commit(batches)
 
-    def _commit(self, batch: list) -> None:
-        ids: list[int] | None = None
-        error: Exception | None = None
+    def _commit(self, batches: list) -> None:
+        started = time.monotonic()
+        rows = batches[0][0] if len(batches) == 1 else [row for batch in batches for row in batch[0]]
+        first_id, error = 0, None
         try:
-            ids = insert_rows(self._conn, [row for row, _ in batch])
+            first_id = insert_rows(self._conn, rows)[0]
         except sqlite3.Error as exc:
             try:
                 self._conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
-            error = _problem(self.path, f"cannot store the request ({exc})",
-                             "check the disk has room and the file is writable")
-        if ids:
+            error = str(_problem(self.path, f"cannot store the request ({exc})",
+                                 "check the disk has room and the file is writable"))
+        if error is None:
             with self._committed:
-                self.last_id = ids[-1]
+                self.last_id = first_id + len(rows) - 1
                 self.committed_batches += 1
                 self._committed.notify_all()
-        # One hop back to each event loop per batch, not per request.
-        by_loop: dict[Any, list] = {}
-        for index, (_, future) in enumerate(batch):
-            by_loop.setdefault(future.get_loop(), []).append((future, ids[index] if ids else None))
-        for loop, settled in by_loop.items():
+        seconds = time.monotonic() - started
+        for _, futures, gathering in batches:  # one hop back to each loop per batch
             try:
-                loop.call_soon_threadsafe(_settle, settled, error)
+                gathering.loop.call_soon_threadsafe(gathering.committed, futures, first_id, error, seconds)
             except RuntimeError:  # that loop is gone: nobody waits for the answer any more
                 pass
+            first_id += len(futures)
+        checkpointer = self._checkpointer
+        if error is None and checkpointer is not None:
+            checkpointer.committed()
+            if checkpointer.catch_up:
+                checkpointer.catch_up = False
+                try:
+                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # the other one is at it: it will ask again
+                    pass
 
     @property
     def closed(self) -> bool:
@@ -499,15 +650,54 @@ class RecorderStore(_ClosedOnExit):
         with self._committed:
             return self._committed.wait_for(lambda: self.last_id > after_id or self._closed, timeout)
 
+    def _flush_gatherings(self) -> None:
+        """Hand every loop's gathered rows to the writer: on the loop itself while it runs, from here once it stopped."""
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        for loop, gathering in list(self._gatherings.items()):
+            if loop is not here and loop.is_running():
+                flushed = threading.Event()
+
+                def flush(gathering=gathering, flushed=flushed) -> None:
+                    gathering.hand_over()
+                    flushed.set()
+
+                try:
+                    loop.call_soon_threadsafe(flush)
+                except RuntimeError:  # closed meanwhile: handed over from here below
+                    pass
+                else:
+                    flushed.wait(self._FLUSH_WAIT)
+                    continue
+            gathering.in_flight = False  # the callback of its batch with the writer cannot run before we are done
+            gathering.hand_over()
+
     def close(self) -> None:
-        """Commit what is queued, stop the writer, checkpoint the WAL, close the file."""
+        """Commit what was submitted, stop the writer, checkpoint the WAL, close the file."""
         if self._closed:
             return
         self._closed = True
+        self._flush_gatherings()
         self._queue.put(None)
         self._writer.join(30)
         with self._committed:
+            self._writer_gone = True
             self._committed.notify_all()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
+        left: list = []  # handed over after the writer's last look
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                left.append(item)
+        if left:
+            self._commit(left)
         try:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error:
@@ -516,13 +706,3 @@ class RecorderStore(_ClosedOnExit):
 
     def __repr__(self) -> str:
         return f"<RecorderStore {self.path} last_id={self.last_id}{' closed' if self._closed else ''}>"
-
-
-def _settle(settled: list, error: Exception | None) -> None:
-    for future, row_id in settled:
-        if future.done():
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(row_id)
