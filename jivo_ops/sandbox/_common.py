@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 from ..errors import JivoOpsError
 from ..redaction import mask_url, redact
 
-__all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "QuietDisconnects", "Delivery", "deliver",
+__all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "QuietDisconnects", "FastRoutes", "Delivery", "deliver",
            "SimulatedService", "alnum", "hex_token", "now", "iso", "reporter_time", "plain", "json_response",
            "error_dto"]
 
@@ -293,6 +293,29 @@ class QuietDisconnects:
             self.history.add(self.side, "client_gone", text="the client disconnected mid-request")
 
 
+class FastRoutes:
+    """The hot paths (a transfer's every request) straight to their handlers; everything else to Starlette.
+
+    `table()` maps (method, exact path) to (handler, path_params): the same handlers Starlette's routes
+    call, with the same Request, minus the route scan and the middleware and send wrappers that were a
+    tenth of the sandbox's CPU per request (issue 17 §3). A path not in the table (a wrong token, the
+    admin API, the Reporter) goes the Starlette way and gets its answers from there.
+    """
+
+    def __init__(self, app, table: Callable[[], dict]):
+        self.app, self.table = app, table
+
+    async def __call__(self, scope, receive, send):
+        hit = self.table().get((scope.get("method"), scope["path"])) if scope["type"] == "http" else None
+        if hit is None:
+            return await self.app(scope, receive, send)
+        from starlette.requests import Request
+
+        handler, scope["path_params"] = hit
+        response = await handler(Request(scope, receive))
+        await response(scope, receive, send)
+
+
 # -- outgoing deliveries --------------------------------------------------------------------------
 
 @dataclass
@@ -329,23 +352,56 @@ async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int,
 
 # -- the part of a simulated service that does not depend on which one it is ----------------------
 
-# The client toward the other side: httpx's API (the one retry rule, `channel.http.asend`) on aiohttp's
-# transport (`channel.http.AiohttpTransport`, the runner's too). httpcore scans its whole pool (connections × queued requests) for every request: with one
-# pool of 200 that scan was 83 % of the sandbox's CPU under load, and even split in 8 pools httpcore
-# cost ~1 ms CPU per internal request; aiohttp's connector takes a free connection without a scan
-# (issue 17: the internal calls fell from 42 % to 20 % of the sandbox's CPU in a profile under load).
+# The client toward the other side: `channel.http.asend` (the one retry rule, its errors and reasons)
+# on aiohttp's transport (`channel.http.AiohttpTransport`, the runner's too). httpcore scanned its whole
+# pool (connections × queued requests) for every request: with one pool of 200 that scan was 83 % of the
+# sandbox's CPU under load; aiohttp's connector takes a free connection without a scan (issue 17).
 OUTGOING_CONNECTIONS = 200
+
+
+class DirectClient:
+    """The two methods `asend` calls on an httpx.AsyncClient, straight onto the transport.
+
+    httpx.AsyncClient.send's auth, redirect, cookie and event-hook steps were a third of each internal
+    call's CPU (issue 17 §3, profile under load); a simulated service follows no redirect, keeps no
+    cookie and has no credentials to add. The request is still an httpx.Request (Host, Content-Length
+    or chunked framing, the same default headers as `make_async_client`) and the answer an httpx.Response.
+    """
+
+    def __init__(self, transport) -> None:
+        from ..channel.http import USER_AGENT
+
+        self.transport = transport
+        self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
+                        "Connection": "keep-alive"}
+
+    def build_request(self, method: str, url, *, content=None, headers=None, params=None, timeout=10.0):
+        import httpx
+
+        from ..channel.http import client_timeout
+
+        timeout = timeout if isinstance(timeout, httpx.Timeout) else client_timeout(timeout)
+        return httpx.Request(method, url, content=content, params=params, headers={**self.headers, **(headers or {})},
+                             extensions={"timeout": timeout.as_dict()})
+
+    async def send(self, request):
+        response = await self.transport.handle_async_request(request)
+        await response.aread()
+        return response
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
 
 
 def _new_clients() -> list:
     import httpx
 
-    from ..channel.http import KEEPALIVE_EXPIRY_S, AiohttpTransport, make_async_client
+    from ..channel.http import KEEPALIVE_EXPIRY_S, AiohttpTransport
 
     # keep connections to the other side alive under load (many chats at once)
     limits = httpx.Limits(max_connections=OUTGOING_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY_S)
     tls = httpx.create_ssl_context()  # built off the loop: it costs ~0.1 s
-    return [make_async_client(transport=AiohttpTransport(verify=tls, limits=limits))]
+    return [DirectClient(AiohttpTransport(verify=tls, limits=limits))]
 
 
 class SimulatedService:
@@ -439,8 +495,9 @@ class SimulatedService:
         return json_response({"ok": True})
 
     # -- the ASGI face --------------------------------------------------------------------------
-    def _asgi(self, routes: list, rates: Callable[[str], tuple[float, float, float]]):
-        """Starlette over `routes`, starting and stopping this service, behind fault injection."""
+    def _asgi(self, routes: list, rates: Callable[[str], tuple[float, float, float]], fast: Callable[[], dict] = dict):
+        """Starlette over `routes` (`fast()`: the hot ones, see `FastRoutes`), starting and stopping this
+        service, behind fault injection."""
         from contextlib import asynccontextmanager
 
         from starlette.applications import Starlette
@@ -453,6 +510,7 @@ class SimulatedService:
             finally:
                 await self.shutdown()
 
-        app = QuietDisconnects(Starlette(routes=routes, lifespan=lifespan), side=self.side, history=self.history)
+        app = QuietDisconnects(FastRoutes(Starlette(routes=routes, lifespan=lifespan), fast),
+                               side=self.side, history=self.history)
         return FaultMiddleware(app, side=self.side, history=self.history, rates=rates,
                                seed=lambda: self.settings().seed)

@@ -334,7 +334,8 @@ class JaicpService(SimulatedService):
         """Jivo's «Уникальный URL»/status: True/False, or None when it cannot tell (with the reason)."""
         url = self.external_api_endpoint.strip().rstrip("/") + "/status"
         try:
-            response = await (await self.http()).get(url, timeout=self.settings().forward_timeout)
+            client = await self.http()
+            response = await client.send(client.build_request("GET", url, timeout=self.settings().forward_timeout))
         except Exception as exc:  # noqa: BLE001 - any transport failure means "cannot tell"
             return None, f"GET {mask_url(url)} failed: {type(exc).__name__}"
         body = response.text.strip()
@@ -842,6 +843,13 @@ class JaicpService(SimulatedService):
         self.apply_settings({"switch_fields": switch})
         return json_response({"switch": dict(self.settings().switch_fields)})
 
+    def fast_routes(self) -> dict:
+        """The paths every transfer takes (`FastRoutes`): the Chat API, its /events, the Internal Webhook Url."""
+        token = {"token": self.chat_token}
+        return {("POST", f"/chatapi/{self.chat_token}"): (self._chat_api, token),
+                ("GET", f"/chatapi/{self.chat_token}/events"): (self._events, token),
+                ("POST", WEBHOOK_PREFIX + self.webhook_token): (self._webhook, {"token": self.webhook_token})}
+
     def app(self):
         from starlette.routing import Route
 
@@ -873,7 +881,7 @@ class JaicpService(SimulatedService):
                         min(1.0, s.jaicp_drop_rate + s.webhook_drop_rate))
             return s.jaicp_latency, s.jaicp_error_rate, s.jaicp_drop_rate
 
-        return self._asgi(routes, rates)
+        return self._asgi(routes, rates, self.fast_routes)
 
 
 async def _disconnected(receive) -> None:
