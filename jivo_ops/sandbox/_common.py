@@ -43,7 +43,7 @@ def iso(ts: datetime) -> str:
 
 def reporter_time(ts: datetime) -> str:
     """JAICP Reporter style: ``2026-11-25T18:56:31.123Z``."""
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    return ts.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"  # isoformat: a tenth of strftime's CPU
 
 
 # -- responses ------------------------------------------------------------------------------------
@@ -353,55 +353,23 @@ async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int,
 # -- the part of a simulated service that does not depend on which one it is ----------------------
 
 # The client toward the other side: `channel.http.asend` (the one retry rule, its errors and reasons)
-# on aiohttp's transport (`channel.http.AiohttpTransport`, the runner's too). httpcore scanned its whole
-# pool (connections × queued requests) for every request: with one pool of 200 that scan was 83 % of the
-# sandbox's CPU under load; aiohttp's connector takes a free connection without a scan (issue 17).
+# on `_outgoing.OutgoingClient` (why: its docstring). httpcore scanned its whole pool (connections ×
+# queued requests) for every request: with one pool of 200 that scan was 83 % of the sandbox's CPU
+# under load; neither pool here scans (issue 17).
 OUTGOING_CONNECTIONS = 200
-
-
-class DirectClient:
-    """The two methods `asend` calls on an httpx.AsyncClient, straight onto the transport.
-
-    httpx.AsyncClient.send's auth, redirect, cookie and event-hook steps were a third of each internal
-    call's CPU (issue 17 §3, profile under load); a simulated service follows no redirect, keeps no
-    cookie and has no credentials to add. The request is still an httpx.Request (Host, Content-Length
-    or chunked framing, the same default headers as `make_async_client`) and the answer an httpx.Response.
-    """
-
-    def __init__(self, transport) -> None:
-        from ..channel.http import USER_AGENT
-
-        self.transport = transport
-        self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
-                        "Connection": "keep-alive"}
-
-    def build_request(self, method: str, url, *, content=None, headers=None, params=None, timeout=10.0):
-        import httpx
-
-        from ..channel.http import client_timeout
-
-        timeout = timeout if isinstance(timeout, httpx.Timeout) else client_timeout(timeout)
-        return httpx.Request(method, url, content=content, params=params, headers={**self.headers, **(headers or {})},
-                             extensions={"timeout": timeout.as_dict()})
-
-    async def send(self, request):
-        response = await self.transport.handle_async_request(request)
-        await response.aread()
-        return response
-
-    async def aclose(self) -> None:
-        await self.transport.aclose()
 
 
 def _new_clients() -> list:
     import httpx
 
     from ..channel.http import KEEPALIVE_EXPIRY_S, AiohttpTransport
+    from ._outgoing import OutgoingClient
 
     # keep connections to the other side alive under load (many chats at once)
     limits = httpx.Limits(max_connections=OUTGOING_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY_S)
     tls = httpx.create_ssl_context()  # built off the loop: it costs ~0.1 s
-    return [DirectClient(AiohttpTransport(verify=tls, limits=limits))]
+    return [OutgoingClient(AiohttpTransport(verify=tls, limits=limits), limit=OUTGOING_CONNECTIONS,
+                           expiry=KEEPALIVE_EXPIRY_S)]
 
 
 class SimulatedService:
