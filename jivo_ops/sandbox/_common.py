@@ -18,7 +18,7 @@ from ..errors import JivoOpsError
 from ..redaction import mask_url, redact
 
 __all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "QuietDisconnects", "FastRoutes", "Delivery", "deliver",
-           "SimulatedService", "alnum", "hex_token", "now", "iso", "reporter_time", "plain", "json_response",
+           "SimulatedService", "alnum", "hex_token", "uuid_text", "uuid_hex", "now", "iso", "reporter_time", "plain", "json_response",
            "error_dto"]
 
 _ALNUM = string.ascii_letters + string.digits
@@ -31,6 +31,20 @@ def alnum(n: int) -> str:
 
 def hex_token(n: int) -> str:
     return secrets.token_hex((n + 1) // 2)[:n]
+
+
+_ids = random.Random()  # ids, not secrets: no system call per id
+
+
+def uuid_text() -> str:
+    """A random (version 4) UUID as `str(uuid.uuid4())` spells it, for a fifth of its CPU (several per transfer)."""
+    h = "%032x" % (_ids.getrandbits(128) & ~(0xF << 76) & ~(0xC << 60) | (0x4 << 76) | (0x8 << 60))
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def uuid_hex() -> str:
+    """`uuid_text()` as `uuid.uuid4().hex` spells it."""
+    return uuid_text().replace("-", "")
 
 
 def now() -> datetime:
@@ -356,7 +370,15 @@ async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int,
 # on `_outgoing.OutgoingClient` (why: its docstring). httpcore scanned its whole pool (connections ×
 # queued requests) for every request: with one pool of 200 that scan was 83 % of the sandbox's CPU
 # under load; neither pool here scans (issue 17).
-OUTGOING_CONNECTIONS = 200
+
+
+def outgoing_connections() -> int:
+    """How many internal calls may be in flight at once: a quarter of what the servers accept (each
+    internal call holds two descriptors, ours and the other half's), at most 2,000. At 3,000 concurrent
+    transfers every answer takes seconds, and 200 slots made the internal calls the queue that timed out."""
+    from ..channel.serving import ServingLimits
+
+    return min(2000, max(50, ServingLimits().max_connections // 4))
 
 
 def _new_clients() -> list:
@@ -366,10 +388,10 @@ def _new_clients() -> list:
     from ._outgoing import OutgoingClient
 
     # keep connections to the other side alive under load (many chats at once)
-    limits = httpx.Limits(max_connections=OUTGOING_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY_S)
+    cap = outgoing_connections()
+    limits = httpx.Limits(max_connections=cap, keepalive_expiry=KEEPALIVE_EXPIRY_S)
     tls = httpx.create_ssl_context()  # built off the loop: it costs ~0.1 s
-    return [OutgoingClient(AiohttpTransport(verify=tls, limits=limits), limit=OUTGOING_CONNECTIONS,
-                           expiry=KEEPALIVE_EXPIRY_S)]
+    return [OutgoingClient(AiohttpTransport(verify=tls, limits=limits), limit=cap, expiry=KEEPALIVE_EXPIRY_S)]
 
 
 class SimulatedService:

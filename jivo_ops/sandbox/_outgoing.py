@@ -160,6 +160,14 @@ class _Pool:
         self.idle.clear()
 
 
+def _says_utf8(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the Content-Type among `headers` names charset=utf-8 (what both simulated services send)."""
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            return value.lower().replace(b" ", b"").endswith(b";charset=utf-8")
+    return False
+
+
 class OutgoingClient:
     """`asend`'s view of an httpx.AsyncClient: `build_request`, `send`, `aclose` (see the module's docstring)."""
 
@@ -192,6 +200,8 @@ class OutgoingClient:
             return response
         status, headers, body = await self._exchange(request)
         response = httpx.Response(status, headers=headers, content=body)
+        if _says_utf8(headers):  # httpx would parse the Content-Type with the email package for each reason
+            response.encoding = "utf-8"
         if status >= 300:  # a refusal's error names the URL: only then is an httpx.Request worth building
             response.request = request.httpx_request()
         return response

@@ -19,13 +19,12 @@ import asyncio
 import itertools
 import json
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..redaction import mask_url
 from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, iso, json_response, now, parse_json,
-                      plain, read_body)
+                      plain, read_body, uuid_hex)
 from .operator_view import REFUSED
 from .settings import MESSAGE_TYPES, SandboxSettings
 
@@ -261,7 +260,7 @@ class JivoService(SimulatedService):
         s = self.settings()
         body = {"sender": {"id": op.id, "name": op.name} if op else {"id": "agent", "name": "Оператор"},
                 "recipient": {"id": chat.client_id},
-                "message": {"id": uuid.uuid4().hex, **message}}
+                "message": {"id": uuid_hex(), **message}}
         kind = message.get("type")
         text = message.get("text") or message.get("file")
         is_content = kind in MESSAGE_TYPES
