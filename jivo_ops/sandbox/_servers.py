@@ -17,6 +17,48 @@ import time
 __all__ = ["LoopServers"]
 
 
+class _CorkedTransport:
+    """A transport whose writes within one loop step go out as one: uvicorn writes a response's head
+    and body separately, two sends and two wake-ups of the other side for every answer (issue 17 §3).
+    Closing sends what is pending first; everything else is the transport's own."""
+
+    __slots__ = ("_transport", "_loop", "_pending")
+
+    def __init__(self, transport, loop) -> None:
+        self._transport, self._loop, self._pending = transport, loop, []
+
+    def write(self, data) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def writelines(self, lines) -> None:
+        for data in lines:
+            self.write(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
+def _corked(protocol_class: type) -> type:
+    """`protocol_class` (the guarded uvicorn protocol) writing through a `_CorkedTransport`."""
+    def connection_made(self, transport) -> None:
+        protocol_class.connection_made(self, _CorkedTransport(transport, asyncio.get_running_loop()))
+
+    return type(f"Corked{protocol_class.__name__}", (protocol_class,), {"connection_made": connection_made})
+
+
 def _run_loop(main) -> None:
     """`asyncio.run(main)`, on uvloop when it is installed."""
     try:
@@ -36,6 +78,8 @@ class LoopServers:
 
         self._sockets = [sock for _, sock in apps]
         self._servers = [make_server(app, log_level=log_level) for app, _ in apps]
+        for server in self._servers:
+            server.config.http = _corked(server.config.http)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
