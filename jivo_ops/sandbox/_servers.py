@@ -5,6 +5,12 @@ write would hand the GIL back and forth (each hand-over waits out the switch int
 the pair several times slower under load. One loop keeps them separate servers without that cost.
 That loop is uvloop's when it is installed (`uvicorn[standard]` brings it): the event loop and its
 selector were a quarter of the sandbox's CPU in a profile under load, and uvloop does both in C (issue 17).
+
+One process, not workers: a transfer's state (the Chat API client, its live chat, Jivo's chat and its
+operator, the history both sides write and `Sandbox.history` reads) is shared by requests that arrive
+on different connections, so several processes would each see a part of it. The CPU per transfer was
+cut instead (issue 17 §3): the hot paths past Starlette's router (`_common.FastRoutes`), the internal
+calls on a small httptools pool (`_outgoing`), and each answer in one send (`_CorkedTransport`).
 """
 
 from __future__ import annotations
