@@ -83,6 +83,10 @@ class LoopServers:
         from ..channel.serving import make_server  # the same guards as every server the project starts
 
         self._sockets = [sock for _, sock in apps]
+        for sock in self._sockets:
+            # the longest accept queue the system allows: 3,000 clients connecting at once overflowed 2,048,
+            # and a dropped SYN is resent after 1, 3, 7, 15 s — past a 30 s request timeout (issue 17 §3)
+            sock.listen(socket.SOMAXCONN)
         self._servers = [make_server(app, log_level=log_level) for app, _ in apps]
         for server in self._servers:
             server.config.http = _corked(server.config.http)
