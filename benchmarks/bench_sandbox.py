@@ -7,7 +7,10 @@ running the default script's calls per transfer: `POST` hello, `POST` the operat
 /events` until the operator's message, `POST` the close phrase, and the operator-side view. Every
 transfer may open its own connection (up to the concurrency), each request waits at most 30 s.
 
-Prints the sandbox's CPU per transfer at this load and ends with
+At this size every answer takes seconds, so what fails first is whatever waits on a bounded queue with
+a deadline; on a machine whose cores the sandbox shares, its CPU per transfer (bench_transfer.py's
+`BENCH sandbox`) decides how long each wave of 3,000 takes. Prints the sandbox's CPU per transfer at
+this load and ends with
 `BENCH sandbox-3000 ratio=<answered / transfers> goal=>=1.0 PASS|FAIL`.
 
     .venv/bin/python benchmarks/bench_sandbox.py [--transfers 6000] [--concurrency 3000] [--drivers 2]

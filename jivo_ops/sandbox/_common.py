@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterable
 from ..errors import JivoOpsError
 from ..redaction import mask_url, redact
 
-__all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "QuietDisconnects", "Delivery", "deliver",
-           "SimulatedService", "alnum", "hex_token", "now", "iso", "reporter_time", "plain", "json_response",
+__all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "QuietDisconnects", "FastRoutes", "Delivery", "deliver",
+           "SimulatedService", "alnum", "hex_token", "uuid_text", "uuid_hex", "now", "iso", "reporter_time", "plain", "json_response",
            "error_dto"]
 
 _ALNUM = string.ascii_letters + string.digits
@@ -33,6 +33,20 @@ def hex_token(n: int) -> str:
     return secrets.token_hex((n + 1) // 2)[:n]
 
 
+_ids = random.Random()  # ids, not secrets: no system call per id
+
+
+def uuid_text() -> str:
+    """A random (version 4) UUID as `str(uuid.uuid4())` spells it, for a fifth of its CPU (several per transfer)."""
+    h = "%032x" % (_ids.getrandbits(128) & ~(0xF << 76) & ~(0xC << 60) | (0x4 << 76) | (0x8 << 60))
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def uuid_hex() -> str:
+    """`uuid_text()` as `uuid.uuid4().hex` spells it."""
+    return uuid_text().replace("-", "")
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -43,7 +57,7 @@ def iso(ts: datetime) -> str:
 
 def reporter_time(ts: datetime) -> str:
     """JAICP Reporter style: ``2026-11-25T18:56:31.123Z``."""
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+    return ts.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"  # isoformat: a tenth of strftime's CPU
 
 
 # -- responses ------------------------------------------------------------------------------------
@@ -293,6 +307,29 @@ class QuietDisconnects:
             self.history.add(self.side, "client_gone", text="the client disconnected mid-request")
 
 
+class FastRoutes:
+    """The hot paths (a transfer's every request) straight to their handlers; everything else to Starlette.
+
+    `table()` maps (method, exact path) to (handler, path_params): the same handlers Starlette's routes
+    call, with the same Request, minus the route scan and the middleware and send wrappers that were a
+    tenth of the sandbox's CPU per request (issue 17 §3). A path not in the table (a wrong token, the
+    admin API, the Reporter) goes the Starlette way and gets its answers from there.
+    """
+
+    def __init__(self, app, table: Callable[[], dict]):
+        self.app, self.table = app, table
+
+    async def __call__(self, scope, receive, send):
+        hit = self.table().get((scope.get("method"), scope["path"])) if scope["type"] == "http" else None
+        if hit is None:
+            return await self.app(scope, receive, send)
+        from starlette.requests import Request
+
+        handler, scope["path_params"] = hit
+        response = await handler(Request(scope, receive))
+        await response(scope, receive, send)
+
+
 # -- outgoing deliveries --------------------------------------------------------------------------
 
 @dataclass
@@ -329,23 +366,32 @@ async def deliver(client, url: str, body: bytes, *, chunked: bool, retries: int,
 
 # -- the part of a simulated service that does not depend on which one it is ----------------------
 
-# The client toward the other side: httpx's API (the one retry rule, `channel.http.asend`) on aiohttp's
-# transport (`channel.http.AiohttpTransport`, the runner's too). httpcore scans its whole pool (connections × queued requests) for every request: with one
-# pool of 200 that scan was 83 % of the sandbox's CPU under load, and even split in 8 pools httpcore
-# cost ~1 ms CPU per internal request; aiohttp's connector takes a free connection without a scan
-# (issue 17: the internal calls fell from 42 % to 20 % of the sandbox's CPU in a profile under load).
-OUTGOING_CONNECTIONS = 200
+# The client toward the other side: `channel.http.asend` (the one retry rule, its errors and reasons)
+# on `_outgoing.OutgoingClient` (why: its docstring). httpcore scanned its whole pool (connections ×
+# queued requests) for every request: with one pool of 200 that scan was 83 % of the sandbox's CPU
+# under load; neither pool here scans (issue 17).
+
+
+def outgoing_connections() -> int:
+    """How many internal calls may be in flight at once: a quarter of what the servers accept (each
+    internal call holds two descriptors, ours and the other half's), at most 2,000. At 3,000 concurrent
+    transfers every answer takes seconds, and 200 slots made the internal calls the queue that timed out."""
+    from ..channel.serving import ServingLimits
+
+    return min(2000, max(50, ServingLimits().max_connections // 4))
 
 
 def _new_clients() -> list:
     import httpx
 
-    from ..channel.http import KEEPALIVE_EXPIRY_S, AiohttpTransport, make_async_client
+    from ..channel.http import KEEPALIVE_EXPIRY_S, AiohttpTransport
+    from ._outgoing import OutgoingClient
 
     # keep connections to the other side alive under load (many chats at once)
-    limits = httpx.Limits(max_connections=OUTGOING_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY_S)
+    cap = outgoing_connections()
+    limits = httpx.Limits(max_connections=cap, keepalive_expiry=KEEPALIVE_EXPIRY_S)
     tls = httpx.create_ssl_context()  # built off the loop: it costs ~0.1 s
-    return [make_async_client(transport=AiohttpTransport(verify=tls, limits=limits))]
+    return [OutgoingClient(AiohttpTransport(verify=tls, limits=limits), limit=cap, expiry=KEEPALIVE_EXPIRY_S)]
 
 
 class SimulatedService:
@@ -439,8 +485,9 @@ class SimulatedService:
         return json_response({"ok": True})
 
     # -- the ASGI face --------------------------------------------------------------------------
-    def _asgi(self, routes: list, rates: Callable[[str], tuple[float, float, float]]):
-        """Starlette over `routes`, starting and stopping this service, behind fault injection."""
+    def _asgi(self, routes: list, rates: Callable[[str], tuple[float, float, float]], fast: Callable[[], dict] = dict):
+        """Starlette over `routes` (`fast()`: the hot ones, see `FastRoutes`), starting and stopping this
+        service, behind fault injection."""
         from contextlib import asynccontextmanager
 
         from starlette.applications import Starlette
@@ -453,6 +500,7 @@ class SimulatedService:
             finally:
                 await self.shutdown()
 
-        app = QuietDisconnects(Starlette(routes=routes, lifespan=lifespan), side=self.side, history=self.history)
+        app = QuietDisconnects(FastRoutes(Starlette(routes=routes, lifespan=lifespan), fast),
+                               side=self.side, history=self.history)
         return FaultMiddleware(app, side=self.side, history=self.history, rates=rates,
                                seed=lambda: self.settings().seed)

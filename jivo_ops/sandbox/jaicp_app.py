@@ -15,14 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from ..redaction import mask_url
 from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, error_dto, hex_token, iso,
-                      json_response, now, parse_json, read_body, reporter_time)
+                      json_response, now, parse_json, read_body, reporter_time, uuid_hex, uuid_text)
 from .settings import SandboxSettings
 
 __all__ = ["JaicpService", "WEBHOOK_PREFIX"]
@@ -158,8 +157,8 @@ class JaicpService(SimulatedService):
         st = self.clients.get(client_id)
         if st is not None:
             return st, False
-        st = ClientState(client_id=client_id, session_id=str(uuid.uuid4()), session_started=now(),
-                         jivo_id=f"jaicp-{uuid.uuid4().hex}")
+        st = ClientState(client_id=client_id, session_id=uuid_text(), session_started=now(),
+                         jivo_id=f"jaicp-{uuid_hex()}")
         self.clients[client_id] = st
         self.jivo_ids[st.jivo_id] = client_id
         return st, True
@@ -167,7 +166,7 @@ class JaicpService(SimulatedService):
     def _push_event(self, st: ClientState, kind: str, data: dict, question_id: str | None = None) -> dict:
         ts = max(int(time.time() * 1000), st.last_ts + 1)
         st.last_ts = ts
-        item = {"type": kind, "event": {"questionId": question_id or str(uuid.uuid4()), "timestamp": ts,
+        item = {"type": kind, "event": {"questionId": question_id or uuid_text(), "timestamp": ts,
                                         "data": data}}
         st.events.append(item)
         old, st.changed = st.changed, asyncio.Event()
@@ -230,7 +229,7 @@ class JaicpService(SimulatedService):
         """One Chat API request: (HTTP status, body)."""
         s = self.settings()
         st, new_session = self._state(client_id)
-        qid = question_id or str(uuid.uuid4())
+        qid = question_id or uuid_text()
         was_livechat = st.livechat
         if query is not None:
             st.questions += 1
@@ -312,7 +311,7 @@ class JaicpService(SimulatedService):
             if not online:
                 self.history.add(self.side, "no_operators", client_id=st.client_id, author="SYSTEM",
                                  text=EVENT_NO_OPERATORS, reason=why)
-                qid = str(uuid.uuid4())
+                qid = uuid_text()
                 answer = self._bot_says(st, [s.no_operators_text], "/NoOperatorsOnline")
                 self._log(st, qid, event=EVENT_NO_OPERATORS, replies=answer, request_livechat=False)
                 if s.no_operators_delivery == "events":
@@ -334,7 +333,8 @@ class JaicpService(SimulatedService):
         """Jivo's «Уникальный URL»/status: True/False, or None when it cannot tell (with the reason)."""
         url = self.external_api_endpoint.strip().rstrip("/") + "/status"
         try:
-            response = await (await self.http()).get(url, timeout=self.settings().forward_timeout)
+            client = await self.http()
+            response = await client.send(client.build_request("GET", url, timeout=self.settings().forward_timeout))
         except Exception as exc:  # noqa: BLE001 - any transport failure means "cannot tell"
             return None, f"GET {mask_url(url)} failed: {type(exc).__name__}"
         body = response.text.strip()
@@ -375,7 +375,7 @@ class JaicpService(SimulatedService):
                 return False
             sender_id = st.jivo_id if s.jivo_sender_id == "own" else st.client_id
             body = {"sender": {"id": sender_id, "name": f"Клиент {sender_id}"},
-                    "message": {"type": "text", "id": uuid.uuid4().hex, "text": text}}
+                    "message": {"type": "text", "id": uuid_hex(), "text": text}}
             raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
 
             def on_attempt(attempt: int, status: int | None, reason: str) -> None:
@@ -417,7 +417,7 @@ class JaicpService(SimulatedService):
                                  text="agent closed a chat that is not live", reason="no live chat")
                 return 200, "ok"
             replies = self._finish_livechat(st, closed_by="operator")
-            qid = str(uuid.uuid4())
+            qid = uuid_text()
             self._log(st, qid, event=EVENT_FINISHED, replies=replies, request_livechat=True)
             self._push_event(st, "botResponse", {"replies": replies, "event": EVENT_FINISHED}, qid)
             return 200, "ok"
@@ -449,7 +449,7 @@ class JaicpService(SimulatedService):
             if st is None:
                 st, _ = self._state(client_id)
         st.operator = operator
-        qid = str(uuid.uuid4())
+        qid = uuid_text()
         self._push_event(st, s.operator_event_type, {"replies": [reply], "livechat": True, "operatorInfo": operator},
                          qid)
         st.transcript.append(("OPERATOR", text))
@@ -513,7 +513,7 @@ class JaicpService(SimulatedService):
         fields, error = await self._read_request(request)
         if error is not None:
             return error
-        qid = str(uuid.uuid4())
+        qid = uuid_text()
         self.spawn(self._async_turn(fields, qid))
         return json_response({"clientId": fields["client_id"], "questionId": qid, "timestamp": iso(now())})
 
@@ -842,6 +842,13 @@ class JaicpService(SimulatedService):
         self.apply_settings({"switch_fields": switch})
         return json_response({"switch": dict(self.settings().switch_fields)})
 
+    def fast_routes(self) -> dict:
+        """The paths every transfer takes (`FastRoutes`): the Chat API, its /events, the Internal Webhook Url."""
+        token = {"token": self.chat_token}
+        return {("POST", f"/chatapi/{self.chat_token}"): (self._chat_api, token),
+                ("GET", f"/chatapi/{self.chat_token}/events"): (self._events, token),
+                ("POST", WEBHOOK_PREFIX + self.webhook_token): (self._webhook, {"token": self.webhook_token})}
+
     def app(self):
         from starlette.routing import Route
 
@@ -873,7 +880,7 @@ class JaicpService(SimulatedService):
                         min(1.0, s.jaicp_drop_rate + s.webhook_drop_rate))
             return s.jaicp_latency, s.jaicp_error_rate, s.jaicp_drop_rate
 
-        return self._asgi(routes, rates)
+        return self._asgi(routes, rates, self.fast_routes)
 
 
 async def _disconnected(receive) -> None:

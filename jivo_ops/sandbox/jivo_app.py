@@ -19,13 +19,12 @@ import asyncio
 import itertools
 import json
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..redaction import mask_url
 from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, iso, json_response, now, parse_json,
-                      plain, read_body)
+                      plain, read_body, uuid_hex)
 from .operator_view import REFUSED
 from .settings import MESSAGE_TYPES, SandboxSettings
 
@@ -261,7 +260,7 @@ class JivoService(SimulatedService):
         s = self.settings()
         body = {"sender": {"id": op.id, "name": op.name} if op else {"id": "agent", "name": "Оператор"},
                 "recipient": {"id": chat.client_id},
-                "message": {"id": uuid.uuid4().hex, **message}}
+                "message": {"id": uuid_hex(), **message}}
         kind = message.get("type")
         text = message.get("text") or message.get("file")
         is_content = kind in MESSAGE_TYPES
@@ -555,6 +554,15 @@ class JivoService(SimulatedService):
         return [Route("/{key}/{cid}/status", self._status, methods=["GET"]),
                 Route("/{key}/{cid}", self._message, methods=["POST"])]
 
+    def fast_routes(self, *, channel: bool = True, admin: bool = True) -> dict:
+        """The paths every transfer takes (`FastRoutes`): the «Уникальный URL», its /status, the operator view."""
+        where = {"key": self.channel_key, "cid": self.channel_id}
+        table = {("POST", self.unique_path): (self._message, where),
+                 ("GET", self.unique_path + "/status"): (self._status, where)} if channel else {}
+        if admin:
+            table["POST", OPERATOR_VIEW_PATH] = (self._admin_operator_side, {})
+        return table
+
     def app(self, *, channel: bool = True, admin: bool = True):
         routes = (self.admin_routes() if admin else []) + (self.channel_routes() if channel else [])
 
@@ -562,4 +570,4 @@ class JivoService(SimulatedService):
             s = self.settings()
             return s.jivo_latency, s.jivo_error_rate, s.jivo_drop_rate
 
-        return self._asgi(routes, rates)
+        return self._asgi(routes, rates, lambda: self.fast_routes(channel=channel, admin=admin))
