@@ -259,11 +259,14 @@ def make_server(app, *, limits: ServingLimits | None = None, log_level: str = "w
 
     limits = limits or ServingLimits()
     # No Server/Date headers: they tell a stranger what runs here, and would make refusals differ.
+    # No proxy-header rewriting: nothing here reads the client address or scheme from the scope, and
+    # uvicorn's middleware for it costs every request a layer.
     # keep-alive above httpx's 5 s pool expiry: with equal timeouts a client may reuse a connection the
     # server is closing at that instant ("Server disconnected without sending a response").
     config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False, http=_protocol_class(limits),
                             ws="none", limit_concurrency=None, timeout_graceful_shutdown=2,
-                            timeout_keep_alive=int(keep_alive), server_header=False, date_header=False)
+                            timeout_keep_alive=int(keep_alive), server_header=False, date_header=False,
+                            proxy_headers=False)
     redact_handlers()  # uvicorn.Config just added its own log handlers: they mask tokens like every other
     return uvicorn.Server(config)
 
