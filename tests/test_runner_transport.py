@@ -62,11 +62,13 @@ def answer(status: str, body: bytes, *headers: str) -> bytes:
     return f"HTTP/1.1 {status}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
 
 
-def client(timeout: float = 5.0) -> httpx.AsyncClient:
-    return make_async_client(timeout=timeout, transport=AiohttpTransport())
+@pytest.fixture(params=[False, True], ids=["httpx-client", "plain-client"])
+def client(request):
+    """A client on the transport: httpx's own per-request pipeline, or the runner's plain one (issue 17 §3)."""
+    return lambda timeout=5.0: make_async_client(timeout=timeout, transport=AiohttpTransport(), plain=request.param)
 
 
-async def test_answers_gzip_cookies_and_a_chunked_body_go_through_as_with_httpx():
+async def test_answers_gzip_cookies_and_a_chunked_body_go_through_as_with_httpx(client):
     zipped = gzip.compress("привет".encode())
     server = Canned(answer("200 OK", zipped, "Content-Encoding: gzip", "Set-Cookie: lb=one; Path=/"),
                     answer("200 OK", b"{}"))
@@ -82,7 +84,7 @@ async def test_answers_gzip_cookies_and_a_chunked_body_go_through_as_with_httpx(
     assert second_headers["cookie"] == "lb=one"  # httpx's cookie jar still keeps what a server sets
 
 
-async def test_5xx_is_retried_and_4xx_is_a_rejected_error_quoting_the_service():
+async def test_5xx_is_retried_and_4xx_is_a_rejected_error_quoting_the_service(client):
     server = Canned(answer("503 Service Unavailable", b"busy"), answer("200 OK", b"{}"))
     async with server as origin:
         async with client() as http:
@@ -94,7 +96,7 @@ async def test_5xx_is_retried_and_4xx_is_a_rejected_error_quoting_the_service():
                 await asend(http, "GET", origin + "/a", what="Chat API query")
 
 
-async def test_a_refused_connection_is_a_connect_error_after_every_attempt():
+async def test_a_refused_connection_is_a_connect_error_after_every_attempt(client):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nobody listens there
@@ -106,13 +108,23 @@ async def test_a_refused_connection_is_a_connect_error_after_every_attempt():
 
 async def test_a_silent_server_is_a_read_timeout_and_an_unanswered_poll_is_an_empty_batch():
     async with Canned(None) as origin:
-        async with client(timeout=0.3) as http:
+        async with make_async_client(timeout=0.3, transport=AiohttpTransport()) as http:
             with pytest.raises(UnavailableError) as caught:
                 await asend(http, "GET", origin + "/a", retry=NO_RETRY)
             assert caught.value.reason == "ReadTimeout"
             chat = AsyncChatApiClient(f"{origin}/chatapi/{TOKEN}", client=http, timeout=0.3)
             batch = await chat.poll_events("client-1", ts=5, timeout=0.1)
     assert batch.events == () and batch.last_ts == 5
+
+
+async def test_the_plain_client_keeps_a_requests_own_timeout_and_refuses_to_go_without_a_transport():
+    async with Canned(None) as origin:
+        async with make_async_client(timeout=30.0, transport=AiohttpTransport(), plain=True) as http:
+            with pytest.raises(UnavailableError) as caught:
+                await asend(http, "GET", origin + "/a", timeout=0.2)  # a long poll's own, over the client's
+    assert caught.value.reason == "ReadTimeout"
+    with pytest.raises(ValueError, match="transport="):
+        make_async_client(plain=True)
 
 
 def test_a_transfer_may_take_its_whole_step_to_connect():
