@@ -127,5 +127,20 @@ async def test_the_plain_client_keeps_a_requests_own_timeout_and_refuses_to_go_w
         make_async_client(plain=True)
 
 
+async def test_the_plain_client_takes_httpxs_path_for_a_redirect_or_a_hook_it_is_asked_for():
+    server = Canned(answer("302 Found", b"", "Location: /b"), answer("200 OK", b"one"), answer("200 OK", b"two"))
+    heard = []
+
+    async def hear(response):
+        heard.append(response.status_code)
+
+    async with server as origin:
+        async with make_async_client(transport=AiohttpTransport(), plain=True) as http:
+            followed = await http.get(origin + "/a", follow_redirects=True)
+            http.event_hooks["response"].append(hear)
+            hooked = await http.get(origin + "/c")
+    assert (followed.text, followed.history[0].status_code, hooked.text, heard) == ("one", 302, "two", [200])
+
+
 def test_a_transfer_may_take_its_whole_step_to_connect():
     assert TransferSettings(step_timeout=12.0).connect_timeout == 12.0

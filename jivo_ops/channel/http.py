@@ -98,6 +98,9 @@ async def _alog_response(response: httpx.Response) -> None:
     _log_response(response)
 
 
+_LOG_HOOKS = {"request": [_alog_request], "response": [_alog_response]}
+
+
 def make_client(*, timeout: float | httpx.Timeout | None = None, transport: httpx.BaseTransport | None = None,
                 headers: dict[str, str] | None = None) -> httpx.Client:
     """A client with jivo_ops' pool, masked logging and User-Agent; a number `timeout` is `client_timeout(it)`."""
@@ -145,8 +148,20 @@ class _PlainAsyncClient(_AsyncClient):
     def __init__(self, *, transport: httpx.AsyncBaseTransport, **options: Any) -> None:
         super().__init__(transport=transport, **options)
         self._to_transport = transport
-        self._header_items = {key.lower(): (key, value) for key, value in self.headers.items()}
+        self._merged_headers: dict[tuple, httpx.Headers] = {}  # a request's own headers → with the client's
         self._timeout_extension = self.timeout.as_dict()
+
+    def _with_client_headers(self, headers: dict[str, str] | None) -> httpx.Headers:
+        """The client's headers updated with a request's, built once per set of them: httpx.Request
+        copies a Headers as it is, without normalising every name and value again."""
+        key = (tuple(self.headers.raw), tuple(headers.items()) if headers else ())  # the client's may change
+        merged = self._merged_headers.get(key)
+        if merged is None:
+            if len(self._merged_headers) >= 64:  # callers with ever-new headers: no unbounded growth
+                self._merged_headers.clear()
+            merged = self._merged_headers[key] = httpx.Headers(self.headers)
+            merged.update(headers or {})
+        return merged
 
     def build_request(self, method: str, url: Any, *, content: Any = None, data: Any = None, files: Any = None,
                       json: Any = None, params: Any = None, headers: Any = None, cookies: Any = None,
@@ -156,9 +171,6 @@ class _PlainAsyncClient(_AsyncClient):
             return super().build_request(method, url, content=content, data=data, files=files, json=json,
                                          params=params, headers=headers, cookies=cookies, timeout=timeout,
                                          extensions=extensions)
-        merged = self._header_items
-        if headers:
-            merged = {**merged, **{key.lower(): (key, value) for key, value in headers.items()}}
         extension = (self._timeout_extension if timeout is httpx.USE_CLIENT_DEFAULT
                      else httpx.Timeout(timeout).as_dict())
         url = url if isinstance(url, httpx.URL) else _parsed_url(url)
@@ -166,12 +178,14 @@ class _PlainAsyncClient(_AsyncClient):
                 type(value) in (str, int) for value in params.values()):
             # One parse of the whole URL: httpx's parse-then-merge of the query costs twice as much.
             url, params = httpx.URL(f"{url}?{urlencode(params)}"), None
-        return httpx.Request(method, url, content=content, params=params, headers=list(merged.values()),
-                             extensions={"timeout": extension})
+        return httpx.Request(method, url, content=content, params=params,
+                             headers=self._with_client_headers(headers), extensions={"timeout": extension})
 
     async def send(self, request: httpx.Request, *, stream: bool = False, auth: Any = httpx.USE_CLIENT_DEFAULT,
                    follow_redirects: Any = httpx.USE_CLIENT_DEFAULT) -> httpx.Response:
-        if stream or auth is not httpx.USE_CLIENT_DEFAULT or follow_redirects is True:
+        redirects = self.follow_redirects if follow_redirects is httpx.USE_CLIENT_DEFAULT else follow_redirects
+        if (stream or redirects or auth is not httpx.USE_CLIENT_DEFAULT or self.auth is not None
+                or self.event_hooks != _LOG_HOOKS):
             return await super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
         if self.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
@@ -197,7 +211,7 @@ def make_async_client(*, timeout: float | httpx.Timeout | None = None,
         timeout=_timeout(timeout),
         transport=transport,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
-        event_hooks={"request": [_alog_request], "response": [_alog_response]},
+        event_hooks={kind: list(hooks) for kind, hooks in _LOG_HOOKS.items()},
         limits=limits or DEFAULT_LIMITS,
     )
 
