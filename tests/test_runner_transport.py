@@ -4,6 +4,7 @@ behaviour: the same answers, framing, cookies and typed errors, over real socket
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import socket
 
@@ -144,3 +145,30 @@ async def test_the_plain_client_takes_httpxs_path_for_a_redirect_or_a_hook_it_is
 
 def test_a_transfer_may_take_its_whole_step_to_connect():
     assert TransferSettings(step_timeout=12.0).connect_timeout == 12.0
+
+
+def test_only_aiohttps_body_writer_meeting_a_closed_connection_is_kept_quiet(caplog):
+    """A Ctrl-C'd sandbox closes connections just after a streamed body: aiohttp's writer task then fails
+    with nobody to read it. That one is not printed; any other unread task error still is."""
+    import aiohttp
+
+    async def main() -> None:
+        async def write_bytes():
+            raise aiohttp.ClientConnectionResetError("Cannot write to closing transport")
+
+        async def other():
+            raise ValueError("kept")
+
+        write_bytes.__qualname__ = "ClientRequest.write_bytes"  # the name aiohttp's writer task runs
+        async with Canned(answer("200 OK", b"{}")) as origin:
+            async with make_async_client(transport=AiohttpTransport()) as http:
+                await http.get(origin + "/a")  # the transport's first request readies the loop
+        for coro in (write_bytes, other):
+            task = asyncio.ensure_future(coro())
+            await asyncio.sleep(0)
+            del task
+            gc.collect()
+
+    with caplog.at_level("ERROR", logger="asyncio"):
+        asyncio.run(main())
+    assert [r.exc_info[1].args[0] for r in caplog.records if r.exc_info] == ["kept"]

@@ -237,6 +237,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _open(self) -> Any:
         import aiohttp
 
+        _quiet_finished_body_writers(asyncio.get_running_loop())
+
         connector = aiohttp.TCPConnector(limit=self._limits.max_connections or 0, limit_per_host=0,
                                          keepalive_timeout=self._limits.keepalive_expiry or KEEPALIVE_EXPIRY_S,
                                          ssl=self._ssl)
@@ -275,6 +277,33 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _quiet_finished_body_writers(loop: asyncio.AbstractEventLoop) -> None:
+    """Keep `loop` from printing a traceback for aiohttp's body-writer task when a server closes the
+    connection just after a streamed body went out (its final chunk meets a closing socket, e.g. a
+    sandbox stopped by Ctrl-C): the exchange itself already failed or finished, and nobody reads that
+    task's error. Every other unhandled exception goes to the loop's handler as before."""
+    import aiohttp
+
+    previous = loop.get_exception_handler()
+    if getattr(previous, "quiets_body_writers", False):
+        return
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        task = context.get("future")
+        coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+        if (isinstance(context.get("exception"), aiohttp.ClientConnectionResetError)
+                and getattr(coro, "__qualname__", "") == "ClientRequest.write_bytes"):
+            log.debug("a streamed body's connection closed after the body: %s", context.get("exception"))
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    handler.quiets_body_writers = True  # type: ignore[attr-defined]
+    loop.set_exception_handler(handler)
 
 
 @functools.lru_cache(maxsize=256)
