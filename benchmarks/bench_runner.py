@@ -5,9 +5,10 @@ the switch, the operator's message on /events and the close at once) serves the 
 script, four HTTP exchanges a transfer. Two BENCH lines, issue 17 §3's runner goals:
 
 * `runner-exchange`: `arun_transfers` CPU per HTTP exchange (this process's `time.process_time`
-  over the batch, divided by the exchanges its transport sent) with the runner's transport
-  (`jivo_ops.channel.http.AiohttpTransport`), side by side with the old one — httpcore's
-  `httpx.AsyncHTTPTransport`, one per pooled client as the runner had it — in ABBA rounds. Goal
+  over the batch, divided by the exchanges its transport sent) with the runner's client
+  (`make_async_client(plain=True)` on `jivo_ops.channel.http.AiohttpTransport`), side by side with the
+  old one — httpx's own client pipeline on httpcore's `httpx.AsyncHTTPTransport`, one per pooled
+  client as the runner had it — in ABBA rounds. Goal
   ≤ 0.5 ms: `BENCH runner-exchange ratio=<median ms / 0.5 ms> goal=<=1.0 PASS|FAIL`.
 * `runner-3000`: 6,000 transfers at concurrency 3,000 with the runner's transport; goal 0 transfers
   not answered: `BENCH runner-3000 ratio=<transfers not answered> goal=<=0 PASS|FAIL`, with the
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import jivo_ops.transfer.runner as runner_module  # noqa: E402
 from benchmarks.bench_locust import TOKEN, ChatApi  # noqa: E402
-from jivo_ops.channel.http import AiohttpTransport  # noqa: E402
+from jivo_ops.channel.http import AiohttpTransport, make_async_client  # noqa: E402
 from jivo_ops.profile import Profile  # noqa: E402
 from jivo_ops.transfer import arun_transfers  # noqa: E402
 
@@ -86,9 +87,16 @@ def start_server() -> tuple[subprocess.Popen, str]:
     raise SystemExit("the canned Chat API did not come up within 20 s")
 
 
+def old_client(**options):
+    """The runner's client as it was: httpx's own per-request pipeline, not the plain client."""
+    return make_async_client(**{**options, "plain": False})
+
+
 def run_batch(profile: Profile, transport: str, transfers: int, concurrency: int) -> dict:
     """One batch on a fresh event loop with `transport` in every pooled client: CPU, wall, counts."""
     runner_module.AiohttpTransport = TRANSPORTS[transport]  # what the runner builds per pooled client
+    if transport == "httpcore":
+        runner_module.make_async_client = old_client
     try:
         SENT["exchanges"] = 0
         cpu, wall = time.process_time(), time.perf_counter()
@@ -96,7 +104,7 @@ def run_batch(profile: Profile, transport: str, transfers: int, concurrency: int
                                            step_timeout=30.0))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
-        runner_module.AiohttpTransport = AiohttpTransport
+        runner_module.AiohttpTransport, runner_module.make_async_client = AiohttpTransport, make_async_client
     outcomes = batch.summary()["outcomes"]
     for error, count in collections.Counter(r.error for r in batch if r.error).most_common(3):
         print(f"  {count} × {error}", flush=True)

@@ -4,6 +4,7 @@ behaviour: the same answers, framing, cookies and typed errors, over real socket
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import socket
 
@@ -62,11 +63,13 @@ def answer(status: str, body: bytes, *headers: str) -> bytes:
     return f"HTTP/1.1 {status}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
 
 
-def client(timeout: float = 5.0) -> httpx.AsyncClient:
-    return make_async_client(timeout=timeout, transport=AiohttpTransport())
+@pytest.fixture(params=[False, True], ids=["httpx-client", "plain-client"])
+def client(request):
+    """A client on the transport: httpx's own per-request pipeline, or the runner's plain one (issue 17 §3)."""
+    return lambda timeout=5.0: make_async_client(timeout=timeout, transport=AiohttpTransport(), plain=request.param)
 
 
-async def test_answers_gzip_cookies_and_a_chunked_body_go_through_as_with_httpx():
+async def test_answers_gzip_cookies_and_a_chunked_body_go_through_as_with_httpx(client):
     zipped = gzip.compress("привет".encode())
     server = Canned(answer("200 OK", zipped, "Content-Encoding: gzip", "Set-Cookie: lb=one; Path=/"),
                     answer("200 OK", b"{}"))
@@ -82,7 +85,7 @@ async def test_answers_gzip_cookies_and_a_chunked_body_go_through_as_with_httpx(
     assert second_headers["cookie"] == "lb=one"  # httpx's cookie jar still keeps what a server sets
 
 
-async def test_5xx_is_retried_and_4xx_is_a_rejected_error_quoting_the_service():
+async def test_5xx_is_retried_and_4xx_is_a_rejected_error_quoting_the_service(client):
     server = Canned(answer("503 Service Unavailable", b"busy"), answer("200 OK", b"{}"))
     async with server as origin:
         async with client() as http:
@@ -94,7 +97,7 @@ async def test_5xx_is_retried_and_4xx_is_a_rejected_error_quoting_the_service():
                 await asend(http, "GET", origin + "/a", what="Chat API query")
 
 
-async def test_a_refused_connection_is_a_connect_error_after_every_attempt():
+async def test_a_refused_connection_is_a_connect_error_after_every_attempt(client):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nobody listens there
@@ -106,7 +109,7 @@ async def test_a_refused_connection_is_a_connect_error_after_every_attempt():
 
 async def test_a_silent_server_is_a_read_timeout_and_an_unanswered_poll_is_an_empty_batch():
     async with Canned(None) as origin:
-        async with client(timeout=0.3) as http:
+        async with make_async_client(timeout=0.3, transport=AiohttpTransport()) as http:
             with pytest.raises(UnavailableError) as caught:
                 await asend(http, "GET", origin + "/a", retry=NO_RETRY)
             assert caught.value.reason == "ReadTimeout"
@@ -115,5 +118,57 @@ async def test_a_silent_server_is_a_read_timeout_and_an_unanswered_poll_is_an_em
     assert batch.events == () and batch.last_ts == 5
 
 
+async def test_the_plain_client_keeps_a_requests_own_timeout_and_refuses_to_go_without_a_transport():
+    async with Canned(None) as origin:
+        async with make_async_client(timeout=30.0, transport=AiohttpTransport(), plain=True) as http:
+            with pytest.raises(UnavailableError) as caught:
+                await asend(http, "GET", origin + "/a", timeout=0.2)  # a long poll's own, over the client's
+    assert caught.value.reason == "ReadTimeout"
+    with pytest.raises(ValueError, match="transport="):
+        make_async_client(plain=True)
+
+
+async def test_the_plain_client_takes_httpxs_path_for_a_redirect_or_a_hook_it_is_asked_for():
+    server = Canned(answer("302 Found", b"", "Location: /b"), answer("200 OK", b"one"), answer("200 OK", b"two"))
+    heard = []
+
+    async def hear(response):
+        heard.append(response.status_code)
+
+    async with server as origin:
+        async with make_async_client(transport=AiohttpTransport(), plain=True) as http:
+            followed = await http.get(origin + "/a", follow_redirects=True)
+            http.event_hooks["response"].append(hear)
+            hooked = await http.get(origin + "/c")
+    assert (followed.text, followed.history[0].status_code, hooked.text, heard) == ("one", 302, "two", [200])
+
+
 def test_a_transfer_may_take_its_whole_step_to_connect():
     assert TransferSettings(step_timeout=12.0).connect_timeout == 12.0
+
+
+def test_only_aiohttps_body_writer_meeting_a_closed_connection_is_kept_quiet(caplog):
+    """A Ctrl-C'd sandbox closes connections just after a streamed body: aiohttp's writer task then fails
+    with nobody to read it. That one is not printed; any other unread task error still is."""
+    import aiohttp
+
+    async def main() -> None:
+        async def write_bytes():
+            raise aiohttp.ClientConnectionResetError("Cannot write to closing transport")
+
+        async def other():
+            raise ValueError("kept")
+
+        write_bytes.__qualname__ = "ClientRequest.write_bytes"  # the name aiohttp's writer task runs
+        async with Canned(answer("200 OK", b"{}")) as origin:
+            async with make_async_client(transport=AiohttpTransport()) as http:
+                await http.get(origin + "/a")  # the transport's first request readies the loop
+        for coro in (write_bytes, other):
+            task = asyncio.ensure_future(coro())
+            await asyncio.sleep(0)
+            del task
+            gc.collect()
+
+    with caplog.at_level("ERROR", logger="asyncio"):
+        asyncio.run(main())
+    assert [r.exc_info[1].args[0] for r in caplog.records if r.exc_info] == ["kept"]

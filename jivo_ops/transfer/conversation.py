@@ -25,9 +25,10 @@ when the driver asks for an action (sent) and when it hands back the answer (rec
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping  # isinstance() against typing.Mapping costs three times as much
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Generator, Iterable, Iterator, Sequence
 
 from ..channel.jaicp import POLL_GRACE
 from ..channel.switch import find_switch

@@ -134,7 +134,7 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     # One TLS context for the whole pool: building one per client costs ~60 ms of CPU each.
     tls = httpx.create_ssl_context() if url.startswith("https:") else False
     # aiohttp's transport: under half of httpcore's CPU per exchange (benchmarks/bench_runner.py).
-    http_clients = [make_async_client(timeout=http_timeout,
+    http_clients = [make_async_client(timeout=http_timeout, plain=True,
                                       transport=transport or AiohttpTransport(verify=tls, limits=limits))
                     for _ in range(pool_size)]
     apis = [AsyncChatApiClient(url, client=c, timeout=step_timeout) for c in http_clients]
