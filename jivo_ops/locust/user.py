@@ -242,7 +242,7 @@ def _check_done(environment) -> None:
     if not getattr(environment.parsed_options, "transfers_per_user", 0):
         return
     _SAID_DONE.add(id(runner))
-    runner.send_message(DONE_MESSAGE, None)
+    runner.send_message(DONE_MESSAGE, len(_FINISHED))
 
 
 @events.init.add_listener
@@ -254,20 +254,20 @@ def _listen_for_done(environment, **_kw) -> None:
     environment.events.spawning_complete.add_listener(lambda **_kw: _check_done(environment))
     if isinstance(runner, WorkerRunner):
         return
-    done: set[str] = set()
+    done: dict[str, int] = {}  # process → how many of its users have played their transfers
 
     def finish() -> None:
-        if isinstance(runner, MasterRunner):
-            busy = {c.id for c in runner.clients.values() if sum((c.user_classes_count or {}).values())}
-            if not busy <= done:
-                return
+        # a master waits for every user it asked for, not for the workers it has heard from so far: a
+        # worker slow to spawn (a loaded machine) has not reported its users yet when another is done
+        if isinstance(runner, MasterRunner) and sum(done.values()) < runner.target_user_count:
+            return
         if getattr(environment.parsed_options, "headless", False):
             runner.quit()  # a master's quit collects every worker's final report
         else:
             runner.stop()  # the web UI stays up with the results
 
     def on_done(msg, **_kw) -> None:
-        done.add(msg.node_id)
+        done[msg.node_id] = int(msg.data or 0)
         gevent.spawn(finish)  # not in the user's greenlet, which stopping the users would kill
 
     runner.register_message(DONE_MESSAGE, on_done)
