@@ -17,6 +17,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httptools
+import httpx
+
+from ..channel.http import USER_AGENT, client_timeout
+
 __all__ = ["OutgoingClient"]
 
 # Bytes the request line and headers are written in (HTTP/1.1 header values are latin-1 at most).
@@ -34,8 +39,6 @@ class _Outgoing:
     timeout: dict
 
     def httpx_request(self):
-        import httpx
-
         return httpx.Request(self.method, self.url, content=self.content, headers=self.headers,
                              extensions={"timeout": self.timeout})
 
@@ -44,8 +47,6 @@ class _Connection(asyncio.Protocol):
     """One keep-alive connection: one request at a time, its answer parsed by httptools."""
 
     def __init__(self) -> None:
-        import httptools
-
         self.parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         self.answer: asyncio.Future | None = None
@@ -59,17 +60,12 @@ class _Connection(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        import httptools
-        import httpx
-
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self._fail(httpx.RemoteProtocolError(f"invalid HTTP answer: {exc}"))
 
     def connection_lost(self, exc) -> None:
-        import httpx
-
         self.reusable = False
         self._fail(httpx.RemoteProtocolError("Server disconnected without sending a response."))
 
@@ -100,8 +96,6 @@ class _Connection(asyncio.Protocol):
 
     async def exchange(self, head: bytes, body: bytes, read_timeout: float | None):
         """Write one request, wait for its whole answer: (status, raw headers, body)."""
-        import httpx
-
         loop = asyncio.get_running_loop()
         self.answer = answer = loop.create_future()
         self.transport.write(head + body if len(body) < 65536 else head)
@@ -128,8 +122,6 @@ class _Pool:
         self.slots: asyncio.Semaphore | None = None
 
     async def connection(self, host: str, port: int, connect_timeout: float | None) -> _Connection:
-        import httpx
-
         now = time.monotonic()
         idle = self.idle.get((host, port))
         while idle:
@@ -172,18 +164,12 @@ class OutgoingClient:
     """`asend`'s view of an httpx.AsyncClient: `build_request`, `send`, `aclose` (see the module's docstring)."""
 
     def __init__(self, tls_transport, *, limit: int, expiry: float) -> None:
-        from ..channel.http import USER_AGENT
-
         self.tls_transport = tls_transport   # channel.http.AiohttpTransport, for https targets
         self.pool = _Pool(limit, expiry)
         self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
                         "Connection": "keep-alive"}
 
     def build_request(self, method: str, url, *, content=None, headers=None, params=None, timeout=10.0) -> _Outgoing:
-        import httpx
-
-        from ..channel.http import client_timeout
-
         if not isinstance(url, httpx.URL):
             url = httpx.URL(url)
         if params:
@@ -192,8 +178,6 @@ class OutgoingClient:
         return _Outgoing(method, url, content, {**self.headers, **(headers or {})}, timeout.as_dict())
 
     async def send(self, request: _Outgoing):
-        import httpx
-
         if request.url.scheme != "http":
             response = await self.tls_transport.handle_async_request(request.httpx_request())
             await response.aread()
@@ -207,8 +191,6 @@ class OutgoingClient:
         return response
 
     async def _exchange(self, request: _Outgoing):
-        import httpx
-
         url, timeout = request.url, request.timeout
         host, port = url.host, url.port or 80
         body = request.content
