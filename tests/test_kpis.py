@@ -128,6 +128,17 @@ def test_no_switches_at_all_gives_zero_counts_and_no_rates():
     assert pd.isna(k["service_level_rate"]) and pd.isna(k["first_reply_median_s"])
 
 
+def test_a_session_is_its_id_or_its_chat_and_counts_once_however_its_rows_interleave():
+    # chat x: sessions a, b, a again (a resumes: still one); chat y has no session id (its chat stands for it)
+    t = pd.Timestamp("2026-03-02T10:00:00Z")
+    frame = pd.DataFrame({"ts": [t + pd.Timedelta(seconds=i) for i in range(5)],
+                          "chat": ["x", "x", "x", "y", "y"], "session": ["a", "b", "a", None, None],
+                          "author": ["CLIENT", "CLIENT", "BOT", "CLIENT", "BOT"],
+                          "kind": ["text", "text", "switch", "text", "text"], "text": ["1", "2", "", "3", "4"]})
+    k = load(frame).kpis().iloc[0]
+    assert (k["sessions"], k["escalation_num"], k["containment_num"]) == (3, 1, 2)
+
+
 def test_the_readme_kpi_command_runs_word_for_word(capsys, monkeypatch):
     root = Path(__file__).parent.parent
     readme = (root / "README.md").read_text(encoding="utf-8")
