@@ -66,8 +66,7 @@ _PLACE = "epoch_us(ts)::HUGEINT * (1::HUGEINT << 57) + (file_index::HUGEINT << 3
 
 def _in_segment(row: str) -> str:
     """The join condition of a row to its segment: from its switch (inclusive) to the next."""
-    return (f"{row}.chat = b.chat AND (b.start IS NULL OR {row}.key >= b.start) "
-            f"AND (b.stop IS NULL OR {row}.key < b.stop)")
+    return f"{row}.chat = b.chat AND {row}.key >= b.start AND (b.stop IS NULL OR {row}.key < b.stop)"
 
 
 def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
@@ -81,10 +80,9 @@ def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
     WITH sw AS (
         SELECT chat, {_KEY} AS key, session, source::VARCHAR AS source, ts
         FROM {events} WHERE kind = 'switch' AND ts IS NOT NULL),
-    b0 AS (  -- segment n: from the n-th switch to the next; segment 0: the chat before its first
+    b0 AS (  -- segment n: from the n-th switch to the next (rows before a chat's first switch are in none)
         SELECT chat, row_number() OVER w AS seg, key AS start, lead(key) OVER w AS stop FROM sw
-        WINDOW w AS (PARTITION BY chat ORDER BY key)
-        UNION ALL SELECT chat, 0, NULL, min(key) FROM sw GROUP BY chat),
+        WINDOW w AS (PARTITION BY chat ORDER BY key)),
     b AS (  -- sid: one integer per segment, so the aggregates below hash an integer, not (chat, seg)
         SELECT *, row_number() OVER () AS sid FROM b0),
     cl AS (
@@ -92,18 +90,18 @@ def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
                min(x.ts) FILTER (WHERE NOT x.closing) AS finished
         FROM (SELECT chat, ts, {_KEY} AS key, {closing} AS closing FROM {events}
               WHERE ts IS NOT NULL AND (({closing}) OR ({finishing}))) x JOIN b ON {_in_segment("x")}
-        WHERE b.seg > 0 GROUP BY b.sid),
+        GROUP BY b.sid),
     bc AS (SELECT b.*, cl.client_close, cl.finished, least(cl.client_close, cl.finished) AS closed_at
            FROM b LEFT JOIN cl USING (sid)),
     e AS (
         SELECT ts, chat, session, author::VARCHAR AS author, kind::VARCHAR AS kind, operator,
-          source::VARCHAR AS source, {_KEY} AS key, {_PLACE} AS place,
+          source::VARCHAR AS source, {_KEY} AS key,
           CASE WHEN kind <> 'event' THEN 0 WHEN text = '{NO_OPERATORS_EVENT}' THEN 2
                WHEN text = '{ACCEPTED_EVENT}' THEN 3 ELSE 0 END::UTINYINT AS ev,
           CASE WHEN kind = 'event' AND starts_with(text, '{RATE_EVENT}:') THEN text END AS rate
         FROM {events} WHERE ts IS NOT NULL),
     t AS (
-        SELECT b.sid, min(e.place) AS place,
+        SELECT b.sid,
           min(e.ts) FILTER (WHERE e.author = 'OPERATOR') AS first_operator_at,
           arg_min_null(e.operator, e.key) FILTER (WHERE e.author = 'OPERATOR') AS first_operator,
           min(e.ts) FILTER (WHERE e.ev = 2) AS no_operators,
@@ -118,7 +116,11 @@ def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
                      for a in ("CLIENT", "BOT", "OPERATOR", "SYSTEM"))}
         FROM e JOIN bc b ON {_in_segment("e")}
         GROUP BY b.sid),
-    chats AS (SELECT bc.chat, min(t.place) AS chat_pos FROM t JOIN bc USING (sid) GROUP BY bc.chat)
+    -- switches of several chats at one instant go in the order of the chats' first rows (the
+    -- pandas path's chat codes): only those chats' first rows are looked up, not every chat's
+    tied AS (SELECT DISTINCT chat FROM sw WHERE ts IN (SELECT ts FROM sw GROUP BY ts HAVING count(DISTINCT chat) > 1)),
+    chats AS (SELECT chat, min({_PLACE}) AS chat_pos FROM {events}
+              WHERE ts IS NOT NULL AND chat IN (SELECT chat FROM tied) GROUP BY chat)
     SELECT bc.chat, sw.session, bc.seg AS transfer_no, sw.ts AS switched_at, t.first_operator_at,
       (epoch_us(t.first_operator_at) - epoch_us(sw.ts)) / 1e6 AS wait_s,
       bc.closed_at,
@@ -133,7 +135,7 @@ def _transfers_sql(directory, close_phrases: Sequence[str]) -> str:
       CASE WHEN substr(t.rate, {len(RATE_EVENT) + 2}) IN ('positive', 'negative')
            THEN substr(t.rate, {len(RATE_EVENT) + 2}) END AS rating,
       NULL::VARCHAR AS paired_by
-    FROM t JOIN bc USING (sid) JOIN sw ON sw.chat = bc.chat AND sw.key = bc.start JOIN chats ON chats.chat = bc.chat
+    FROM t JOIN bc USING (sid) JOIN sw ON sw.chat = bc.chat AND sw.key = bc.start LEFT JOIN chats ON chats.chat = bc.chat
     ORDER BY switched_at, chats.chat_pos, transfer_no
     """
 
