@@ -253,52 +253,8 @@ def _protocol_class(limits: ServingLimits) -> type:
     return type(f"Guarded{base.__name__}", (_Guarded, base), {"limits": limits})
 
 
-class _CorkedTransport:
-    """A transport whose writes within one loop step go out as one: uvicorn writes a response's head
-    and body separately, two sends and two wake-ups of the other side for every answer (issue 17 §3).
-    Closing sends what is pending first; everything else is the transport's own."""
-
-    __slots__ = ("_transport", "_loop", "_pending")
-
-    def __init__(self, transport, loop) -> None:
-        self._transport, self._loop, self._pending = transport, loop, []
-
-    def write(self, data) -> None:
-        if not self._pending:
-            self._loop.call_soon(self._flush)
-        self._pending.append(bytes(data))
-
-    def writelines(self, lines) -> None:
-        for data in lines:
-            self.write(data)
-
-    def _flush(self) -> None:
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            if not self._transport.is_closing():
-                self._transport.write(data)
-
-    def close(self) -> None:
-        self._flush()
-        self._transport.close()
-
-    def __getattr__(self, name):
-        return getattr(self._transport, name)
-
-
-def _corked(protocol_class: type) -> type:
-    """`protocol_class` (the guarded uvicorn protocol) writing through a `_CorkedTransport`."""
-    def connection_made(self, transport) -> None:
-        protocol_class.connection_made(self, _CorkedTransport(transport, asyncio.get_running_loop()))
-
-    return type(f"Corked{protocol_class.__name__}", (protocol_class,), {"connection_made": connection_made})
-
-
-def make_server(app, *, limits: ServingLimits | None = None, log_level: str = "warning", keep_alive: float = 30.0,
-                corked: bool = False):
-    """A uvicorn.Server for `app` with the guarded protocol; serve it with `serve_guarded`.
-    `corked`: each answer's head and body leave in one send (`_CorkedTransport`)."""
+def make_server(app, *, limits: ServingLimits | None = None, log_level: str = "warning", keep_alive: float = 30.0):
+    """A uvicorn.Server for `app` with the guarded protocol; serve it with `serve_guarded`."""
     import uvicorn  # heavy: only when a server is really started
 
     limits = limits or ServingLimits()
@@ -307,9 +263,7 @@ def make_server(app, *, limits: ServingLimits | None = None, log_level: str = "w
     # uvicorn's middleware for it costs every request a layer.
     # keep-alive above httpx's 5 s pool expiry: with equal timeouts a client may reuse a connection the
     # server is closing at that instant ("Server disconnected without sending a response").
-    protocol = _protocol_class(limits)
-    config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
-                            http=_corked(protocol) if corked else protocol,
+    config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False, http=_protocol_class(limits),
                             ws="none", limit_concurrency=None, timeout_graceful_shutdown=2,
                             timeout_keep_alive=int(keep_alive), server_header=False, date_header=False,
                             proxy_headers=False)
@@ -347,9 +301,8 @@ class ServerThread:
     """`with ServerThread(app) as srv: srv.url` — uvicorn serving `app` until the block ends."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning",
-                 limits: ServingLimits | None = None, keep_alive: float = 30.0, corked: bool = False):
+                 limits: ServingLimits | None = None, keep_alive: float = 30.0):
         self.app, self.host, self.requested_port = app, host, port
-        self.corked = corked
         self.log_level, self.limits = log_level, limits or ServingLimits()
         self.keep_alive = keep_alive
         self._server = None
@@ -366,8 +319,7 @@ class ServerThread:
         sock = listen_socket(self.host, self.requested_port)
         self._socket = sock
         self.port = sock.getsockname()[1]
-        self._server = make_server(self.app, limits=self.limits, log_level=self.log_level, keep_alive=self.keep_alive,
-                                   corked=self.corked)
+        self._server = make_server(self.app, limits=self.limits, log_level=self.log_level, keep_alive=self.keep_alive)
         self._thread = threading.Thread(target=asyncio.run, args=(serve_guarded([(self._server, sock)]),),
                                         name=f"uvicorn:{self.port}", daemon=True)
         self._thread.start()

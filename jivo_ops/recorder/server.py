@@ -481,8 +481,7 @@ class Recorder:
         app = build_app(self.store, self.token, max_body=self.max_body, forward=self.forward,
                         forward_timeout=self.forward_timeout, max_answer=self.max_answer, counters=self._counters)
         try:
-            # corked: the answers of a batch leave at once, each in one send rather than two
-            self._server = ServerThread(app, self.host, self.requested_port, limits=self.limits, corked=True).start()
+            self._server = ServerThread(app, self.host, self.requested_port, limits=self.limits).start()
         except Exception:
             self.store.close()
             self.store = None

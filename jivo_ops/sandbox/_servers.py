@@ -10,7 +10,7 @@ One process, not workers: a transfer's state (the Chat API client, its live chat
 operator, the history both sides write and `Sandbox.history` reads) is shared by requests that arrive
 on different connections, so several processes would each see a part of it. The CPU per transfer was
 cut instead (issue 17 §3): the hot paths past Starlette's router (`_common.FastRoutes`), the internal
-calls on a small httptools pool (`_outgoing`), and each answer in one send (`make_server(corked=True)`).
+calls on a small httptools pool (`_outgoing`), and each answer in one send (`_CorkedTransport`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,48 @@ import threading
 import time
 
 __all__ = ["LoopServers"]
+
+
+class _CorkedTransport:
+    """A transport whose writes within one loop step go out as one: uvicorn writes a response's head
+    and body separately, two sends and two wake-ups of the other side for every answer (issue 17 §3).
+    Closing sends what is pending first; everything else is the transport's own."""
+
+    __slots__ = ("_transport", "_loop", "_pending")
+
+    def __init__(self, transport, loop) -> None:
+        self._transport, self._loop, self._pending = transport, loop, []
+
+    def write(self, data) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def writelines(self, lines) -> None:
+        for data in lines:
+            self.write(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
+def _corked(protocol_class: type) -> type:
+    """`protocol_class` (the guarded uvicorn protocol) writing through a `_CorkedTransport`."""
+    def connection_made(self, transport) -> None:
+        protocol_class.connection_made(self, _CorkedTransport(transport, asyncio.get_running_loop()))
+
+    return type(f"Corked{protocol_class.__name__}", (protocol_class,), {"connection_made": connection_made})
 
 
 def _run_loop(main) -> None:
@@ -45,7 +87,9 @@ class LoopServers:
             # the longest accept queue the system allows: 3,000 clients connecting at once overflowed 2,048,
             # and a dropped SYN is resent after 1, 3, 7, 15 s — past a 30 s request timeout (issue 17 §3)
             sock.listen(socket.SOMAXCONN)
-        self._servers = [make_server(app, log_level=log_level, corked=True) for app, _ in apps]
+        self._servers = [make_server(app, log_level=log_level) for app, _ in apps]
+        for server in self._servers:
+            server.config.http = _corked(server.config.http)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
