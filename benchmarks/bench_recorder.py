@@ -15,8 +15,11 @@ over 32 concurrent connections:
   answer with a monotonic clock (LuaJIT ffi), then stops the thread (wrk wants a request from every
   free connection, so once a thread's share is sent its connections post to an unrouted path —
   404, stored by neither server — until its last real answer is in). events/s = 20,000 / that
-  span. Rounds alternate the order bare/recorder; the verdict is the median of the per-round
-  recorder/bare ratios (each round sees the same machine load on both sides).
+  span. Each round is ABBA (bare, recorder, recorder, bare; the next round the other way round), so
+  each side runs both early and late in it; a round's ratio is the recorder's mean events/s over the
+  bare app's. The verdict is the median of the per-round ratios. On this shared 2-core machine a
+  round's events/s ratio still swings with the other users' load; server CPU per request (psutil, all
+  of the server's threads) does not, so the BENCH line prints its per-round ratio too.
 * **httpx** (the issue's literal setup, printed for comparison): 32 concurrent async httpx
   clients (one `httpx.AsyncClient` and one task each) share the same 20,000 messages.
 
@@ -30,9 +33,10 @@ Zero loss: after each recorder run the server stops cleanly and the store is rea
 equal the 2xx answers (wrk: requests − non-2xx − socket errors), and the stored bodies must be the
 sent bodies byte for byte. Server CPU per request comes from the server process's CPU times (psutil).
 
-Ends with `BENCH recorder ratio=<median per-round recorder/bare events/s under wrk> goal=>=0.8 PASS|FAIL` (issue 17 §3).
+Ends with `BENCH recorder ratio=<median per-round recorder/bare events/s under wrk> goal=>=0.8 PASS|FAIL
+cpu_ratio=<median per-round bare/recorder server CPU per request> (…)` (issue 17 §3).
 
-    .venv/bin/python benchmarks/bench_recorder.py [--messages 20000] [--connections 32] [--rounds 5]
+    .venv/bin/python benchmarks/bench_recorder.py [--messages 20000] [--connections 32] [--rounds 3]
                                                   [--httpx-messages 20000 | --no-httpx]
 """
 
@@ -54,7 +58,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,6 +294,31 @@ class Run:
                 f"server CPU {self.cpu_us_per_request:.0f} µs/request{latency}{stored}{disk}")
 
 
+@dataclass
+class Round:
+    """One ABBA round: each server twice, back to back with the other (same machine load on both)."""
+    number: int
+    runs: list[Run] = field(default_factory=list)
+
+    def _mean(self, kind: str, attr: str) -> float:
+        return statistics.fmean(getattr(r, attr) for r in self.runs if r.kind == kind)
+
+    @property
+    def bare_events_per_s(self) -> float:
+        return self._mean("bare", "events_per_s")
+
+    @property
+    def ratio(self) -> float:
+        """Recorder events/s over bare events/s (the issue's figure)."""
+        bare = self.bare_events_per_s
+        return self._mean("recorder", "events_per_s") / bare if bare > 0 else 0.0
+
+    @property
+    def cpu_ratio(self) -> float:
+        """Bare server CPU per request over the recorder's (1.0 = the recorder costs nothing extra)."""
+        return self._mean("bare", "cpu_us_per_request") / self._mean("recorder", "cpu_us_per_request")
+
+
 def check_store(server: Server, sent_bodies: list[bytes]) -> tuple[int, bool]:
     """Rows with a 2xx status in the (now closed) store, and whether their bodies are exactly the sent ones."""
     conn = sqlite3.connect(server.store.resolve().as_uri() + "?mode=ro", uri=True)
@@ -413,7 +442,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--rounds", type=int, default=5, help="wrk rounds per server (alternating)")
+    parser.add_argument("--rounds", type=int, default=3, help="ABBA rounds (each runs both servers twice)")
     parser.add_argument("--httpx-messages", type=int, default=20_000, help="messages for the httpx variant")
     parser.add_argument("--no-httpx", action="store_true", help="skip the (slow) httpx variant")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="give up on one wrk run after this")
@@ -440,12 +469,20 @@ def main() -> int:
         workdir = Path(tmp)
         bodies_file = workdir / "messages.jsonl"
         bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
+        rounds: list[Round] = []
         for round_no in range(args.rounds):
-            order = ("bare", "recorder") if round_no % 2 == 0 else ("recorder", "bare")
+            # ABBA: each side runs twice, once early and once late in the round, so a load that rises or
+            # falls through the round weighs on both sides alike.
+            order = ("bare", "recorder", "recorder", "bare") if round_no % 2 == 0 else ("recorder", "bare", "bare", "recorder")
+            this_round = Round(round_no + 1)
             for kind in order:
                 run = measure(kind, "wrk", workdir, bodies, bodies_file, args)
                 runs.append(run)
+                this_round.runs.append(run)
                 print(f"round {round_no + 1} [{run.http_impl}]" + run.line(), flush=True)  # type: ignore[attr-defined]
+            rounds.append(this_round)
+            print(f"round {round_no + 1}: events/s ratio {this_round.ratio:.2f}, "
+                  f"server CPU per request ratio {this_round.cpu_ratio:.2f}", flush=True)
         httpx_runs: list[Run] = []
         if not args.no_httpx and args.httpx_messages > 0:
             subset = bodies[:args.httpx_messages]
@@ -458,33 +495,34 @@ def main() -> int:
         return statistics.median(getattr(r, attr) for r in runs if r.kind == kind)
 
     bare, rec = median_of("bare", "events_per_s"), median_of("recorder", "events_per_s")
-    # Each round runs both servers back to back (order alternating), so a round's ratio sees the same
-    # machine load on both sides; the verdict uses the median of those paired ratios.
-    bare_runs = [r for r in runs if r.kind == "bare"]
-    rec_runs = [r for r in runs if r.kind == "recorder"]
-    paired = [r.events_per_s / b.events_per_s for b, r in zip(bare_runs, rec_runs) if b.events_per_s > 0]
+    bare_cpu, rec_cpu = median_of("bare", "cpu_us_per_request"), median_of("recorder", "cpu_us_per_request")
+    ratios = [r.ratio for r in rounds]
+    cpu_ratios = [r.cpu_ratio for r in rounds]
     lossless = all(r.lossless and r.ok == r.sent for r in runs + httpx_runs)
-    print(f"wrk   medians over {args.rounds} rounds: bare {bare:.0f} events/s "
-          f"({median_of('bare', 'cpu_us_per_request'):.0f} µs server CPU/request), recorder {rec:.0f} events/s "
-          f"({median_of('recorder', 'cpu_us_per_request'):.0f} µs server CPU/request), ratio of medians "
-          f"{rec / bare:.2f}; per-round ratios {', '.join(f'{x:.2f}' for x in paired)} "
-          f"(median {statistics.median(paired):.2f}); CPU-per-request ratio "
-          f"{median_of('bare', 'cpu_us_per_request') / median_of('recorder', 'cpu_us_per_request'):.2f}")
-    ceilings = [args.connections / (r.commit_ms / 1000) / b.events_per_s for b, r in zip(bare_runs, rec_runs)
-                if r.commit_ms and b.events_per_s > 0]
+    print(f"wrk   medians over {args.rounds} ABBA rounds: bare {bare:.0f} events/s ({bare_cpu:.0f} µs server "
+          f"CPU/request), recorder {rec:.0f} events/s ({rec_cpu:.0f} µs server CPU/request); per-round events/s "
+          f"ratios {', '.join(f'{x:.2f}' for x in ratios)} (median {statistics.median(ratios):.2f}); per-round "
+          f"CPU-per-request ratios (bare/recorder) {', '.join(f'{x:.2f}' for x in cpu_ratios)} "
+          f"(median {statistics.median(cpu_ratios):.2f})")
+    rec_runs = [r for r in runs if r.kind == "recorder"]
+    ceilings = [args.connections / (r.commit_ms / 1000) / round_.bare_events_per_s
+                for round_ in rounds for r in round_.runs if r.kind == "recorder" and r.commit_ms]
     if ceilings:
         print(f"disk ceiling (connections / durable commit time, over that round's bare): "
               f"{', '.join(f'{x:.2f}' for x in ceilings)} (median {statistics.median(ceilings):.2f}); durable "
-              f"commit median {median_of('recorder', 'commit_ms'):.2f} ms")
+              f"commit median {statistics.median(r.commit_ms for r in rec_runs):.2f} ms")
     if httpx_runs:
         hb, hr = (next(r for r in httpx_runs if r.kind == k).events_per_s for k in ("bare", "recorder"))
         print(f"httpx (32 async clients; measures httpx, see BENCHMARKS.md): bare {hb:.0f} events/s, "
               f"recorder {hr:.0f} events/s, ratio {hr / hb:.2f}")
     print(f"zero loss (rows stored = 2xx, every message answered 2xx, bodies byte for byte): "
           f"{'yes' if lossless else 'NO'}")
-    ratio = statistics.median(paired) if paired else 0.0
+    ratio = statistics.median(ratios) if ratios else 0.0
+    cpu_ratio = statistics.median(cpu_ratios) if cpu_ratios else 0.0
     verdict = "PASS" if ratio >= GOAL and lossless else "FAIL"
-    print(f"BENCH recorder ratio={ratio:.2f} goal=>={GOAL} {verdict}")
+    print(f"BENCH recorder ratio={ratio:.2f} goal=>={GOAL} {verdict} cpu_ratio={cpu_ratio:.2f} "
+          f"(server CPU {bare_cpu:.0f} µs/request bare, {rec_cpu:.0f} µs recorder; per-round events/s ratios "
+          f"{' '.join(f'{x:.2f}' for x in ratios)})")
     return 0
 
 

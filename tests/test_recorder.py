@@ -87,6 +87,18 @@ def test_content_length_body_is_stored_byte_for_byte_before_the_200(recorder, st
     assert row["received_at"].endswith("+00:00") and "." in row["received_at"] and moment.utcoffset().total_seconds() == 0
 
 
+def test_the_headers_column_is_exactly_json_dumps_of_what_arrived_each_time(recorder, store):
+    awkward = [("X-Quote", 'say "hi"'), ("X-Slash", "a\\b"), ("X-Latin", "caf\xe9"), ("X-Plain", "t1")]
+    sent = [(name.encode(), value.encode("latin-1")) for name, value in awkward]
+    with httpx.Client() as client:
+        for _ in range(2):  # the second time each header is looked up rather than made
+            assert client.post(recorder.url, content=AGENT_BODY, headers=sent).status_code == 200
+    for row in rows(store):
+        received = json.loads(row["headers"])
+        assert row["headers"] == json.dumps(received, ensure_ascii=False)
+        assert [[k.lower(), v] for k, v in awkward] == [pair for pair in received if pair[0].startswith("x-")]
+
+
 def test_chunked_body_is_stored_whole_and_flagged(recorder, store):
     answer = httpx.post(recorder.url, content=chunks(AGENT_BODY[:10], AGENT_BODY[10:50], AGENT_BODY[50:]),
                         headers={"Content-Type": "application/json"})

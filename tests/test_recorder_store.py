@@ -277,3 +277,37 @@ def test_the_wal_starts_over_while_commits_go_on(tmp_path, monkeypatch):
     assert largest < 200 * 4096  # the WAL of 1,000 rows is ~600 pages when it never starts over
     with StoreReader(path) as reader:
         assert reader.count() == 1000
+
+
+def indexes_of(path: Path) -> set[str]:
+    conn = open_readonly(path)
+    try:
+        return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    finally:
+        conn.close()
+
+
+def test_the_chat_index_is_built_at_close_and_a_query_by_chat_works_before(tmp_path):
+    path = tmp_path / "hooks.sqlite"
+    store = RecorderStore(path)
+
+    async def main():
+        return await asyncio.gather(*(store.submit(request_row(n)) for n in range(3)))
+
+    asyncio.run(main())
+    assert "requests_chat" not in indexes_of(path)  # not kept row by row while recording
+    with Exchanges(path) as exchanges:
+        assert [ex.id for ex in exchanges.all(chat="c1")] == [2]
+    store.close()
+    assert {"requests_chat", "requests_received_at"} <= indexes_of(path)
+    store = RecorderStore(path)  # a second run on the same store drops it again, and builds it again
+    asyncio.run(main())
+    store.close()
+    conn = open_readonly(path)
+    try:
+        plan = " ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN SELECT id FROM requests WHERE chat = ?",
+                                                         ("c1",)))
+        assert [row[0] for row in conn.execute("SELECT id FROM requests WHERE chat = 'c1' ORDER BY id")] == [2, 5]
+    finally:
+        conn.close()
+    assert "requests_chat" in plan
