@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from jivo_ops.channel.http import NO_RETRY, AiohttpTransport, RetryPolicy, asend, make_async_client
+from jivo_ops.channel.httptools_transport import HttptoolsTransport
 from jivo_ops.channel.jaicp import AsyncChatApiClient
 from jivo_ops.errors import RejectedError, UnavailableError
 from jivo_ops.transfer.settings import TransferSettings
@@ -63,10 +64,13 @@ def answer(status: str, body: bytes, *headers: str) -> bytes:
     return f"HTTP/1.1 {status}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
 
 
-@pytest.fixture(params=[False, True], ids=["httpx-client", "plain-client"])
+@pytest.fixture(params=[(False, AiohttpTransport), (True, AiohttpTransport), (False, HttptoolsTransport),
+                        (True, HttptoolsTransport)],
+                ids=["httpx-client", "plain-client", "httpx-client-httptools", "plain-client-httptools"])
 def client(request):
-    """A client on the transport: httpx's own per-request pipeline, or the runner's plain one (issue 17 §3)."""
-    return lambda timeout=5.0: make_async_client(timeout=timeout, transport=AiohttpTransport(), plain=request.param)
+    """A client on a transport: httpx's own per-request pipeline, or the runner's plain one (issue 17 §3)."""
+    plain, transport = request.param
+    return lambda timeout=5.0: make_async_client(timeout=timeout, transport=transport(), plain=plain)
 
 
 async def test_answers_gzip_cookies_and_a_chunked_body_go_through_as_with_httpx(client):
@@ -172,3 +176,71 @@ def test_only_aiohttps_body_writer_meeting_a_closed_connection_is_kept_quiet(cap
     with caplog.at_level("ERROR", logger="asyncio"):
         asyncio.run(main())
     assert [r.exc_info[1].args[0] for r in caplog.records if r.exc_info] == ["kept"]
+
+
+class Scripted:
+    """A raw server whose `handle(reader, writer, number)` is the test's own: `number` counts connections."""
+
+    def __init__(self, handle):
+        self.handle, self.connections = handle, 0
+
+    async def __aenter__(self) -> str:
+        async def serve(reader, writer):
+            self.connections += 1
+            try:
+                await self.handle(reader, writer, self.connections)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+
+        self.server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *exc) -> None:
+        self.server.close()
+
+
+async def test_httptools_reads_gzip_chunked_and_close_delimited_answers_keeping_the_connection_alive():
+    async def handle(reader, writer, number):
+        await reader.readuntil(b"\r\n\r\n")
+        if number == 2:  # no length, no chunks: the body ends with the connection
+            writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil eof")
+            return
+        writer.write(answer("201 Made Here", gzip.compress("привет".encode()), "Content-Encoding: gzip"))
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n5\r\npedia\r\n0\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+
+    async with Scripted(handle) as origin:
+        async with make_async_client(transport=HttptoolsTransport(), plain=True) as http:
+            zipped = await asend(http, "POST", origin + "/a", content=b"{}")
+            chunked = await asend(http, "GET", origin + "/b")
+            closed = await asend(http, "GET", origin + "/c")
+    assert (zipped.status_code, zipped.reason_phrase, zipped.text) == (201, "Made Here", "привет")
+    assert (chunked.text, closed.text) == ("wikipedia", "until eof")
+
+
+async def test_httptools_resends_only_an_idempotent_request_a_stale_keep_alive_connection_dropped():
+    async def handle(reader, writer, number):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer("200 OK", b"first"))
+        await reader.readuntil(b"\r\n\r\n")  # the next request on this connection: closed unanswered
+
+    async with Scripted(handle) as origin:
+        async with make_async_client(transport=HttptoolsTransport(), plain=True) as http:
+            await asend(http, "GET", origin + "/a")
+            again = await asend(http, "GET", origin + "/a")
+            with pytest.raises(UnavailableError, match="RemoteProtocolError"):
+                await asend(http, "POST", origin + "/a", content=b"{}")
+    assert again.text == "first"
+
+
+async def test_httptools_times_out_a_silent_server_and_a_wait_for_a_busy_pool():
+    limits = httpx.Limits(max_connections=1)
+    async with Canned(None) as origin:
+        async with make_async_client(timeout=httpx.Timeout(0.4, pool=0.1), plain=True,
+                                     transport=HttptoolsTransport(limits=limits)) as http:
+            results = await asyncio.gather(asend(http, "GET", origin + "/a"), asend(http, "GET", origin + "/b"),
+                                           return_exceptions=True)
+    assert sorted(r.reason for r in results) == ["PoolTimeout", "ReadTimeout"]
