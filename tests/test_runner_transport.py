@@ -244,3 +244,14 @@ async def test_httptools_times_out_a_silent_server_and_a_wait_for_a_busy_pool():
             results = await asyncio.gather(asend(http, "GET", origin + "/a"), asend(http, "GET", origin + "/b"),
                                            return_exceptions=True)
     assert sorted(r.reason for r in results) == ["PoolTimeout", "ReadTimeout"]
+
+
+@pytest.mark.parametrize("method,content,headers", [("POST", b'{"a": 1}', {"Content-Type": "application/json"}),
+                                                    ("POST", None, None), ("GET", None, {"Accept": "*/*"}),
+                                                    ("PUT", b"x", {"Host": "other.example", "Content-Length": "1"})])
+async def test_the_plain_client_builds_the_request_httpx_would(method, content, headers):
+    async with make_async_client(transport=HttptoolsTransport(), plain=True) as plain, make_async_client() as http:
+        ours = plain.build_request(method, "http://127.0.0.1:8080/chatapi/x", content=content, headers=headers)
+        theirs = http.build_request(method, "http://127.0.0.1:8080/chatapi/x", content=content, headers=headers)
+    assert (ours.method, ours.url, ours.headers.raw, ours.content) == \
+        (theirs.method, theirs.url, theirs.headers.raw, theirs.content)
