@@ -255,3 +255,13 @@ async def test_the_plain_client_builds_the_request_httpx_would(method, content, 
         theirs = http.build_request(method, "http://127.0.0.1:8080/chatapi/x", content=content, headers=headers)
     assert (ours.method, ours.url, ours.headers.raw, ours.content) == \
         (theirs.method, theirs.url, theirs.headers.raw, theirs.content)
+
+
+async def test_an_httptools_answer_is_read_as_httpx_reads_it():
+    async with Canned(answer("200 OK", '{"a": "б"}'.encode(), "Content-Type: application/json")) as origin:
+        async with make_async_client(transport=HttptoolsTransport(), plain=True) as plain, \
+                make_async_client() as http:
+            ours, theirs = await plain.get(origin + "/a"), await http.get(origin + "/a")
+    assert (ours.content, ours.text, ours.json(), ours.is_closed, ours.is_stream_consumed) == \
+        (theirs.content, theirs.text, theirs.json(), theirs.is_closed, theirs.is_stream_consumed)
+    assert [chunk async for chunk in ours.aiter_bytes()] == [theirs.content]
