@@ -21,42 +21,54 @@ pytestmark = pytest.mark.anyio
 TOKEN = "tok12345:" + "a" * 40
 
 
-class Canned:
-    """A raw HTTP/1.1 server on loopback: answers each request with the next of `answers` (forever the
-    last), or never (`None`); keeps what it received."""
+class Scripted:
+    """A raw server whose `handle(reader, writer, number)` is the test's own: `number` counts connections."""
 
-    def __init__(self, *answers: bytes | None):
-        self.answers, self.received = list(answers), []
+    def __init__(self, handle):
+        self.handle, self.connections = handle, 0
 
     async def __aenter__(self) -> str:
-        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        async def serve(reader, writer):
+            self.connections += 1
+            try:
+                await self.handle(reader, writer, self.connections)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+
+        self.server = await asyncio.start_server(serve, "127.0.0.1", 0)
         return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
     async def __aexit__(self, *exc) -> None:
         self.server.close()
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while head := await reader.readuntil(b"\r\n\r\n"):
-                headers = {k.strip().lower(): v.strip() for k, v in
-                           (line.split(":", 1) for line in head.decode("latin-1").split("\r\n")[1:] if ":" in line)}
-                if headers.get("transfer-encoding") == "chunked":
-                    body = b""
-                    while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
-                        body += (await reader.readexactly(size + 2))[:-2]
-                    await reader.readuntil(b"\r\n")
-                else:
-                    body = await reader.readexactly(int(headers.get("content-length", 0)))
-                self.received.append((head.split(b"\r\n", 1)[0].decode(), headers, body))
-                answer = self.answers[min(len(self.received), len(self.answers)) - 1]
-                if answer is None:
-                    await asyncio.sleep(30)
-                writer.write(answer)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+
+class Canned(Scripted):
+    """A raw HTTP/1.1 server on loopback: answers each request with the next of `answers` (forever the
+    last), or never (`None`); keeps what it received."""
+
+    def __init__(self, *answers: bytes | None):
+        super().__init__(self.exchange)
+        self.answers, self.received = list(answers), []
+
+    async def exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            headers = {k.strip().lower(): v.strip() for k, v in
+                       (line.split(":", 1) for line in head.decode("latin-1").split("\r\n")[1:] if ":" in line)}
+            if headers.get("transfer-encoding") == "chunked":
+                body = b""
+                while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+                    body += (await reader.readexactly(size + 2))[:-2]
+                await reader.readuntil(b"\r\n")
+            else:
+                body = await reader.readexactly(int(headers.get("content-length", 0)))
+            self.received.append((head.split(b"\r\n", 1)[0].decode(), headers, body))
+            answer = self.answers[min(len(self.received), len(self.answers)) - 1]
+            if answer is None:
+                await asyncio.sleep(30)
+            writer.write(answer)
+            await writer.drain()
 
 
 def answer(status: str, body: bytes, *headers: str) -> bytes:
@@ -176,29 +188,6 @@ def test_only_aiohttps_body_writer_meeting_a_closed_connection_is_kept_quiet(cap
     with caplog.at_level("ERROR", logger="asyncio"):
         asyncio.run(main())
     assert [r.exc_info[1].args[0] for r in caplog.records if r.exc_info] == ["kept"]
-
-
-class Scripted:
-    """A raw server whose `handle(reader, writer, number)` is the test's own: `number` counts connections."""
-
-    def __init__(self, handle):
-        self.handle, self.connections = handle, 0
-
-    async def __aenter__(self) -> str:
-        async def serve(reader, writer):
-            self.connections += 1
-            try:
-                await self.handle(reader, writer, self.connections)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                pass
-            finally:
-                writer.close()
-
-        self.server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def __aexit__(self, *exc) -> None:
-        self.server.close()
 
 
 async def test_httptools_reads_gzip_chunked_and_close_delimited_answers_keeping_the_connection_alive():

@@ -8,6 +8,7 @@ parse of the answer. What this path does not do goes through `AiohttpTransport` 
 a streamed body (`asend(chunked=True)`), HEAD (whose answer has no body to parse).
 Failures raise the httpx errors `httpx.AsyncHTTPTransport` raises (ConnectError, ConnectTimeout,
 ReadTimeout, PoolTimeout, RemoteProtocolError, ReadError): the retry rule and the recorded reasons go by them.
+`KeepAlivePool` is the pool itself, for a client that frames its requests without httpx.Request.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import httpx
 
 from .http import DEFAULT_LIMITS, KEEPALIVE_EXPIRY_S, AiohttpTransport
 
-__all__ = ["HttptoolsTransport"]
+__all__ = ["HttptoolsTransport", "KeepAlivePool"]
 
 # Methods whose request may go out again when a reused connection turned out closed before any answer.
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "OPTIONS"})
@@ -142,43 +143,26 @@ def _read(response: httpx.Response, body: bytes) -> None:
     response.is_closed = True
 
 
-class HttptoolsTransport(AiohttpTransport):
-    """`AiohttpTransport` with plain-HTTP requests of a known body sent over httptools-parsed keep-alive
-    connections (see the module's docstring): at most `limits.max_connections` at once, idle ones
-    dropped after `limits.keepalive_expiry` seconds (before a server's own keep-alive timeout)."""
+class KeepAlivePool:
+    """Plain-HTTP/1.1 keep-alive connections per (host, port), their answers parsed by httptools: at most
+    `limit` exchanges at once, idle connections dropped after `expiry` seconds (before a server's own
+    keep-alive timeout). `exchange` sends one whole request as bytes and returns its whole answer;
+    failures are httpx's errors (see the module's docstring)."""
 
-    def __init__(self, *, verify: Any = True, limits: httpx.Limits = DEFAULT_LIMITS) -> None:
-        super().__init__(verify=verify, limits=limits)
-        self._expiry = limits.keepalive_expiry or KEEPALIVE_EXPIRY_S
-        self._slots: asyncio.Semaphore | None = None  # made on the loop that runs the requests
-        self._idle: dict[tuple[bytes, int], list[_Connection]] = {}
+    def __init__(self, limit: int, expiry: float) -> None:
+        self.limit, self.expiry = limit, expiry
+        self._slots: asyncio.Semaphore | None = None  # made on the loop that runs the exchanges
+        self._idle: dict[tuple[str, int], list[_Connection]] = {}
         self._closed = False
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        body = request.content if isinstance(request.stream, httpx.ByteStream) else None
-        if url.scheme != "http" or body is None or request.method == "HEAD":
-            return await super().handle_async_request(request)
-        head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path)]
-        head += [b"%s: %s\r\n" % pair for pair in request.headers.raw]
-        head.append(b"\r\n")
-        timeout = request.extensions.get("timeout", {})
-        try:
-            status, reason, headers, content = await self._exchange(
-                url.raw_host, url.port or 80, b"".join(head) + body, request.method, timeout)
-        except httpx.RequestError as exc:
-            exc.request = request
-            raise
-        response = httpx.Response(status, headers=headers, stream=httpx.ByteStream(content), request=request,
-                                  extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason})
-        _read(response, content)
-        return response
-
-    async def _exchange(self, host: bytes, port: int, message: bytes, method: str, timeout: dict) -> tuple:
+    async def exchange(self, host: str, port: int, message: bytes, *, method: str,
+                       timeout: dict) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes]:
+        """`message` (request line, headers, body) sent, its answer read: (status, reason, raw headers,
+        body). `timeout`: httpx's timeout extension ("pool", "connect", "read" seconds or None)."""
         if self._closed:
-            raise RuntimeError("the transport has been closed")
+            raise RuntimeError("the pool has been closed")
         if self._slots is None:
-            self._slots = asyncio.Semaphore(self._limits.max_connections or 1_000_000)
+            self._slots = asyncio.Semaphore(self.limit)
         if self._slots.locked():  # only then a wait worth a timer
             try:
                 async with asyncio.timeout(timeout.get("pool")):
@@ -201,38 +185,71 @@ class HttptoolsTransport(AiohttpTransport):
         finally:
             self._slots.release()
 
-    async def _connection(self, host: bytes, port: int, connect_timeout: float | None) -> _Connection:
+    async def _connection(self, host: str, port: int, connect_timeout: float | None) -> _Connection:
         idle = self._idle.get((host, port))
         if idle:
             now = time.monotonic()
             while idle:
                 conn = idle.pop()
-                if conn.reusable and not conn.transport.is_closing() and now - conn.idle_since < self._expiry:
+                if conn.reusable and not conn.transport.is_closing() and now - conn.idle_since < self.expiry:
                     conn.reused = True
                     return conn
                 conn.transport.close()
         loop = asyncio.get_running_loop()
-        name = host.decode("ascii")
         try:
             async with asyncio.timeout(connect_timeout):
-                _, conn = await loop.create_connection(_Connection, name, port)
+                _, conn = await loop.create_connection(_Connection, host, port)
         except TimeoutError:
-            raise httpx.ConnectTimeout(f"connecting to {name}:{port} timed out") from None
+            raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from None
         except OSError as exc:
             raise httpx.ConnectError(str(exc) or type(exc).__name__) from None
         return conn
 
-    def _release(self, host: bytes, port: int, conn: _Connection) -> None:
+    def _release(self, host: str, port: int, conn: _Connection) -> None:
         if conn.reusable and not self._closed and not conn.transport.is_closing():
             conn.idle_since = time.monotonic()
             self._idle.setdefault((host, port), []).append(conn)
         else:
             conn.transport.close()
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
+        """Closes the idle connections now, the busy ones as their exchanges end."""
         self._closed = True
         for conns in self._idle.values():
             for conn in conns:
                 conn.transport.close()
         self._idle.clear()
+
+
+class HttptoolsTransport(AiohttpTransport):
+    """`AiohttpTransport` with plain-HTTP requests of a known body sent over a `KeepAlivePool` (see the
+    module's docstring): at most `limits.max_connections` at once, idle connections dropped after
+    `limits.keepalive_expiry` seconds."""
+
+    def __init__(self, *, verify: Any = True, limits: httpx.Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(verify=verify, limits=limits)
+        self._pool = KeepAlivePool(limits.max_connections or 1_000_000, limits.keepalive_expiry or KEEPALIVE_EXPIRY_S)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        body = request.content if isinstance(request.stream, httpx.ByteStream) else None
+        if url.scheme != "http" or body is None or request.method == "HEAD":
+            return await super().handle_async_request(request)
+        head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path)]
+        head += [b"%s: %s\r\n" % pair for pair in request.headers.raw]
+        head.append(b"\r\n")
+        try:
+            status, reason, headers, content = await self._pool.exchange(
+                url.host, url.port or 80, b"".join(head) + body, method=request.method,
+                timeout=request.extensions.get("timeout", {}))
+        except httpx.RequestError as exc:
+            exc.request = request
+            raise
+        response = httpx.Response(status, headers=headers, stream=httpx.ByteStream(content), request=request,
+                                  extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason})
+        _read(response, content)
+        return response
+
+    async def aclose(self) -> None:
+        self._pool.close()
         await super().aclose()
