@@ -190,12 +190,13 @@ def test_only_aiohttps_body_writer_meeting_a_closed_connection_is_kept_quiet(cap
     assert [r.exc_info[1].args[0] for r in caplog.records if r.exc_info] == ["kept"]
 
 
-async def test_httptools_reads_gzip_chunked_and_close_delimited_answers_keeping_the_connection_alive():
+async def test_httptools_reads_interim_gzip_chunked_and_close_delimited_answers_keeping_the_connection_alive():
     async def handle(reader, writer, number):
         await reader.readuntil(b"\r\n\r\n")
         if number == 2:  # no length, no chunks: the body ends with the connection
             writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil eof")
             return
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # an interim answer first: not the one returned
         writer.write(answer("201 Made Here", gzip.compress("привет".encode()), "Content-Encoding: gzip"))
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n5\r\npedia\r\n0\r\n\r\n")

@@ -93,6 +93,8 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if 100 <= self.parser.get_status_code() < 200:  # an interim answer (100 Continue): the real one follows
+            return
         self.reusable = self.reusable and self.parser.should_keep_alive()
         self._finish()
 
