@@ -144,7 +144,8 @@ async def test_the_plain_client_keeps_a_requests_own_timeout_and_refuses_to_go_w
         make_async_client(plain=True)
 
 
-async def test_the_plain_client_takes_httpxs_path_for_a_redirect_or_a_hook_it_is_asked_for():
+@pytest.mark.parametrize("transport", [AiohttpTransport, HttptoolsTransport])
+async def test_the_plain_client_takes_httpxs_path_for_a_redirect_or_a_hook_it_is_asked_for(transport):
     server = Canned(answer("302 Found", b"", "Location: /b"), answer("200 OK", b"one"), answer("200 OK", b"two"))
     heard = []
 
@@ -152,7 +153,7 @@ async def test_the_plain_client_takes_httpxs_path_for_a_redirect_or_a_hook_it_is
         heard.append(response.status_code)
 
     async with server as origin:
-        async with make_async_client(transport=AiohttpTransport(), plain=True) as http:
+        async with make_async_client(transport=transport(), plain=True) as http:
             followed = await http.get(origin + "/a", follow_redirects=True)
             http.event_hooks["response"].append(hear)
             hooked = await http.get(origin + "/c")

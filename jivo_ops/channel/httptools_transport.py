@@ -234,7 +234,8 @@ class HttptoolsTransport(AiohttpTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        body = request.content if isinstance(request.stream, httpx.ByteStream) else None
+        # A ByteStream's bytes, read or not (httpx builds a redirect's request on its stream, unread).
+        body = b"".join(request.stream) if isinstance(request.stream, httpx.ByteStream) else None
         if url.scheme != "http" or body is None or request.method == "HEAD":
             return await super().handle_async_request(request)
         head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path)]
