@@ -256,3 +256,13 @@ async def test_an_httptools_answer_is_read_as_httpx_reads_it():
     assert (ours.content, ours.text, ours.json(), ours.is_closed, ours.is_stream_consumed) == \
         (theirs.content, theirs.text, theirs.json(), theirs.is_closed, theirs.is_stream_consumed)
     assert [chunk async for chunk in ours.aiter_bytes()] == [theirs.content]
+
+
+async def test_httptools_refuses_a_header_with_a_line_break_sending_nothing():
+    server = Canned(answer("200 OK", b"{}"))
+    async with server as origin:
+        async with make_async_client(transport=HttptoolsTransport(), plain=True) as http:
+            with pytest.raises(UnavailableError, match="LocalProtocolError"):
+                await asend(http, "GET", origin + "/a", headers={"X-Note": "a\r\nX-Injected: 1"})
+            await asend(http, "GET", origin + "/b")
+    assert [line for line, _, _ in server.received] == ["GET /b HTTP/1.1"]

@@ -238,12 +238,15 @@ class HttptoolsTransport(AiohttpTransport):
         body = b"".join(request.stream) if isinstance(request.stream, httpx.ByteStream) else None
         if url.scheme != "http" or body is None or request.method == "HEAD":
             return await super().handle_async_request(request)
-        head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path)]
-        head += [b"%s: %s\r\n" % pair for pair in request.headers.raw]
-        head.append(b"\r\n")
+        lines = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path)]
+        lines += [b"%s: %s\r\n" % pair for pair in request.headers.raw]
+        lines.append(b"\r\n")
+        head = b"".join(lines)
+        if head.count(b"\n") != len(lines) or head.count(b"\r") != len(lines):  # as h11 refuses it: no smuggling
+            raise httpx.LocalProtocolError("a request header holds a line break", request=request)
         try:
             status, reason, headers, content = await self._pool.exchange(
-                url.host, url.port or 80, b"".join(head) + body, method=request.method,
+                url.host, url.port or 80, head + body, method=request.method,
                 timeout=request.extensions.get("timeout", {}))
         except httpx.RequestError as exc:
             exc.request = request
