@@ -6,9 +6,10 @@ script, four HTTP exchanges a transfer. Two BENCH lines, issue 17 §3's runner g
 
 * `runner-exchange`: `arun_transfers` CPU per HTTP exchange (this process's `time.process_time`
   over the batch, divided by the exchanges its transport sent) with the runner's client
-  (`make_async_client(plain=True)` on `jivo_ops.channel.http.AiohttpTransport`), side by side with the
+  (`make_async_client(plain=True)` on `jivo_ops.channel.httptools_transport.HttptoolsTransport`), side by
+  side with the previous round's (the same client on `jivo_ops.channel.http.AiohttpTransport`) and the
   old one — httpx's own client pipeline on httpcore's `httpx.AsyncHTTPTransport`, one per pooled
-  client as the runner had it — in ABBA rounds. Goal
+  client as the runner had it — in rotating rounds. Goal
   ≤ 0.5 ms: `BENCH runner-exchange ratio=<median ms / 0.5 ms> goal=<=1.0 PASS|FAIL`.
 * `runner-3000`: 6,000 transfers at concurrency 3,000 with the runner's transport; goal 0 transfers
   not answered: `BENCH runner-3000 ratio=<transfers not answered> goal=<=0 PASS|FAIL`, with the
@@ -41,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 import jivo_ops.transfer.runner as runner_module  # noqa: E402
 from benchmarks.bench_locust import TOKEN, ChatApi  # noqa: E402
 from jivo_ops.channel.http import AiohttpTransport, make_async_client  # noqa: E402
+from jivo_ops.channel.httptools_transport import HttptoolsTransport  # noqa: E402
 from jivo_ops.profile import Profile  # noqa: E402
 from jivo_ops.transfer import arun_transfers  # noqa: E402
 
@@ -48,19 +50,18 @@ GOAL_MS = 0.5  # client CPU per HTTP exchange
 SENT = {"exchanges": 0}
 
 
-class CountingAiohttp(AiohttpTransport):
+class Counting:
+    """Counts the exchanges the transport it is mixed into sends."""
+
     def handle_async_request(self, request):
         SENT["exchanges"] += 1
         return super().handle_async_request(request)
 
 
-class CountingHttpcore(httpx.AsyncHTTPTransport):
-    def handle_async_request(self, request):
-        SENT["exchanges"] += 1
-        return super().handle_async_request(request)
-
-
-TRANSPORTS = {"aiohttp": CountingAiohttp, "httpcore": CountingHttpcore}
+# The runner's transport, last round's, and the old httpcore one.
+TRANSPORTS = {"httptools": type("CountingHttptools", (Counting, HttptoolsTransport), {}),
+              "aiohttp": type("CountingAiohttp", (Counting, AiohttpTransport), {}),
+              "httpcore": type("CountingHttpcore", (Counting, httpx.AsyncHTTPTransport), {})}
 
 
 def serve(port: int) -> None:
@@ -94,7 +95,7 @@ def old_client(**options):
 
 def run_batch(profile: Profile, transport: str, transfers: int, concurrency: int) -> dict:
     """One batch on a fresh event loop with `transport` in every pooled client: CPU, wall, counts."""
-    runner_module.AiohttpTransport = TRANSPORTS[transport]  # what the runner builds per pooled client
+    runner_module.HttptoolsTransport = TRANSPORTS[transport]  # what the runner builds per pooled client
     if transport == "httpcore":
         runner_module.make_async_client = old_client
     try:
@@ -104,7 +105,7 @@ def run_batch(profile: Profile, transport: str, transfers: int, concurrency: int
                                            step_timeout=30.0))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
-        runner_module.AiohttpTransport, runner_module.make_async_client = AiohttpTransport, make_async_client
+        runner_module.HttptoolsTransport, runner_module.make_async_client = HttptoolsTransport, make_async_client
     outcomes = batch.summary()["outcomes"]
     for error, count in collections.Counter(r.error for r in batch if r.error).most_common(3):
         print(f"  {count} × {error}", flush=True)
@@ -131,34 +132,34 @@ def main() -> int:
     server, url = start_server()
     profile = Profile.from_dict({"name": "bench-runner", "jaicp": {"chat_api_url": url}})
     try:
-        run_batch(profile, "aiohttp", 50, 10)  # warm up: imports, the server's first connections
+        run_batch(profile, "httptools", 50, 10)  # warm up: imports, the server's first connections
         # First, while this process has not grown yet: its peak memory growth is the batch's.
         rss_before = peak_rss_mb()
-        big = run_batch(profile, "aiohttp", args.big_transfers, args.big_concurrency)
+        big = run_batch(profile, "httptools", args.big_transfers, args.big_concurrency)
         per_transfer_kb = (peak_rss_mb() - rss_before) * 1024 / args.big_concurrency
         missed = args.big_transfers - big["answered"]
         print(f"{args.big_transfers} transfers at {args.big_concurrency} concurrent: {big['wall']:.1f} s wall, "
               f"{big['answered']} answered {big['outcomes']}, {big['cpu_ms']:.3f} ms CPU/exchange, "
               f"peak memory +{per_transfer_kb:.0f} KB per transfer in flight", flush=True)
 
-        cost: dict[str, list[float]] = {"aiohttp": [], "httpcore": []}
+        cost: dict[str, list[float]] = {name: [] for name in TRANSPORTS}
         for round_no in range(args.rounds):
-            order = ("aiohttp", "httpcore") if round_no % 2 == 0 else ("httpcore", "aiohttp")
-            for transport in order:
+            order = list(TRANSPORTS)[round_no % 3:] + list(TRANSPORTS)[:round_no % 3]  # each one first in turn
+            for transport in (order if round_no % 2 == 0 else order[::-1]):
                 measured = run_batch(profile, transport, args.transfers, args.concurrency)
                 cost[transport].append(measured["cpu_ms"])
-                print(f"round {round_no + 1}: {transport:<8} {measured['cpu_ms']:.3f} ms CPU/exchange, "
+                print(f"round {round_no + 1}: {transport:<9} {measured['cpu_ms']:.3f} ms CPU/exchange, "
                       f"{measured['wall']:.1f} s wall, {measured['exchanges']} exchanges, "
                       f"{measured['answered']}/{args.transfers} answered", flush=True)
     finally:
         server.terminate()
         server.wait(10)
 
-    ours, old = statistics.median(cost["aiohttp"]), statistics.median(cost["httpcore"])
+    ours, previous, old = (statistics.median(cost[name]) for name in TRANSPORTS)
     ratio = ours / GOAL_MS
     print(f"BENCH runner-exchange ratio={ratio:.2f} goal=<=1.0 {'PASS' if ratio <= 1.0 else 'FAIL'} "
-          f"(median {ours:.3f} ms client CPU per exchange, goal <= {GOAL_MS} ms; old httpcore transport "
-          f"{old:.3f} ms, {ours / old:.2f}x; {args.transfers} transfers at {args.concurrency}, "
+          f"(median {ours:.3f} ms client CPU per exchange, goal <= {GOAL_MS} ms; previous aiohttp transport "
+          f"{previous:.3f} ms, {ours / previous:.2f}x; old httpcore transport {old:.3f} ms, {ours / old:.2f}x; {args.transfers} transfers at {args.concurrency}, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
     print(f"BENCH runner-3000 ratio={missed} goal=<=0 {'PASS' if missed <= 0 else 'FAIL'} "
           f"({big['answered']}/{args.big_transfers} answered at {args.big_concurrency} concurrent in "

@@ -12,7 +12,7 @@ import json
 import logging
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 from urllib.parse import urlencode
 
@@ -138,6 +138,47 @@ class _AsyncClient(httpx.AsyncClient):
         self._set_cookie_jar = _SetCookieCookies(cookies)
 
 
+@dataclass(frozen=True, eq=False)
+class _MergedHeaders:
+    """A client's headers with a request's, and whether they already say the Host and the body's length."""
+
+    headers: httpx.Headers
+    raw: list[tuple[bytes, bytes]]
+    has_host: bool
+    has_length: bool
+    # A request's whole headers by (host, body length, method): a batch's bodies come in a few lengths.
+    framed: dict[tuple, httpx.Headers] = field(default_factory=dict)
+
+    def for_request(self, method: str, url: httpx.URL, length: int) -> httpx.Headers:
+        """The headers `httpx.Request(method, url, content=<length bytes>, headers=self.headers)` sends,
+        in httpx's order (Host first, an empty body's Content-Length after it, a body's last)."""
+        key = (url.netloc, length, method)
+        headers = self.framed.get(key)
+        if headers is None:
+            front = [] if self.has_host else [(b"Host", url.netloc)]
+            back = []
+            if not self.has_length:
+                if length:
+                    back.append((b"Content-Length", b"%d" % length))
+                elif method in ("POST", "PUT", "PATCH"):
+                    front.append((b"Content-Length", b"0"))
+            if len(self.framed) >= 64:  # ever-new lengths: no unbounded growth
+                self.framed.clear()
+            headers = self.framed[key] = httpx.Headers([*front, *self.raw, *back])
+        return headers
+
+
+def _request_of_bytes(method: str, url: httpx.URL, body: bytes, merged: _MergedHeaders,
+                      extensions: dict) -> httpx.Request:
+    """The request `httpx.Request(method, url, content=body, headers=merged.headers)` builds, the body
+    read, from headers already normalised and framed: httpx would encode the body and re-check every
+    header again on each request (two thirds of its cost, issue 17 §3). httpx.Request copies the headers."""
+    request = httpx.Request(method, url, headers=merged.for_request(method, url, len(body)),
+                            stream=httpx.ByteStream(body), extensions=extensions)
+    request.read()
+    return request
+
+
 class _PlainAsyncClient(_AsyncClient):
     """An `_AsyncClient` for API calls that need no redirects or auth: a request goes straight to the
     transport with the client's headers merged in, skipping httpx's per-request pipeline (URL merging,
@@ -148,10 +189,10 @@ class _PlainAsyncClient(_AsyncClient):
     def __init__(self, *, transport: httpx.AsyncBaseTransport, **options: Any) -> None:
         super().__init__(transport=transport, **options)
         self._to_transport = transport
-        self._merged_headers: dict[tuple, httpx.Headers] = {}  # a request's own headers → with the client's
+        self._merged_headers: dict[tuple, _MergedHeaders] = {}  # a request's own headers → with the client's
         self._timeout_extension = self.timeout.as_dict()
 
-    def _with_client_headers(self, headers: dict[str, str] | None) -> httpx.Headers:
+    def _with_client_headers(self, headers: dict[str, str] | None) -> "_MergedHeaders":
         """The client's headers updated with a request's, built once per set of them: httpx.Request
         copies a Headers as it is, without normalising every name and value again."""
         key = (tuple(self.headers.raw), tuple(headers.items()) if headers else ())  # the client's may change
@@ -159,8 +200,10 @@ class _PlainAsyncClient(_AsyncClient):
         if merged is None:
             if len(self._merged_headers) >= 64:  # callers with ever-new headers: no unbounded growth
                 self._merged_headers.clear()
-            merged = self._merged_headers[key] = httpx.Headers(self.headers)
-            merged.update(headers or {})
+            both = httpx.Headers(self.headers)
+            both.update(headers or {})
+            merged = self._merged_headers[key] = _MergedHeaders(both, both.raw, "Host" in both,
+                                                                "Content-Length" in both or "Transfer-Encoding" in both)
         return merged
 
     def build_request(self, method: str, url: Any, *, content: Any = None, data: Any = None, files: Any = None,
@@ -178,8 +221,11 @@ class _PlainAsyncClient(_AsyncClient):
                 type(value) in (str, int) for value in params.values()):
             # One parse of the whole URL: httpx's parse-then-merge of the query costs twice as much.
             url, params = httpx.URL(f"{url}?{urlencode(params)}"), None
-        return httpx.Request(method, url, content=content, params=params,
-                             headers=self._with_client_headers(headers), extensions={"timeout": extension})
+        merged = self._with_client_headers(headers)
+        if params is None and (content is None or type(content) is bytes):
+            return _request_of_bytes(method.upper(), url, content or b"", merged, {"timeout": extension})
+        return httpx.Request(method, url, content=content, params=params, headers=merged.headers,
+                             extensions={"timeout": extension})
 
     async def send(self, request: httpx.Request, *, stream: bool = False, auth: Any = httpx.USE_CLIENT_DEFAULT,
                    follow_redirects: Any = httpx.USE_CLIENT_DEFAULT) -> httpx.Response:

@@ -554,6 +554,6 @@ def _part_of_json(data: Any, *, origin: str, tz: str, kind: str | None = None) -
 
         frame = pd.DataFrame([r if isinstance(r, dict) else {} for r in items])
         return load_schema_frame(frame, origin=origin, source="events", first_row=1)
-    keys = ", ".join(list(sample)[:8]) if isinstance(sample, dict) else type(sample).__name__
+    keys = ", ".join(repr(k) for k in list(sample)[:8]) if isinstance(sample, dict) else type(sample).__name__
     raise SourceError("cannot tell what kind of log this is (expected Reporter pages, transfer results, "
                       f"Jivo bodies, Jivo Webhooks API events or events; first record: {keys})", path=origin)

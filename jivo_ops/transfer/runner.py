@@ -22,7 +22,8 @@ from typing import Any, Mapping, Sequence
 
 import httpx
 
-from ..channel.http import KEEPALIVE_EXPIRY_S, AiohttpTransport, check_url, client_timeout, make_async_client
+from ..channel.http import KEEPALIVE_EXPIRY_S, check_url, client_timeout, make_async_client
+from ..channel.httptools_transport import HttptoolsTransport
 from ..channel.jaicp import AsyncChatApiClient
 from ..errors import JivoOpsError
 from ..files import shown_name
@@ -133,9 +134,9 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     http_timeout = client_timeout(step_timeout + poll_window + 5.0, connect=settings.connect_timeout)
     # One TLS context for the whole pool: building one per client costs ~60 ms of CPU each.
     tls = httpx.create_ssl_context() if url.startswith("https:") else False
-    # aiohttp's transport: under half of httpcore's CPU per exchange (benchmarks/bench_runner.py).
+    # httptools for plain HTTP, aiohttp for the rest: a fraction of httpcore's CPU per exchange (benchmarks/bench_runner.py).
     http_clients = [make_async_client(timeout=http_timeout, plain=True,
-                                      transport=transport or AiohttpTransport(verify=tls, limits=limits))
+                                      transport=transport or HttptoolsTransport(verify=tls, limits=limits))
                     for _ in range(pool_size)]
     apis = [AsyncChatApiClient(url, client=c, timeout=step_timeout) for c in http_clients]
 
