@@ -246,6 +246,17 @@ def test_checks_travel_in_the_jsonl_and_the_summary_counts_them(tmp_path):
     assert batch.summary()["checks"] == {"passed": 5, "failed": 1, "skipped": 0} and not batch.passed
 
 
+def test_a_suite_writes_every_scripts_transfers_to_its_out_file_as_they_finish(tmp_path):
+    out = tmp_path / "suite.jsonl"
+    on_disk = []  # (script, lines in the file) as each transfer finishes: nothing waits for the suite's end
+    first, second = (Script.from_json({"name": n, "steps": [{"say": "/start"}]}) for n in ("first", "second"))
+    with Sandbox() as sb:
+        run_suite([first, second], sb, step_timeout=STEP, clients=2, out=out,
+                  on_result=lambda r: on_disk.append((r.script, len(out.read_text(encoding="utf-8").splitlines()))))
+    assert [r.script for r in read_jsonl(out)] == ["first", "first", "second", "second"]
+    assert on_disk == [("first", 1), ("first", 2), ("second", 3), ("second", 4)]
+
+
 # -- the command line ----------------------------------------------------------------------------
 
 

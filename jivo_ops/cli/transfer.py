@@ -97,15 +97,11 @@ def run(args) -> int:
     # a script's `sandbox` settings need the Sandbox
     with profile_or_sandbox(args, whole_sandbox=True) as target, writing(args.out or "--out"):
         batches = run_suite(scripts, target, clients=args.clients, concurrency=settings.concurrency,
-                            step_timeout=settings.step_timeout, out=args.out if len(scripts) == 1 else None,
-                            progress=progress)
+                            step_timeout=settings.step_timeout, out=args.out, progress=progress)
     never_started = sum(clients_for(s, args.clients) for s in scripts[len(batches):])
     batch = TransferBatch([r for b in batches for r in b], script=", ".join(s.name for s in scripts),
                           interrupted=any(b.interrupted for b in batches), elapsed_s=sum(b.elapsed_s for b in batches),
                           planned=sum(max(b.planned, len(b)) for b in batches) + never_started)
-    if args.out and len(scripts) > 1:
-        with writing(args.out):
-            batch.to_jsonl(args.out)
     if args.junit:
         with writing(args.junit):
             write_junit(batches, args.junit)

@@ -95,10 +95,11 @@ def _is_sandbox(target: Any) -> bool:
 
 
 def run_suite(scripts: Sequence[Script], target: Any, **options: Any) -> list[TransferBatch]:
-    """`run_script` for each script, in order; a stopped batch (Ctrl-C, `stop`) ends the suite there."""
+    """`run_script` for each script, in order; a stopped batch (Ctrl-C, `stop`) ends the suite there.
+    ``out=`` gets every script's transfers as they finish, one file for the suite."""
     batches: list[TransferBatch] = []
-    for script in scripts:
-        batches.append(run_script(script, target, **options))
+    for number, script in enumerate(scripts):
+        batches.append(run_script(script, target, **options, append=number > 0))
         if batches[-1].interrupted:
             break
     return batches

@@ -97,7 +97,7 @@ async def _viewed(result: TransferResult, client: httpx.AsyncClient, view_url: s
 async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
                          script: Script | str | os.PathLike | Sequence | Mapping | None = None,
                          step_timeout: float = 10.0, progress: bool = True, out: str | os.PathLike | None = None,
-                         stop: Any = None, chat_prefix: str | None = None,
+                         append: bool = False, stop: Any = None, chat_prefix: str | None = None,
                          poll_window: float = POLL_WINDOW_S,
                          requests_per_http_client: int = REQUESTS_PER_HTTP_CLIENT,
                          transport: httpx.AsyncBaseTransport | None = None, on_result=None) -> TransferBatch:
@@ -107,7 +107,7 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     `stop`: anything with `is_set()` (threading.Event, asyncio.Event): when set, running transfers
     are interrupted, finished results kept; unstarted ones never run (`batch.not_started`).
     Cancelling this coroutine does the same and still returns the batch. `out`: a JSONL path written
-    as transfers finish.
+    as transfers finish (added to the end of the file with `append`, as a suite of scripts does).
     `transport`: one httpx async transport shared by every pooled client (as in httpx:
     a MockTransport or an ASGI transport; default: a pooled HTTP transport per client).
     `on_result(result)`: called as each transfer finishes (a widget's live table); its errors are
@@ -123,7 +123,7 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
     run_id = uuid.uuid4().hex[:8]
     prefix = chat_prefix or f"jivo-ops-{run_id}"
     concurrency = min(settings.concurrency, clients)
-    sink = _open_sink(out) if out else None  # before anything needs closing: a bad path fails first
+    sink = _open_sink(out, append) if out else None  # before anything needs closing: a bad path fails first
 
     per_client = max(1, requests_per_http_client)
     pool_size = max(1, math.ceil(concurrency / per_client))
@@ -220,11 +220,11 @@ async def arun_transfers(profile, *, clients: int = 1, concurrency: int = 10,
                          interrupted=interrupted, elapsed_s=time.perf_counter() - started, planned=clients)
 
 
-def _open_sink(out: str | os.PathLike):
+def _open_sink(out: str | os.PathLike, append: bool = False):
     path = Path(out).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("w", encoding="utf-8")
+        return path.open("a" if append else "w", encoding="utf-8")
     except OSError as exc:
         raise JivoOpsError(f"{path}: cannot write the results file: {exc.strerror or exc}") from None
 
