@@ -33,6 +33,8 @@ cut on (the ``period`` column is then in that zone).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -133,8 +135,16 @@ def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame | None, *, by: s
     except Exception:
         raise SourceError(f"--display-tz: unknown time zone {tz!r} (e.g. UTC, Europe/Moscow)") from None
     if transfers is None:  # given no chat order, the table sorts only the rows from each chat's first switch on
-        transfers = transfers_table(messages, chats=chats,
-                                    columns=(*_TRANSFER_COLUMNS, *(["operator"] if by == "operator" else [])))
+        columns = (*_TRANSFER_COLUMNS, *(["operator"] if by == "operator" else []))
+        if sessions is None and by != "operator":
+            # the sessions' hash on a second core while the table is built: both are mostly Arrow and
+            # numpy kernels, which let go of the GIL (a third less wall time at 1M events)
+            with ThreadPoolExecutor(1) as pool:
+                job = pool.submit(_sessions, messages)
+                transfers = transfers_table(messages, chats=chats, columns=columns)
+                sessions = job.result()
+        else:
+            transfers = transfers_table(messages, chats=chats, columns=columns)
     t = transfers
     first_op, closed = t["first_operator_at"], t["closed_at"]
     answered = first_op.notna()
