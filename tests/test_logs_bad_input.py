@@ -135,3 +135,11 @@ def test_a_poisoned_store_is_read_in_every_format(tmp_path, capsys):
 
     cells = [c.value for row in load_workbook(tmp_path / "x.xlsx").active.iter_rows() for c in row]
     assert "a\\x00b" in cells  # escaped: XML cannot hold it
+
+
+def test_one_reporter_message_on_its_own_is_a_row_or_a_rejected_row(tmp_path):
+    """Found by hypothesis: a lone message object (no page around it) crashed with a ValueError."""
+    lone = tmp_path / "one.json"
+    lone.write_text('{"timestamp": "\\u0085", "questionId": null}', encoding="utf-8")
+    logs = load(lone)
+    assert len(logs.messages) == 0 and len(logs.rejected) == 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ...errors import SourceError
 from .._build import Builder, Part, reply_kind
 
 __all__ = ["load_reporter_pages", "from_reporter", "add_reporter_message", "operator_name", "reply_text"]
@@ -95,12 +96,13 @@ def add_reporter_message(b: Builder, row: int, msg: Any, *, chat=None, session=N
         b.reject(row, "message has no question, event, answer or replies")
 
 
-def _pages(data: Any) -> Iterable[tuple[dict, list]]:
+def _pages(data: Any, origin: str) -> Iterable[tuple[dict, list]]:
     """(page-level context, messages) pairs from a page, a list of pages or a list of messages."""
     if isinstance(data, dict):
-        if not isinstance(data.get("messages"), list):
-            raise ValueError("a Reporter page needs a 'messages' list")
-        yield data, data["messages"]
+        if isinstance(data.get("messages"), list):
+            yield data, data["messages"]
+        else:  # one message on its own: its row is kept, or rejected with its reason
+            yield {}, [data]
     elif isinstance(data, list):
         if data and all(isinstance(p, dict) and isinstance(p.get("messages"), list) for p in data):
             for page in data:
@@ -108,14 +110,14 @@ def _pages(data: Any) -> Iterable[tuple[dict, list]]:
         else:
             yield {}, data
     else:
-        raise ValueError(f"expected a Reporter page (JSON object) or a list, got {type(data).__name__}")
+        raise SourceError(f"expected a Reporter page (JSON object) or a list, got {type(data).__name__}", path=origin)
 
 
 def load_reporter_pages(data: Any, *, origin: str, tz: str = "UTC") -> Part:
     """Reporter page(s) or message list (parsed JSON) → a :class:`Part`; rows count from 1 across pages."""
     b = Builder(origin, "reporter", tz=tz)
     row = 0
-    for page, messages in _pages(data):
+    for page, messages in _pages(data, origin):
         client = page.get("client") if isinstance(page.get("client"), dict) else {}
         sess = page.get("session") if isinstance(page.get("session"), dict) else {}
         sess_client = sess.get("client") if isinstance(sess.get("client"), dict) else {}
