@@ -90,6 +90,9 @@ class LoopServers:
         self._servers = [make_server(app, log_level=log_level) for app, _ in apps]
         for server in self._servers:
             server.config.http = _corked(server.config.http)
+            # uvicorn listens on the socket again with its own backlog (2,048): without this the queue above
+            # was cut back, and a full queue drops connections silently (TcpExtListenOverflows)
+            server.config.backlog = socket.SOMAXCONN
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
