@@ -333,14 +333,15 @@ class QuietDisconnects:
     """A client that leaves mid-request (a stopped batch) has nobody to answer: noted, no traceback."""
 
     def __init__(self, app, *, side: str, history: History):
-        self.app, self.side, self.history = app, side, history
-
-    async def __call__(self, scope, receive, send):
         from starlette.requests import ClientDisconnect
 
+        self.app, self.side, self.history = app, side, history
+        self.disconnect = ClientDisconnect   # imported once here, not on every request
+
+    async def __call__(self, scope, receive, send):
         try:
             return await self.app(scope, receive, send)
-        except ClientDisconnect:
+        except self.disconnect:
             self.history.add(self.side, "client_gone", text="the client disconnected mid-request")
 
 
@@ -350,20 +351,28 @@ class FastRoutes:
     `table()` maps (method, exact path) to (handler, path_params): the same handlers Starlette's routes
     call, with the same Request, minus the route scan and the middleware and send wrappers that were a
     tenth of the sandbox's CPU per request (issue 17 §3). A path not in the table (a wrong token, the
-    admin API, the Reporter) goes the Starlette way and gets its answers from there.
+    admin API, the Reporter) goes the Starlette way and gets its answers from there. The table is built
+    again only when `paths()` (the tokens it is made of) changes, not for every request.
     """
 
-    def __init__(self, app, table: Callable[[], dict]):
-        self.app, self.table = app, table
-
-    async def __call__(self, scope, receive, send):
-        hit = self.table().get((scope.get("method"), scope["path"])) if scope["type"] == "http" else None
-        if hit is None:
-            return await self.app(scope, receive, send)
+    def __init__(self, app, table: Callable[[], dict], paths: Callable[[], object] = lambda: None):
         from starlette.requests import Request
 
-        handler, scope["path_params"] = hit
-        response = await handler(Request(scope, receive))
+        self.app, self.table, self.paths, self.request = app, table, paths, Request
+        self._built: tuple[object, dict] | None = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        paths = self.paths()
+        if self._built is None or self._built[0] != paths:
+            self._built = (paths, self.table())
+        hit = self._built[1].get((scope.get("method"), scope["path"]))
+        if hit is None:
+            return await self.app(scope, receive, send)
+        handler, params = hit
+        scope["path_params"] = dict(params)
+        response = await handler(self.request(scope, receive))
         await response(scope, receive, send)
 
 
@@ -522,9 +531,10 @@ class SimulatedService:
         return json_response({"ok": True})
 
     # -- the ASGI face --------------------------------------------------------------------------
-    def _asgi(self, routes: list, rates: Callable[[str], tuple[float, float, float]], fast: Callable[[], dict] = dict):
-        """Starlette over `routes` (`fast()`: the hot ones, see `FastRoutes`), starting and stopping this
-        service, behind fault injection."""
+    def _asgi(self, routes: list, rates: Callable[[str], tuple[float, float, float]], fast: Callable[[], dict] = dict,
+              fast_paths: Callable[[], object] = lambda: None):
+        """Starlette over `routes` (`fast()`: the hot ones, made of `fast_paths()`, see `FastRoutes`),
+        starting and stopping this service, behind fault injection."""
         from contextlib import asynccontextmanager
 
         from starlette.applications import Starlette
@@ -537,7 +547,7 @@ class SimulatedService:
             finally:
                 await self.shutdown()
 
-        app = QuietDisconnects(FastRoutes(Starlette(routes=routes, lifespan=lifespan), fast),
+        app = QuietDisconnects(FastRoutes(Starlette(routes=routes, lifespan=lifespan), fast, fast_paths),
                                side=self.side, history=self.history)
         return FaultMiddleware(app, side=self.side, history=self.history, rates=rates,
                                seed=lambda: self.settings().seed)

@@ -879,7 +879,7 @@ class JaicpService(SimulatedService):
                         min(1.0, s.jaicp_drop_rate + s.webhook_drop_rate))
             return s.jaicp_latency, s.jaicp_error_rate, s.jaicp_drop_rate
 
-        return self._asgi(routes, rates, self.fast_routes)
+        return self._asgi(routes, rates, self.fast_routes, lambda: (self.chat_token, self.webhook_token))
 
 
 async def _disconnected(receive) -> None:

@@ -569,4 +569,5 @@ class JivoService(SimulatedService):
             s = self.settings()
             return s.jivo_latency, s.jivo_error_rate, s.jivo_drop_rate
 
-        return self._asgi(routes, rates, lambda: self.fast_routes(channel=channel, admin=admin))
+        return self._asgi(routes, rates, lambda: self.fast_routes(channel=channel, admin=admin),
+                          lambda: (self.channel_key, self.channel_id))
