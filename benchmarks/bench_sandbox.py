@@ -127,6 +127,14 @@ def serve(profile_path: str, counts_path: str) -> None:
         write(self, data)
 
     _servers._CorkedTransport.write = counting_write
+    accepted = collections.Counter()   # connections each server accepted, by its port
+    corked = _servers._CorkedTransport.__init__
+
+    def counting_init(self, transport, loop) -> None:
+        accepted[transport.get_extra_info("sockname")[1]] += 1
+        corked(self, transport, loop)
+
+    _servers._CorkedTransport.__init__ = counting_init
     stopped = []
     signal.signal(signal.SIGTERM, lambda *_: stopped.append(1))
     lags: list[float] = []   # how late the sandbox's loop ran a 0.1 s timer: how long one turn of it takes
@@ -150,10 +158,13 @@ def serve(profile_path: str, counts_path: str) -> None:
             if e.kind in ("forward", "webhook_attempt") and status is not None and status < 300:
                 continue
             internal[f"{e.kind}: {status} {e.detail.get('reason', '')[:80]}"] += 1
+        ports = {"jaicp": int(sb.jaicp_url.rsplit(":", 1)[1]), "jivo": int(sb.jivo_url.rsplit(":", 1)[1])}
     lags.sort()
     lag = {q: round(lags[min(len(lags) - 1, int(len(lags) * f))], 2) for q, f in (("p50", 0.5), ("p99", 0.99),
                                                                                ("max", 1.0))} if lags else {}
-    Path(counts_path).write_text(json.dumps({"answered": dict(statuses), "internal": dict(internal), "lag": lag}))
+    connections = {side: accepted[port] for side, port in ports.items()}
+    Path(counts_path).write_text(json.dumps({"answered": dict(statuses), "internal": dict(internal), "lag": lag,
+                                             "connections": connections, "ports": ports}))
 
 
 def start_counting_sandbox(workdir: Path) -> tuple[subprocess.Popen, Path, Path]:
@@ -221,7 +232,8 @@ def main() -> int:
           f"CPU per transfer; drivers {sum(r[2] for r in results):.1f} s CPU"
           + (f"; failures: {dict(failures)}" if failures else ""))
     print(f"the sandbox answered (by status): {counts.get('answered')}; its internal calls that failed: "
-          f"{counts.get('internal') or 'none'}; its loop's lag (s): {counts.get('lag')}")
+          f"{counts.get('internal') or 'none'}; its loop's lag (s): {counts.get('lag')}; connections accepted: "
+          f"{counts.get('connections')} (ports {counts.get('ports')})")
     print(f"BENCH sandbox-3000 ratio={ratio:.3f} goal=>=1.0 {'PASS' if ratio >= 1.0 else 'FAIL'} "
           f"({answered} of {n} transfers answered at concurrency {args.concurrency})")
     return 0 if ratio >= 1.0 else 1
