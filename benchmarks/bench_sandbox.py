@@ -1,7 +1,7 @@
 """The sandbox at campaign size: 6,000 transfers at concurrency 3,000, all answered?
 
-The sandbox runs in its own process (`jivo-ops sandbox --profile-out`, as in bench_transfer.py). The
-load comes from several driver processes (one event loop alone is the bottleneck at 3,000: the
+The sandbox runs in its own process (`jivo-ops sandbox`'s defaults, as in bench_transfer.py, here
+counting what it does: `--serve`). The load comes from several driver processes (one event loop alone is the bottleneck at 3,000: the
 client side of each transfer costs about as much CPU as the sandbox's side), each on aiohttp, each
 running the default script's calls per transfer: `POST` hello, `POST` the operator request, `GET
 /events` until the operator's message, `POST` the close phrase, and the operator-side view. Every
@@ -10,7 +10,10 @@ transfer may open its own connection (up to the concurrency), each request waits
 At this size every answer takes seconds, so what fails first is whatever waits on a bounded queue with
 a deadline; on a machine whose cores the sandbox shares, its CPU per transfer (bench_transfer.py's
 `BENCH sandbox`) decides how long each wave of 3,000 takes. Prints the sandbox's CPU per transfer at
-this load and ends with
+this load; each unanswered transfer by its request and what went wrong (`POST operator view:
+TimeoutError`, `POST hello: 503`); what the sandbox answered, by status (its guards' 408/503 too), which
+of its own internal calls failed and why, how late its loop ran a 0.1 s timer, and how many connections
+each half accepted; and ends with
 `BENCH sandbox-3000 ratio=<answered / transfers> goal=>=1.0 PASS|FAIL`.
 
     .venv/bin/python benchmarks/bench_sandbox.py [--transfers 6000] [--concurrency 3000] [--drivers 2]
