@@ -3,8 +3,11 @@
 The simulated JAICP and Jivo talk to each other over HTTP all the time; in two threads every socket
 write would hand the GIL back and forth (each hand-over waits out the switch interval), which made
 the pair several times slower under load. One loop keeps them separate servers without that cost.
-That loop is uvloop's when it is installed (`uvicorn[standard]` brings it): the event loop and its
-selector were a quarter of the sandbox's CPU in a profile under load, and uvloop does both in C (issue 17).
+That loop is asyncio's own, not uvloop's even when it is installed: at 3,000 concurrent transfers uvloop
+accepted new connections no faster than they came, so the Jivo half's accept queue stood at ~3,000 for
+most of a run (a new connection waited ~15 s to be read: the internal calls' 10 s read timeouts, the
+clients' 30 s ones), where asyncio's accept loop takes up to the backlog at each wake-up and the queue
+stayed under 600. The CPU per transfer was the same within noise (issue 17 §3).
 
 One process, not workers: a transfer's state (the Chat API client, its live chat, Jivo's chat and its
 operator, the history both sides write and `Sandbox.history` reads) is shared by requests that arrive
@@ -98,17 +101,6 @@ def _corked(protocol_class: type) -> type:
     return type(f"Corked{protocol_class.__name__}", (protocol_class,), {"connection_made": connection_made})
 
 
-def _run_loop(main) -> None:
-    """`asyncio.run(main)`, on uvloop when it is installed."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-    else:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(main)
-
-
 class LoopServers:
     """`LoopServers([(app, sock), ...]).start()`; `urls` in the same order; `stop()`."""
 
@@ -141,7 +133,7 @@ class LoopServers:
         from ..channel.serving import serve_guarded
 
         try:
-            _run_loop(serve_guarded(list(zip(self._servers, self._sockets))))
+            asyncio.run(serve_guarded(list(zip(self._servers, self._sockets))))  # not uvloop: the docstring
         except BaseException as exc:  # reported by start()
             self._error = exc
 
