@@ -19,7 +19,7 @@ from ..redaction import mask_url, redact
 
 __all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "QuietDisconnects", "FastRoutes", "Delivery", "deliver",
            "SimulatedService", "alnum", "hex_token", "uuid_text", "uuid_hex", "now", "iso", "reporter_time", "plain", "json_response",
-           "error_dto"]
+           "error_dto", "json_bytes"]
 
 _ALNUM = string.ascii_letters + string.digits
 WIRE_ENCODING = "utf-8"
@@ -69,11 +69,37 @@ def plain(text: str, status: int):
     return Response(text, status_code=status, media_type="text/plain; charset=utf-8")
 
 
+def _json_chunks():
+    """`json.dumps(…, ensure_ascii=False)`'s C encoder, built once: `dumps` builds a JSONEncoder and its C
+    encoder again for every call, a third of its CPU on the sandbox's small bodies (issue 17 §3)."""
+    from json.encoder import JSONEncoder, c_make_encoder, encode_basestring
+
+    encoder = JSONEncoder(ensure_ascii=False)
+    if c_make_encoder is None:  # a Python without the C accelerator: the plain way
+        return lambda data: [encoder.encode(data)]
+    # markers None: no cycle check, as the bodies are trees the sandbox built itself
+    chunks = c_make_encoder(None, encoder.default, encode_basestring, None, encoder.key_separator,
+                            encoder.item_separator, False, False, True)
+    return lambda data: chunks(data, 0)
+
+
+_json_text_chunks = _json_chunks()
+
+
+def json_text(data: Any) -> str:
+    """`json.dumps(data, ensure_ascii=False)`, the same text, cheaper."""
+    return "".join(_json_text_chunks(data))
+
+
+def json_bytes(data: Any) -> bytes:
+    """`json_text(data)` as UTF-8: a body the simulated services send each other."""
+    return json_text(data).encode(WIRE_ENCODING)
+
+
 def json_response(data: Any, status: int = 200):
     from starlette.responses import Response
 
-    return Response(json.dumps(data, ensure_ascii=False), status_code=status,
-                    media_type="application/json; charset=utf-8")
+    return Response(json_text(data), status_code=status, media_type="application/json; charset=utf-8")
 
 
 def error_dto(status: int, error: str, message: str, **args: Any):
@@ -168,19 +194,26 @@ class History:
         self._lock = threading.Condition()
         self._entries: list[HistoryEntry] = []
         self._messages: list[dict] = []   # Reporter API rows
+        self._waiting = 0   # threads in wait_for: only then is there anyone to wake
 
     def add(self, side: str, kind: str, *, client_id: str | None = None, author: str | None = None,
             text: str | None = None, **detail: Any) -> HistoryEntry:
+        # The frozen dataclass's __init__ sets each field through object.__setattr__: filling the instance's
+        # dict at once is a third of its cost, a dozen times per transfer (issue 17 §3).
+        entry = object.__new__(HistoryEntry)
         with self._lock:
-            entry = HistoryEntry(len(self._entries) + 1, now(), side, kind, client_id, author, text, detail)
+            entry.__dict__.update(seq=len(self._entries) + 1, ts=now(), side=side, kind=kind, client_id=client_id,
+                                  author=author, text=text, detail=detail)
             self._entries.append(entry)
-            self._lock.notify_all()
+            if self._waiting:
+                self._lock.notify_all()
         return entry
 
     def add_message(self, row: dict) -> None:
         with self._lock:
             self._messages.append(row)
-            self._lock.notify_all()
+            if self._waiting:
+                self._lock.notify_all()
 
     # -- reading ----------------------------------------------------------------------------------
     def entries(self, kind: str | Iterable[str] | None = None, *, client_id: str | None = None,
@@ -217,7 +250,11 @@ class History:
                     kinds = ", ".join(e.kind for e in self._entries[-10:]) or "nothing"
                     raise TimeoutError(f"no matching sandbox history entry within {timeout} s "
                                        f"(last ones: {kinds})")
-                self._lock.wait(left)
+                self._waiting += 1
+                try:
+                    self._lock.wait(left)
+                finally:
+                    self._waiting -= 1
 
     def timeline(self, client_id: str | None = None) -> str:
         return "\n".join(e.line() for e in self.entries(client_id=client_id))
@@ -296,14 +333,15 @@ class QuietDisconnects:
     """A client that leaves mid-request (a stopped batch) has nobody to answer: noted, no traceback."""
 
     def __init__(self, app, *, side: str, history: History):
-        self.app, self.side, self.history = app, side, history
-
-    async def __call__(self, scope, receive, send):
         from starlette.requests import ClientDisconnect
 
+        self.app, self.side, self.history = app, side, history
+        self.disconnect = ClientDisconnect   # imported once here, not on every request
+
+    async def __call__(self, scope, receive, send):
         try:
             return await self.app(scope, receive, send)
-        except ClientDisconnect:
+        except self.disconnect:
             self.history.add(self.side, "client_gone", text="the client disconnected mid-request")
 
 
@@ -313,20 +351,28 @@ class FastRoutes:
     `table()` maps (method, exact path) to (handler, path_params): the same handlers Starlette's routes
     call, with the same Request, minus the route scan and the middleware and send wrappers that were a
     tenth of the sandbox's CPU per request (issue 17 §3). A path not in the table (a wrong token, the
-    admin API, the Reporter) goes the Starlette way and gets its answers from there.
+    admin API, the Reporter) goes the Starlette way and gets its answers from there. The table is built
+    again only when `paths()` (the tokens it is made of) changes, not for every request.
     """
 
-    def __init__(self, app, table: Callable[[], dict]):
-        self.app, self.table = app, table
-
-    async def __call__(self, scope, receive, send):
-        hit = self.table().get((scope.get("method"), scope["path"])) if scope["type"] == "http" else None
-        if hit is None:
-            return await self.app(scope, receive, send)
+    def __init__(self, app, table: Callable[[], dict], paths: Callable[[], object] = lambda: None):
         from starlette.requests import Request
 
-        handler, scope["path_params"] = hit
-        response = await handler(Request(scope, receive))
+        self.app, self.table, self.paths, self.request = app, table, paths, Request
+        self._built: tuple[object, dict] | None = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        paths = self.paths()
+        if self._built is None or self._built[0] != paths:
+            self._built = (paths, self.table())
+        hit = self._built[1].get((scope.get("method"), scope["path"]))
+        if hit is None:
+            return await self.app(scope, receive, send)
+        handler, params = hit
+        scope["path_params"] = dict(params)
+        response = await handler(self.request(scope, receive))
         await response(scope, receive, send)
 
 
@@ -485,9 +531,10 @@ class SimulatedService:
         return json_response({"ok": True})
 
     # -- the ASGI face --------------------------------------------------------------------------
-    def _asgi(self, routes: list, rates: Callable[[str], tuple[float, float, float]], fast: Callable[[], dict] = dict):
-        """Starlette over `routes` (`fast()`: the hot ones, see `FastRoutes`), starting and stopping this
-        service, behind fault injection."""
+    def _asgi(self, routes: list, rates: Callable[[str], tuple[float, float, float]], fast: Callable[[], dict] = dict,
+              fast_paths: Callable[[], object] = lambda: None):
+        """Starlette over `routes` (`fast()`: the hot ones, made of `fast_paths()`, see `FastRoutes`),
+        starting and stopping this service, behind fault injection."""
         from contextlib import asynccontextmanager
 
         from starlette.applications import Starlette
@@ -500,7 +547,7 @@ class SimulatedService:
             finally:
                 await self.shutdown()
 
-        app = QuietDisconnects(FastRoutes(Starlette(routes=routes, lifespan=lifespan), fast),
+        app = QuietDisconnects(FastRoutes(Starlette(routes=routes, lifespan=lifespan), fast, fast_paths),
                                side=self.side, history=self.history)
         return FaultMiddleware(app, side=self.side, history=self.history, rates=rates,
                                seed=lambda: self.settings().seed)

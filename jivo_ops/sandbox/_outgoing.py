@@ -168,14 +168,28 @@ class OutgoingClient:
         self.pool = _Pool(limit, expiry)
         self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
                         "Connection": "keep-alive"}
+        # parsed once each: the other side's few URLs and the settings' few timeouts, asked for on every call
+        self._urls: dict[str, httpx.URL] = {}
+        self._timeouts: dict[float, dict] = {}
 
     def build_request(self, method: str, url, *, content=None, headers=None, params=None, timeout=10.0) -> _Outgoing:
         if not isinstance(url, httpx.URL):
-            url = httpx.URL(url)
+            url = self._urls.get(url) or self._remember(self._urls, url, httpx.URL(url))
         if params:
             url = url.copy_merge_params(params)
-        timeout = timeout if isinstance(timeout, httpx.Timeout) else client_timeout(timeout)
-        return _Outgoing(method, url, content, {**self.headers, **(headers or {})}, timeout.as_dict())
+        if isinstance(timeout, httpx.Timeout):
+            limits = timeout.as_dict()
+        else:
+            limits = self._timeouts.get(timeout) or self._remember(self._timeouts, timeout,
+                                                                   client_timeout(timeout).as_dict())
+        return _Outgoing(method, url, content, {**self.headers, **headers} if headers else self.headers, limits)
+
+    @staticmethod
+    def _remember(cache: dict, key, value):
+        if len(cache) >= 64:  # a bound, should a caller ever vary them without end
+            cache.clear()
+        cache[key] = value
+        return value
 
     async def send(self, request: _Outgoing):
         if request.url.scheme != "http":

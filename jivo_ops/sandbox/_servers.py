@@ -3,8 +3,11 @@
 The simulated JAICP and Jivo talk to each other over HTTP all the time; in two threads every socket
 write would hand the GIL back and forth (each hand-over waits out the switch interval), which made
 the pair several times slower under load. One loop keeps them separate servers without that cost.
-That loop is uvloop's when it is installed (`uvicorn[standard]` brings it): the event loop and its
-selector were a quarter of the sandbox's CPU in a profile under load, and uvloop does both in C (issue 17).
+That loop is asyncio's own, not uvloop's even when it is installed: at 3,000 concurrent transfers uvloop
+accepted new connections no faster than they came, so the Jivo half's accept queue stood at ~3,000 for
+most of a run (a new connection waited ~15 s to be read: the internal calls' 10 s read timeouts, the
+clients' 30 s ones), where asyncio's accept loop takes up to the backlog at each wake-up and the queue
+stayed under 600. The CPU per transfer was the same within noise (issue 17 §3).
 
 One process, not workers: a transfer's state (the Chat API client, its live chat, Jivo's chat and its
 operator, the history both sides write and `Sandbox.history` reads) is shared by requests that arrive
@@ -16,11 +19,41 @@ calls on a small httptools pool (`_outgoing`), and each answer in one send (`_Co
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 import time
 
 __all__ = ["LoopServers"]
+
+# The youngest generation's collection threshold while a sandbox serves. Each collection walks every young
+# object still alive — under load, the thousands of requests in flight — and the default (700 allocations)
+# ran one every few requests: 7 % of the sandbox's CPU in a profile (issue 17 §3). Raised while any sandbox
+# serves, the user's own threshold back when the last one stops.
+_GC_YOUNG_THRESHOLD = 20_000
+
+
+class _YoungCollections:
+    """Raises the threshold when the first sandbox starts serving, puts the user's back after the last."""
+
+    def __init__(self) -> None:
+        self.lock, self.serving, self.before = threading.Lock(), 0, gc.get_threshold()
+
+    def raise_threshold(self) -> None:
+        with self.lock:
+            if not self.serving:
+                self.before = gc.get_threshold()
+                gc.set_threshold(max(self.before[0], _GC_YOUNG_THRESHOLD), *self.before[1:])
+            self.serving += 1
+
+    def restore(self) -> None:
+        with self.lock:
+            self.serving -= 1
+            if not self.serving:
+                gc.set_threshold(*self.before)
+
+
+_young_collections = _YoungCollections()
 
 
 class _CorkedTransport:
@@ -53,6 +86,9 @@ class _CorkedTransport:
         self._flush()
         self._transport.close()
 
+    def is_closing(self) -> bool:  # asked several times per request: not through __getattr__
+        return self._transport.is_closing()
+
     def __getattr__(self, name):
         return getattr(self._transport, name)
 
@@ -63,17 +99,6 @@ def _corked(protocol_class: type) -> type:
         protocol_class.connection_made(self, _CorkedTransport(transport, asyncio.get_running_loop()))
 
     return type(f"Corked{protocol_class.__name__}", (protocol_class,), {"connection_made": connection_made})
-
-
-def _run_loop(main) -> None:
-    """`asyncio.run(main)`, on uvloop when it is installed."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-    else:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(main)
 
 
 class LoopServers:
@@ -90,6 +115,9 @@ class LoopServers:
         self._servers = [make_server(app, log_level=log_level) for app, _ in apps]
         for server in self._servers:
             server.config.http = _corked(server.config.http)
+            # uvicorn listens on the socket again with its own backlog (2,048): without this the queue above
+            # was cut back, and a full queue drops connections silently (TcpExtListenOverflows)
+            server.config.backlog = socket.SOMAXCONN
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -105,11 +133,12 @@ class LoopServers:
         from ..channel.serving import serve_guarded
 
         try:
-            _run_loop(serve_guarded(list(zip(self._servers, self._sockets))))
+            asyncio.run(serve_guarded(list(zip(self._servers, self._sockets))))  # not uvloop: the docstring
         except BaseException as exc:  # reported by start()
             self._error = exc
 
     def start(self, timeout: float = 10.0) -> "LoopServers":
+        _young_collections.raise_threshold()
         self._thread = threading.Thread(target=self._run, name="jivo-ops-sandbox", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
@@ -129,5 +158,6 @@ class LoopServers:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+            _young_collections.restore()
         for sock in self._sockets:
             sock.close()

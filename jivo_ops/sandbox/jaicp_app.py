@@ -13,7 +13,6 @@ that goes nowhere is recorded as ``dropped``.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -21,7 +20,7 @@ from typing import Any, Callable
 
 from ..redaction import mask_url
 from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, error_dto, hex_token, iso,
-                      json_response, now, parse_json, read_body, reporter_time, uuid_hex, uuid_text)
+                      json_bytes, json_response, now, parse_json, read_body, reporter_time, uuid_hex, uuid_text)
 from .settings import SandboxSettings
 
 __all__ = ["JaicpService", "WEBHOOK_PREFIX"]
@@ -376,7 +375,7 @@ class JaicpService(SimulatedService):
             sender_id = st.jivo_id if s.jivo_sender_id == "own" else st.client_id
             body = {"sender": {"id": sender_id, "name": f"Клиент {sender_id}"},
                     "message": {"type": "text", "id": uuid_hex(), "text": text}}
-            raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            raw = json_bytes(body)
 
             def on_attempt(attempt: int, status: int | None, reason: str) -> None:
                 self.history.add(self.side, "forward", client_id=st.client_id, author="CLIENT", text=text,
@@ -523,7 +522,7 @@ class JaicpService(SimulatedService):
         url = self.settings().async_webhook_url.strip()
         st = self.clients[fields["client_id"]]
         if url:
-            raw = json.dumps([body], ensure_ascii=False).encode("utf-8")
+            raw = json_bytes([body])
             await deliver(await self.http(), url, raw, chunked=False, retries=0, wait=0, timeout=10,
                           on_attempt=lambda a, code, why: self.history.add(
                               self.side, "async_webhook", client_id=st.client_id, status=code, url=mask_url(url)))
@@ -880,7 +879,7 @@ class JaicpService(SimulatedService):
                         min(1.0, s.jaicp_drop_rate + s.webhook_drop_rate))
             return s.jaicp_latency, s.jaicp_error_rate, s.jaicp_drop_rate
 
-        return self._asgi(routes, rates, self.fast_routes)
+        return self._asgi(routes, rates, self.fast_routes, lambda: (self.chat_token, self.webhook_token))
 
 
 async def _disconnected(receive) -> None:

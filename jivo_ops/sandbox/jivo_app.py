@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..redaction import mask_url
-from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, iso, json_response, now, parse_json,
-                      plain, read_body, uuid_hex)
+from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, iso, json_bytes, json_response, now,
+                      parse_json, plain, read_body, uuid_hex)
 from .operator_view import REFUSED
 from .settings import MESSAGE_TYPES, SandboxSettings
 
@@ -277,7 +276,7 @@ class JivoService(SimulatedService):
                              reason="the Jivo channel has no «URL вашего сервера для Webhooks»: "
                                     "the operator's message goes nowhere")
             return False
-        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        raw = json_bytes(body)
         chunked = self.chunked
         if is_content:  # before the POST: the client may see it (and ask for the view) before JAICP's answer is back
             chat.said.append(text)
@@ -355,7 +354,7 @@ class JivoService(SimulatedService):
             body["chat"] = {"messages": list(chat.transcript), "rate": rate, "blacklisted": False}
         else:
             body["agent"] = agent
-        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        raw = json_bytes(body)
 
         def on_attempt(attempt: int, status: int | None, reason: str) -> None:
             self.history.add(self.side, "webhooks_api_attempt", client_id=chat.client_id, text=event,
@@ -570,4 +569,5 @@ class JivoService(SimulatedService):
             s = self.settings()
             return s.jivo_latency, s.jivo_error_rate, s.jivo_drop_rate
 
-        return self._asgi(routes, rates, lambda: self.fast_routes(channel=channel, admin=admin))
+        return self._asgi(routes, rates, lambda: self.fast_routes(channel=channel, admin=admin),
+                          lambda: (self.channel_key, self.channel_id))
