@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from jivo_ops.channel.serving import listen_socket
-from jivo_ops.sandbox._common import History, HistoryEntry, json_bytes, json_text
+from jivo_ops.channel.http import json_bytes, json_text
+from jivo_ops.sandbox._common import History, HistoryEntry
 from jivo_ops.sandbox._servers import _GC_YOUNG_THRESHOLD, LoopServers
 
 

@@ -23,7 +23,7 @@ from ..redaction import install_log_redaction, mask_url, redact
 
 __all__ = ["RetryPolicy", "NO_RETRY", "make_client", "make_async_client", "send", "asend", "JSON_CONTENT_TYPE",
            "check_url", "client_timeout", "chunked_body", "achunked_body", "CHUNK_SIZE",
-           "raise_for_status", "connection_error", "AiohttpTransport"]
+           "raise_for_status", "connection_error", "AiohttpTransport", "json_text", "json_bytes"]
 
 log = logging.getLogger("jivo_ops.http")
 OnAttempt = Callable[[int, "int | None", str], None]
@@ -37,6 +37,20 @@ KEEPALIVE_EXPIRY_S = 2.0
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S)
 # A chunked body goes out in pieces of this size, so a receiver really has to reassemble it.
 CHUNK_SIZE = 256
+
+
+# One encoder for every JSON body: json.dumps builds a new one for every call that passes an option.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+def json_text(value: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False)`, the same text, without a new encoder per call."""
+    return _JSON_ENCODER.encode(value)
+
+
+def json_bytes(value: Any) -> bytes:
+    """`json_text(value)` in UTF-8: a JSON body as the Chat API and both simulated services send it."""
+    return _JSON_ENCODER.encode(value).encode("utf-8")
 
 
 def client_timeout(seconds: float, *, connect: float = 5.0) -> httpx.Timeout:

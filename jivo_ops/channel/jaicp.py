@@ -29,8 +29,8 @@ from typing import Any, AsyncIterator, Iterator, Sequence
 
 import httpx
 
-from .http import (JSON_CONTENT_TYPE, NO_RETRY, RetryPolicy, asend, check_url, client_timeout, make_async_client,
-                   make_client, raise_for_status, send)
+from .http import (JSON_CONTENT_TYPE, NO_RETRY, RetryPolicy, asend, check_url, client_timeout, json_bytes,
+                   make_async_client, make_client, raise_for_status, send)
 from ..errors import ProtocolError, UnavailableError
 from ..profile import reporter_path_token, resolve_profile
 from ..redaction import mask_secret, mask_url, redact, register_secret
@@ -226,14 +226,8 @@ class EventBatch:
 
 # --- shared request building -----------------------------------------------------------------
 
-# One encoder: json.dumps builds a new one for every call that passes an option.
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
 # What every Chat API POST sends besides its body, built once.
 _POST_HEADERS = {"Content-Type": JSON_CONTENT_TYPE, "Accept": "application/json"}
-
-
-def _json_bytes(value: Any) -> bytes:
-    return _JSON_ENCODER.encode(value).encode("utf-8")
 
 
 def _parse_json(response: httpx.Response, what: str) -> Any:
@@ -268,13 +262,13 @@ class ChatApiRequests:
         body: dict[str, Any] = {"clientId": _require_id(client_id, "clientId"), "query": text}
         if data is not None:
             body["data"] = dict(data)
-        return _json_bytes(body)
+        return json_bytes(body)
 
     def event_body(self, client_id: str, event: str, data: Mapping | None) -> bytes:
         body: dict[str, Any] = {"clientId": _require_id(client_id, "clientId"), "event": _require_id(event, "event")}
         if data is not None:
             body["data"] = dict(data)
-        return _json_bytes(body)
+        return json_bytes(body)
 
     def poll_params(self, client_id: str, ts: int | None, timeout: float) -> tuple[dict, httpx.Timeout]:
         params: dict[str, Any] = {"clientId": _require_id(client_id, "clientId")}
@@ -476,7 +470,7 @@ class _ReporterBase:
     def _filter(self, what: str, filters: Sequence[Mapping[str, Any]], page: int, size: int):
         if isinstance(filters, Mapping):  # accept the whole {"filters": [...]} body too
             filters = filters.get("filters", [])
-        body = _json_bytes({"filters": [dict(f) for f in filters]})
+        body = json_bytes({"filters": [dict(f) for f in filters]})
         return "POST", f"{self.base_url}/{what}/filter", {"page": page, "size": size}, body
 
     def __repr__(self) -> str:

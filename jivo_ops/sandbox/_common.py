@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
+from ..channel.http import json_text
 from ..errors import JivoOpsError
 from ..redaction import mask_url, redact
 
 __all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "QuietDisconnects", "FastRoutes", "Delivery", "deliver",
            "SimulatedService", "alnum", "hex_token", "uuid_text", "uuid_hex", "now", "iso", "reporter_time", "plain", "json_response",
-           "error_dto", "json_bytes"]
+           "error_dto"]
 
 _ALNUM = string.ascii_letters + string.digits
 WIRE_ENCODING = "utf-8"
@@ -67,33 +68,6 @@ def plain(text: str, status: int):
     from starlette.responses import Response
 
     return Response(text, status_code=status, media_type="text/plain; charset=utf-8")
-
-
-def _json_chunks():
-    """`json.dumps(…, ensure_ascii=False)`'s C encoder, built once: `dumps` builds a JSONEncoder and its C
-    encoder again for every call, a third of its CPU on the sandbox's small bodies (issue 17 §3)."""
-    from json.encoder import JSONEncoder, c_make_encoder, encode_basestring
-
-    encoder = JSONEncoder(ensure_ascii=False)
-    if c_make_encoder is None:  # a Python without the C accelerator: the plain way
-        return lambda data: [encoder.encode(data)]
-    # markers None: no cycle check, as the bodies are trees the sandbox built itself
-    chunks = c_make_encoder(None, encoder.default, encode_basestring, None, encoder.key_separator,
-                            encoder.item_separator, False, False, True)
-    return lambda data: chunks(data, 0)
-
-
-_json_text_chunks = _json_chunks()
-
-
-def json_text(data: Any) -> str:
-    """`json.dumps(data, ensure_ascii=False)`, the same text, cheaper."""
-    return "".join(_json_text_chunks(data))
-
-
-def json_bytes(data: Any) -> bytes:
-    """`json_text(data)` as UTF-8: a body the simulated services send each other."""
-    return json_text(data).encode(WIRE_ENCODING)
 
 
 def json_response(data: Any, status: int = 200):

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
+from ..channel.http import json_bytes
 from ..redaction import mask_url
 from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, error_dto, hex_token, iso,
-                      json_bytes, json_response, now, parse_json, read_body, reporter_time, uuid_hex, uuid_text)
+                      json_response, now, parse_json, read_body, reporter_time, uuid_hex, uuid_text)
 from .settings import SandboxSettings
 
 __all__ = ["JaicpService", "WEBHOOK_PREFIX"]

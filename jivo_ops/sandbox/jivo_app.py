@@ -21,8 +21,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..channel.http import json_bytes
 from ..redaction import mask_url
-from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, iso, json_bytes, json_response, now,
+from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, iso, json_response, now,
                       parse_json, plain, read_body, uuid_hex)
 from .operator_view import REFUSED
 from .settings import MESSAGE_TYPES, SandboxSettings
