@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SourceError
-from .tabulate import ChatOrder, transfers_table
+from .tabulate import transfers_table
 
 __all__ = ["kpis", "KPI_COLUMNS", "KPI_BY", "RATE_NAMES", "service_level_by_hour_of_week"]
 
@@ -119,13 +119,11 @@ _TRANSFER_COLUMNS = ("switched_at", "first_operator_at", "wait_s", "closed_at", 
 
 
 def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame | None, *, by: str | None = None,
-         service_level_s: float = 20, tz: str = "UTC", sessions: pd.DataFrame | None = None,
-         chats: ChatOrder | None = None) -> pd.DataFrame:
+         service_level_s: float = 20, tz: str = "UTC", sessions: pd.DataFrame | None = None) -> pd.DataFrame:
     """The KPI table (see the module docstring); ``transfers`` is ``transfers_table(messages)``, or
     None to build from the messages only the columns the figures read; ``sessions`` (``first_at``,
     ``escalated``), when given, stands for the messages' sessions (the DuckDB path computes them
-    out of core); ``chats`` is ``chat_order(messages)`` when the
-    caller already has it (the one the transfers table was built from)."""
+    out of core)."""
     if by not in KPI_BY:
         raise SourceError(f"--by: unknown grouping {by!r} (one of day, hour, operator)")
     if not (isinstance(service_level_s, (int, float)) and service_level_s >= 0):
@@ -134,17 +132,17 @@ def kpis(messages: pd.DataFrame | None, transfers: pd.DataFrame | None, *, by: s
         pd.Timestamp(0, tz="UTC").tz_convert(tz)
     except Exception:
         raise SourceError(f"--display-tz: unknown time zone {tz!r} (e.g. UTC, Europe/Moscow)") from None
-    if transfers is None:  # given no chat order, the table sorts only the rows from each chat's first switch on
+    if transfers is None:
         columns = (*_TRANSFER_COLUMNS, *(["operator"] if by == "operator" else []))
         if sessions is None and by != "operator":
             # the sessions' hash on a second core while the table is built: both are mostly Arrow and
             # numpy kernels, which let go of the GIL (a fifth less wall time at 1M events)
             with ThreadPoolExecutor(1) as pool:
                 job = pool.submit(_sessions, messages)
-                transfers = transfers_table(messages, chats=chats, columns=columns)
+                transfers = transfers_table(messages, columns=columns)
                 sessions = job.result()
         else:
-            transfers = transfers_table(messages, chats=chats, columns=columns)
+            transfers = transfers_table(messages, columns=columns)
     t = transfers
     first_op, closed = t["first_operator_at"], t["closed_at"]
     answered = first_op.notna()

@@ -26,7 +26,6 @@ loop per chat — so 100,000 chats take a fraction of a second.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -43,7 +42,7 @@ from .sources.jivo_webhooks import ACCEPTED_EVENT, FINISHED_EVENT as JIVO_FINISH
 
 __all__ = ["transfers_table", "per_operator", "per_period", "filter_frame", "summarize",
            "export", "OUTCOMES", "CLOSED_BY", "TRANSFER_COLUMNS", "CLOSE_PHRASES", "empty_transfers",
-           "filter_values", "is_blank_filter", "FINISHED_EVENT", "NO_OPERATORS_EVENT", "ChatOrder", "chat_order"]
+           "filter_values", "is_blank_filter", "FINISHED_EVENT", "NO_OPERATORS_EVENT"]
 
 CLOSED_BY = ("client", "operator")
 RATINGS = ("positive", "negative")
@@ -73,27 +72,8 @@ def empty_transfers() -> pd.DataFrame:
         "paired_by": pd.Series([], dtype=STRING_DTYPE)})
 
 
-@dataclass(frozen=True)
-class ChatOrder:
-    """A messages frame's rows grouped by chat, computed once and shared by :func:`transfers_table`
-    and the KPIs' session count (one string hash and one sort for both): ``codes`` (each row's chat
-    code, in order of first appearance), ``rows`` (the rows with a time, by chat, then time; an
-    event logged at the same instant as other rows sorts after them, other ties keep load order)
-    and ``row_codes`` (``codes[rows]``)."""
-
-    codes: np.ndarray
-    rows: np.ndarray
-    row_codes: np.ndarray
-
-
-def chat_order(messages: pd.DataFrame) -> ChatOrder:
-    """The :class:`ChatOrder` of a messages frame."""
-    chat_codes, _ = pd.factorize(messages["chat"])
-    return _ordered(messages, chat_codes, np.flatnonzero(messages["ts"].array.asi8 != _NAT))
-
-
-def _ordered(m: pd.DataFrame, chat_codes: np.ndarray, idx: np.ndarray) -> ChatOrder:
-    """The ChatOrder of the rows `idx` (rows with a time, ascending)."""
+def _ordered(m: pd.DataFrame, chat_codes: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows `idx` (rows with a time, ascending) by chat, then time, and their chat codes."""
     # An event logged at the same instant as a switch is its consequence (JAICP logs
     # noLivechatOperatorsOnline in the same turn, sometimes before the question): events sort after
     # the other rows of their instant; otherwise same-ts rows keep their load order (stable sort).
@@ -105,7 +85,7 @@ def _ordered(m: pd.DataFrame, chat_codes: np.ndarray, idx: np.ndarray) -> ChatOr
         by_time = np.argsort(time_key, kind="stable")
         idx, codes = idx[by_time], codes[by_time]
     by_chat, row_codes = _by_chat(codes)
-    return ChatOrder(chat_codes, idx[by_chat], row_codes)
+    return idx[by_chat], row_codes
 
 
 def _by_chat(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -134,26 +114,22 @@ def _codes_of(column: pd.Series, rows: np.ndarray, *names: str) -> tuple[np.ndar
 
 
 def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CLOSE_PHRASES,
-                    pairs: pd.DataFrame | None = None, chats: ChatOrder | None = None,
-                    columns: Sequence[str] = TRANSFER_COLUMNS) -> pd.DataFrame:
+                    pairs: pd.DataFrame | None = None, columns: Sequence[str] = TRANSFER_COLUMNS) -> pd.DataFrame:
     """One row per switch; see the module docstring for each column's meaning. ``pairs`` (a
-    LogSet's ``jivo_pairs``) gives ``paired_by``; ``chats`` is ``chat_order(messages)`` when the
-    caller already has it; ``columns`` (in table order) leaves the others unbuilt (the KPIs read
-    no string column but ``operator``)."""
+    LogSet's ``jivo_pairs``) gives ``paired_by``; ``columns`` (in table order) leaves the others
+    unbuilt (the KPIs read no string column but ``operator``)."""
     columns = [c for c in TRANSFER_COLUMNS if c in columns]
     m = messages
     is_switch_all = _is(m["kind"], "switch")
     if not is_switch_all.any():
         return empty_transfers()[columns]
-    if chats is None:  # on its own: only the rows from each chat's first switch on need sorting
-        chat_codes = pd.factorize(m["chat"])[0]
-        all_ts = m["ts"].array.asi8
-        # a chat's first switch time, the int64 maximum for a chat without one; NaT (the minimum) never passes
-        first_switch = np.full(chat_codes.max() + 2, np.iinfo(np.int64).max)
-        np.minimum.at(first_switch, chat_codes[is_switch_all], all_ts[is_switch_all])
-        chats = _ordered(m, chat_codes, np.flatnonzero((all_ts >= first_switch[chat_codes]) & (all_ts != _NAT)))
-    # (given all chats, those without a switch need no picking out: none of their rows is in a segment)
-    idx, codes = chats.rows, chats.row_codes
+    # only the rows from each chat's first switch on need sorting
+    chat_codes = pd.factorize(m["chat"])[0]
+    all_ts = m["ts"].array.asi8
+    # a chat's first switch time, the int64 maximum for a chat without one; NaT (the minimum) never passes
+    first_switch = np.full(chat_codes.max() + 2, np.iinfo(np.int64).max)
+    np.minimum.at(first_switch, chat_codes[is_switch_all], all_ts[is_switch_all])
+    idx, codes = _ordered(m, chat_codes, np.flatnonzero((all_ts >= first_switch[chat_codes]) & (all_ts != _NAT)))
     sw = is_switch_all[idx]
 
     # segment = how many switches of its chat precede (and include) the row: the running count
