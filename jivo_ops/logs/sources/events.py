@@ -83,21 +83,27 @@ def load_events_jsonl(path: str | Path, *, origin: str | None = None, source: st
         kind_codes = kind_codes.filter(valid)
     n = len(table)
     mapper = {pa.string(): STRING_DTYPE}.get
+
+    def strings(name: str) -> pd.Series:
+        # one chunk, not one per MiB block the reader parsed: a take from a chunked string column
+        # (every table picking rows by chat) copies all its chunks together first, every time
+        return pa.chunked_array([table[name].combine_chunks()]).to_pandas(types_mapper=mapper)
+
     cols = {"ts": table["ts"].to_pandas()}
     for name in ("chat", "session"):
-        cols[name] = table[name].to_pandas(types_mapper=mapper)
+        cols[name] = strings(name)
     cols["author"] = pd.Categorical.from_codes(author_codes.to_numpy(zero_copy_only=False).astype(np.int8),
                                                dtype=AUTHOR_DTYPE)
     cols["kind"] = pd.Categorical.from_codes(kind_codes.to_numpy(zero_copy_only=False).astype(np.int8),
                                              dtype=KIND_DTYPE)
     for name in ("text", "operator"):
-        cols[name] = table[name].to_pandas(types_mapper=mapper)
+        cols[name] = strings(name)
     if table["source"].null_count == n:
         cols["source"] = _constant_category(source, n)
     else:  # a file written by export(): each row keeps the family it came from
         cols["source"] = pc.coalesce(table["source"], pa.scalar(source)).dictionary_encode().to_pandas()
     cols["origin"] = _constant_category(origin, n)
-    cols["message_id"] = table["message_id"].to_pandas(types_mapper=mapper)
+    cols["message_id"] = strings("message_id")
     frame = pd.DataFrame(cols, copy=False)
     if frame["ts"].dtype != "datetime64[us, UTC]":
         frame["ts"] = frame["ts"].astype("datetime64[us, UTC]")
