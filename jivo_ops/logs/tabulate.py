@@ -26,6 +26,7 @@ loop per chat — so 100,000 chats take a fraction of a second.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -72,12 +73,13 @@ def empty_transfers() -> pd.DataFrame:
         "paired_by": pd.Series([], dtype=STRING_DTYPE)})
 
 
-def _ordered(m: pd.DataFrame, chat_codes: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ordered(all_ts: np.ndarray, is_event: np.ndarray, chat_codes: np.ndarray,
+             idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rows `idx` (rows with a time, ascending) by chat, then time, and their chat codes."""
     # An event logged at the same instant as a switch is its consequence (JAICP logs
     # noLivechatOperatorsOnline in the same turn, sometimes before the question): events sort after
     # the other rows of their instant; otherwise same-ts rows keep their load order (stable sort).
-    time_key = m["ts"].array.asi8[idx] * 2 + _is(m["kind"], "event")[idx]
+    time_key = all_ts[idx] * 2 + is_event[idx]
     codes = chat_codes[idx]
     # two stable sorts instead of one lexsort; a loaded frame is already in time order, so the first
     # is skipped when the keys ascend (a stable sort would return them as they are)
@@ -106,6 +108,30 @@ def _is(column: pd.Series, value: str) -> np.ndarray:
     return (column == value).to_numpy(dtype=bool, na_value=False)
 
 
+_EVENT_NAMES = (FINISHED_EVENT, JIVO_FINISHED_EVENT, NO_OPERATORS_EVENT, ACCEPTED_EVENT)
+_RATED = len(_EVENT_NAMES)  # a `chat.rate:<rating>` event
+
+
+def _event_names(text: pd.Series, is_event: np.ndarray) -> np.ndarray:
+    """Per row, which of `_EVENT_NAMES` its event is (`_RATED` for a rating; -1: another name, or no event)."""
+    out = np.full(len(text), -1, dtype=np.int8)
+    rows = np.flatnonzero(is_event)
+    if len(rows):
+        names = pa.array(text.array.take(rows))
+        out[rows] = pc.fill_null(pc.index_in(names, value_set=pa.array(_EVENT_NAMES)), -1).to_numpy()
+        out[rows[pc.fill_null(pc.starts_with(names, f"{RATE_EVENT}:"), False).to_numpy(zero_copy_only=False)]] = _RATED
+    return out
+
+
+def _says(text: pd.Series, phrases: Sequence[str]) -> np.ndarray:
+    """Per row, whether its text is one of the close `phrases` (compared stripped)."""
+    phrases = [p.strip() for p in phrases]
+    if not phrases:
+        return np.zeros(len(text), dtype=bool)
+    texts = pa.chunked_array(pa.array(text.array))  # one pass of Arrow's string compare over the column
+    return np.logical_or.reduce([pc.fill_null(pc.equal(texts, p), False).to_numpy() for p in phrases])
+
+
 def _codes_of(column: pd.Series, rows: np.ndarray, *names: str) -> tuple[np.ndarray, ...]:
     """A categorical column's codes at `rows`, and the code of each name (-2 when not a category)."""
     categories = list(column.cat.categories)
@@ -123,13 +149,21 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     is_switch_all = _is(m["kind"], "switch")
     if not is_switch_all.any():
         return empty_transfers()[columns]
+    text = m["text"]
+    with ThreadPoolExecutor(1) as pool:
+        # the chats' hash (Arrow's, which lets go of the GIL) on a second core while the texts are read
+        chats = pool.submit(pd.factorize, m["chat"])
+        all_ts = m["ts"].array.asi8
+        is_event_all = _is(m["kind"], "event")
+        event_name_all = _event_names(text, is_event_all)
+        says_all = _says(text, close_phrases)
+        chat_codes = chats.result()[0]
     # only the rows from each chat's first switch on need sorting
-    chat_codes = pd.factorize(m["chat"])[0]
-    all_ts = m["ts"].array.asi8
     # a chat's first switch time, the int64 maximum for a chat without one; NaT (the minimum) never passes
     first_switch = np.full(chat_codes.max() + 2, np.iinfo(np.int64).max)
     np.minimum.at(first_switch, chat_codes[is_switch_all], all_ts[is_switch_all])
-    idx, codes = _ordered(m, chat_codes, np.flatnonzero((all_ts >= first_switch[chat_codes]) & (all_ts != _NAT)))
+    idx, codes = _ordered(all_ts, is_event_all, chat_codes,
+                          np.flatnonzero((all_ts >= first_switch[chat_codes]) & (all_ts != _NAT)))
     sw = is_switch_all[idx]
 
     # segment = how many switches of its chat precede (and include) the row: the running count
@@ -161,38 +195,22 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     def row_at(pos: np.ndarray) -> np.ndarray:
         return np.where(pos >= 0, rows[pos], -1)
 
-    text = m["text"]
     author, op_code, client_code = _codes_of(m["author"], rows, "OPERATOR", "CLIENT")
-    kind, event_code, error_code = _codes_of(m["kind"], rows, "event", "error")
-    event_pos = np.flatnonzero(kind == event_code)
-    # every event-name test reads these texts, taken and hashed once: the tests then look at the few distinct names
-    event_codes, event_names = pd.factorize(pd.Series(text.array.take(rows[event_pos])))
-    event_names = pd.Series(event_names)
-
-    def event_is(names=None, *, picked: pd.Series | None = None) -> np.ndarray:
-        """The events whose name is one of `names` (or which `picked`, a test on the names, keeps)."""
-        picked = event_names.isin(list(names)) if picked is None else picked
-        out = np.zeros(len(r), dtype=bool)
-        out[event_pos] = np.r_[picked.to_numpy(dtype=bool, na_value=False), False][event_codes]  # -1: NA text
-        return out
-
-    phrases = [p.strip() for p in close_phrases]
-    client_says = np.zeros(len(r), dtype=bool)
-    if phrases:  # one pass of Arrow's string compare over the column beats taking the client texts
-        texts = pa.chunked_array(pa.array(text.array))
-        says = np.logical_or.reduce([pc.fill_null(pc.equal(texts, p), False).to_numpy() for p in phrases])
-        client_says = says[rows] & (author == client_code)
+    kind, error_code = _codes_of(m["kind"], rows, "error")
+    event_name = event_name_all[rows]
+    client_says = says_all[rows] & (author == client_code)
     client_close = ts_at(first_of(client_says))
-    finished = ts_at(first_of(event_is([FINISHED_EVENT, JIVO_FINISHED_EVENT])))
-    no_ops = ts_at(first_of(event_is([NO_OPERATORS_EVENT])))
+    finished = ts_at(first_of((event_name == _EVENT_NAMES.index(FINISHED_EVENT))
+                              | (event_name == _EVENT_NAMES.index(JIVO_FINISHED_EVENT))))
+    no_ops = ts_at(first_of(event_name == _EVENT_NAMES.index(NO_OPERATORS_EVENT)))
     errors = ts_at(first_of(kind == error_code))
     op_first = first_of(author == op_code)
     first_op = ts_at(op_first)
-    accept_first = first_of(event_is([ACCEPTED_EVENT]))
+    accept_first = first_of(event_name == _EVENT_NAMES.index(ACCEPTED_EVENT))
     accepted = ts_at(accept_first)
     acceptor = row_at(accept_first)
     op_names = np.where(acceptor >= 0, acceptor, row_at(op_first))  # Jivo's own word on who took the chat
-    rate_rows = row_at(first_of(event_is(picked=event_names.str.startswith(f"{RATE_EVENT}:", na=False))))
+    rate_rows = row_at(first_of(event_name == _RATED))
     jivo_rows = row_at(first_of(_is(m["source"], "webhooks")[rows]))
 
     big = np.iinfo(np.int64).max
