@@ -242,6 +242,12 @@ def _check_done(environment) -> None:
     if not getattr(environment.parsed_options, "transfers_per_user", 0):
         return
     _SAID_DONE.add(id(runner))
+    if isinstance(runner, WorkerRunner):
+        # this worker's last figures go first, on the same ordered channel: the master quits half a second
+        # after the last process is done, and a loaded worker's own final report came too late (lost transfers)
+        data: dict[str, Any] = {}
+        environment.events.report_to_master.fire(client_id=runner.client_id, data=data)
+        runner.send_message("stats", data)
     runner.send_message(DONE_MESSAGE, len(_FINISHED))
 
 
