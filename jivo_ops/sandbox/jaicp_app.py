@@ -175,10 +175,10 @@ class JaicpService(SimulatedService):
 
     def _log(self, st: ClientState, question_id: str, *, question: str | None = None, event: str | None = None,
              replies: list[dict] | None = None, livechat: bool = False, operator: dict | None = None,
-             request_livechat: bool | None = None) -> None:
+             request_livechat: bool | None = None, at: datetime | None = None) -> None:
         texts = [r.get("text", "") for r in replies or [] if r.get("type") == "text"]
         row: dict[str, Any] = {
-            "timestamp": reporter_time(now()), "questionId": question_id, "sessionId": st.session_id,
+            "timestamp": reporter_time(at or now()), "questionId": question_id, "sessionId": st.session_id,
             "clientId": st.client_id, "botId": self.bot_id, "channelType": "CHAT_API", "isLivechat": livechat,
             "question": question, "textAnswer": "\n".join(texts) if texts else None, "event": event,
             "responseData": {"replies": list(replies or []), "answer": "\n".join(texts)},
@@ -228,6 +228,7 @@ class JaicpService(SimulatedService):
                    data: dict | None = None, question_id: str | None = None) -> tuple[int, dict]:
         """One Chat API request: (HTTP status, body)."""
         s = self.settings()
+        asked_at = now()  # the turn's time in the Reporter: what the platform does on it (no operators) is later
         st, new_session = self._state(client_id)
         qid = question_id or uuid_text()
         was_livechat = st.livechat
@@ -245,9 +246,10 @@ class JaicpService(SimulatedService):
         if query is not None and st.livechat:
             if self._is_close_phrase(st, query):
                 replies = self._finish_livechat(st, closed_by="client", phrase=query)
-                self._log(st, qid, question=query, event=EVENT_FINISHED, replies=replies, request_livechat=True)
+                self._log(st, qid, question=query, event=EVENT_FINISHED, replies=replies, request_livechat=True,
+                          at=asked_at)
                 return 200, self._envelope(st, qid, replies, new_session, "/LivechatFinished")
-            self._log(st, qid, question=query, livechat=True, request_livechat=True)
+            self._log(st, qid, question=query, livechat=True, request_livechat=True, at=asked_at)
             self.spawn(self._forward(st, query, "client message"))
             return 200, self._envelope(st, qid, [], new_session, "/Livechat")
 
@@ -258,18 +260,18 @@ class JaicpService(SimulatedService):
                 replies, nlp = self._bot_says(st, [s.livechat_finished_text], "/LivechatFinished"), "/LivechatFinished"
             else:
                 replies, nlp = self._bot_says(st, [f"Событие {event} получено."], "/Event"), "/Event"
-            self._log(st, qid, event=event, replies=replies, request_livechat=was_livechat)
+            self._log(st, qid, event=event, replies=replies, request_livechat=was_livechat, at=asked_at)
             return 200, self._envelope(st, qid, replies, new_session, nlp)
 
         text = query or ""
         lowered = text.casefold()
         if text.strip() == "/start":
             replies = self._bot_says(st, [s.greeting], "/Start")
-            self._log(st, qid, question=text, replies=replies, request_livechat=False)
+            self._log(st, qid, question=text, replies=replies, request_livechat=False, at=asked_at)
             return 200, self._envelope(st, qid, replies, new_session, "/Start")
         if not any(word.casefold() in lowered for word in s.operator_keywords):
             replies = self._bot_says(st, [s.fallback], "/CatchAll")
-            self._log(st, qid, question=text, replies=replies, request_livechat=False)
+            self._log(st, qid, question=text, replies=replies, request_livechat=False, at=asked_at)
             return 200, self._envelope(st, qid, replies, new_session, "/CatchAll")
 
         # The scenario asks for an operator: a text reply plus the switch, then the platform acts on it.
@@ -281,11 +283,11 @@ class JaicpService(SimulatedService):
                          reply=switch)
         status, extra = await self._act_on_switch(st, switch)
         if status == 400:
-            self._log(st, qid, question=text, replies=replies, request_livechat=False)
+            self._log(st, qid, question=text, replies=replies, request_livechat=False, at=asked_at)
             return 400, {"error": "chatadapter.livechat.no_operator_channel",
                          "message": s.no_operator_channel_text, "args": {"inboundChannel": self.inbound_channel}}
         replies += extra
-        self._log(st, qid, question=text, replies=replies, request_livechat=False)
+        self._log(st, qid, question=text, replies=replies, request_livechat=False, at=asked_at)
         return 200, self._envelope(st, qid, replies, new_session, "/Operator")
 
     async def _act_on_switch(self, st: ClientState, switch: dict) -> tuple[int, list[dict]]:
