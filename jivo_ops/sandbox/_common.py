@@ -4,6 +4,7 @@ outgoing deliveries with Jivo-style retries, and the thread-safe history of ever
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import secrets
@@ -19,7 +20,7 @@ from ..errors import JivoOpsError
 from ..redaction import mask_url, redact
 
 __all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "QuietDisconnects", "FastRoutes", "Delivery", "deliver",
-           "SimulatedService", "Answer", "HotRequest", "alnum", "hex_token", "uuid_text", "uuid_hex", "now", "iso", "reporter_time", "plain", "json_response",
+           "SimulatedService", "Answer", "HotRequest", "alnum", "hex_token", "uuid_text", "uuid_hex", "masked", "now", "iso", "reporter_time", "plain", "json_response",
            "error_dto"]
 
 _ALNUM = string.ascii_letters + string.digits
@@ -46,6 +47,13 @@ def uuid_text() -> str:
 def uuid_hex() -> str:
     """`uuid_text()` as `uuid.uuid4().hex` spells it."""
     return uuid_text().replace("-", "")
+
+
+@functools.lru_cache(maxsize=256)
+def masked(url: str) -> str:
+    """`mask_url(url)` worked out once per address: every delivery attempt's history entry names one of
+    the same few URLs (issue 17 §3)."""
+    return mask_url(url)
 
 
 def now() -> datetime:
@@ -305,7 +313,7 @@ class FaultMiddleware:
             await asyncio.sleep(latency)
         if error_rate or drop_rate:
             roll = self.rng().random()
-            path = mask_url("http://x" + scope["path"]).removeprefix("http://x")
+            path = masked("http://x" + scope["path"]).removeprefix("http://x")
             if roll < drop_rate:
                 self.history.add(self.side, "fault", text="connection dropped", fault="drop", path=path)
                 return await drop_connection(send)
