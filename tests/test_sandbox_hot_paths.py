@@ -80,3 +80,66 @@ def test_gc_threshold_raised_while_serving_and_the_users_back_after():
     finally:
         gc.set_threshold(*before)
         sock.close()
+
+
+async def _sent(app, scope=None) -> list[dict]:
+    """The ASGI messages `app` sends for one request."""
+    messages: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        messages.append(message)
+
+    await app(scope or {"type": "http", "method": "GET"}, receive, send)
+    return messages
+
+
+@pytest.mark.parametrize("status, text, media", [
+    (200, "", "text/plain; charset=utf-8"), (404, "unknown channel: «Уникальный URL»", "text/plain; charset=utf-8"),
+    (200, '{"status": "ok"}', "application/json; charset=utf-8"), (204, "", "text/plain; charset=utf-8"),
+])
+def test_an_answer_sends_what_starlettes_response_sends(status, text, media):
+    import asyncio
+
+    from starlette.responses import Response
+
+    from jivo_ops.sandbox._common import Answer
+
+    ours = asyncio.run(_sent(Answer(text.encode("utf-8"), status, media.encode())))
+    theirs = asyncio.run(_sent(Response(text, status_code=status, media_type=media)))
+    assert ours == theirs
+
+
+def test_a_hot_request_reads_what_a_starlette_request_reads():
+    import asyncio
+
+    from starlette.requests import Request
+
+    from jivo_ops.sandbox._common import HotRequest, read_body
+
+    headers = [(b"content-type", b"application/json"), (b"x-twice", b"first"), (b"x-twice", b"second"),
+               (b"content-length", b"11")]
+    scope = {"type": "http", "method": "POST", "headers": headers, "query_string": "a=1&a=2&b=&c=%D1%8F".encode(),
+             "path_params": {"token": "t"}}
+
+    def receiver():
+        chunks = [{"type": "http.request", "body": b'{"x": ', "more_body": True},
+                  {"type": "http.request", "body": b"1}    ", "more_body": False}]
+
+        async def receive():
+            return chunks.pop(0)
+        return receive
+
+    async def read(request):
+        return await read_body(request, 1024)
+
+    hot, theirs = HotRequest(scope, receiver(), scope["path_params"]), Request(scope, receiver())
+    assert (hot.method, hot.path_params) == (theirs.method, theirs.path_params)
+    assert hot.headers.get("X-Twice") == theirs.headers.get("X-Twice") == "first"
+    assert hot.headers.items() == theirs.headers.items() and dict(hot.headers) == dict(theirs.headers)
+    assert hot.headers.get("absent", "-") == "-"
+    assert hot.query_params == dict(theirs.query_params) and hot.query_params.get("c") == "я"
+    assert asyncio.run(read(hot)) == asyncio.run(read(theirs)) == b'{"x": 1}    '
+

@@ -255,3 +255,23 @@ def test_history_is_readable_as_a_table(sb):
     assert before <= len(frame) <= len(sb.history)
     assert list(frame["seq"]) == list(range(1, len(frame) + 1))
     assert sb.profile.jaicp.reporter_token not in frame.to_string()
+
+
+def test_the_hot_chat_api_answers_as_starlettes_route_does(sb):
+    """`/chatapi/{token}` (FastRoutes) and its `/chatadapter/` alias (Starlette's router) reach the same
+    handler: the same status, headers and bytes, but for the ids and times a turn makes."""
+    def volatile_out(body: dict) -> dict:
+        return {k: v for k, v in body.items() if k not in ("questionId", "timestamp", "clientId")}
+
+    fast = chat_url(sb)
+    routed = fast.replace("/chatapi/", "/chatadapter/chatapi/")
+    with httpx.Client(timeout=TIMEOUT) as client:
+        for content in (b"{broken", b'{"clientId": "a"}', b"", b"[1]"):
+            a, b = (client.post(url, content=content, headers={"Content-Type": "application/json"})
+                    for url in (fast, routed))
+            assert (a.status_code, a.headers.raw, a.content) == (b.status_code, b.headers.raw, b.content)
+            assert a.status_code == 400
+        a, b = (client.post(url, json={"clientId": f"same-{i}", "query": "/start"}) for i, url in enumerate((fast, routed)))
+        assert (a.status_code, a.headers["content-type"]) == (b.status_code, b.headers["content-type"]) == \
+            (200, "application/json; charset=utf-8")
+        assert volatile_out(a.json()) == volatile_out(b.json())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from jivo_ops.channel.http import AiohttpTransport, RetryPolicy, asend
@@ -114,3 +115,33 @@ def test_https_goes_through_the_aiohttp_transport():
     client = _client()
     assert isinstance(client.tls_transport, AiohttpTransport)
     assert client.build_request("GET", "https://example.invalid/x").url.scheme == "https"
+
+
+@pytest.mark.parametrize("head, body", [
+    (b"HTTP/1.1 404 Not Found\r\ncontent-type: text/plain; charset=utf-8\r\n", "нет такого канала".encode()),
+    (b"HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\n", b'{"status": "ok"}'),
+    (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n", b"\xff broken"),
+    (b"HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=latin-1\r\n", b"caf\xe9"),  # httpx's own decoding
+])
+def test_an_answer_reads_as_the_httpx_response_of_the_same_bytes(head, body):
+    """What `send` hands back (a light answer for plain UTF-8, an httpx.Response otherwise) reads as
+    httpx.Response reads the same bytes: status, body, text, reason, headers and the request's URL."""
+    async def answer(request, writer) -> bool:
+        writer.write(head + b"content-length: %d\r\n\r\n" % len(body) + body)
+        return True
+
+    async def scenario():
+        server, url, _, _ = await _server(answer)
+        client = _client()
+        try:
+            return url, await client.send(client.build_request("GET", url + "/x"))
+        finally:
+            await client.aclose()
+            server.close()
+
+    url, ours = asyncio.run(scenario())
+    raw = [tuple(line.split(b": ", 1)) for line in head.split(b"\r\n")[1:-1]] + [(b"content-length", b"%d" % len(body))]
+    theirs = httpx.Response(int(head.split()[1]), headers=raw, content=body)
+    assert (ours.status_code, ours.content, ours.text, ours.reason_phrase, ours.headers) == \
+        (theirs.status_code, theirs.content, theirs.text, theirs.reason_phrase, theirs.headers)
+    assert str(ours.request.url) == url + "/x"

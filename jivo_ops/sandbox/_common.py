@@ -4,6 +4,7 @@ outgoing deliveries with Jivo-style retries, and the thread-safe history of ever
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import secrets
@@ -14,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
-from ..channel.http import json_text
+from ..channel.http import json_bytes
 from ..errors import JivoOpsError
 from ..redaction import mask_url, redact
 
 __all__ = ["History", "HistoryEntry", "BodyTooLarge", "read_body", "FaultMiddleware", "QuietDisconnects", "FastRoutes", "Delivery", "deliver",
-           "SimulatedService", "alnum", "hex_token", "uuid_text", "uuid_hex", "now", "iso", "reporter_time", "plain", "json_response",
+           "SimulatedService", "Answer", "HotRequest", "alnum", "hex_token", "uuid_text", "uuid_hex", "masked", "now", "iso", "reporter_time", "plain", "json_response",
            "error_dto"]
 
 _ALNUM = string.ascii_letters + string.digits
@@ -48,6 +49,13 @@ def uuid_hex() -> str:
     return uuid_text().replace("-", "")
 
 
+@functools.lru_cache(maxsize=256)
+def masked(url: str) -> str:
+    """`mask_url(url)` worked out once per address: every delivery attempt's history entry names one of
+    the same few URLs (issue 17 §3)."""
+    return mask_url(url)
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -63,17 +71,34 @@ def reporter_time(ts: datetime) -> str:
 
 # -- responses ------------------------------------------------------------------------------------
 
-def plain(text: str, status: int):
+class Answer:
+    """A whole answer: the two ASGI messages Starlette's `Response` sends, with the same headers in the
+    same order (Content-Length, then Content-Type), without its object layers. Every answer the simulated
+    services give is one of these, on the hot paths and on Starlette's routes alike (issue 17 §3)."""
+
+    __slots__ = ("status_code", "body", "raw_headers")
+
+    def __init__(self, body: bytes, status_code: int, content_type: bytes) -> None:
+        self.status_code, self.body = status_code, body
+        # no Content-Length where HTTP forbids one, as Starlette leaves it out
+        self.raw_headers = ([(b"content-type", content_type)] if status_code < 200 or status_code in (204, 304)
+                            else [(b"content-length", b"%d" % len(body)), (b"content-type", content_type)])
+
+    async def __call__(self, scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+PLAIN_TYPE, JSON_TYPE = b"text/plain; charset=utf-8", b"application/json; charset=utf-8"
+
+
+def plain(text: str, status: int) -> Answer:
     """Jivo's way to refuse: a text/plain; charset=utf-8 reason."""
-    from starlette.responses import Response
-
-    return Response(text, status_code=status, media_type="text/plain; charset=utf-8")
+    return Answer(text.encode(WIRE_ENCODING), status, PLAIN_TYPE)
 
 
-def json_response(data: Any, status: int = 200):
-    from starlette.responses import Response
-
-    return Response(json_text(data), status_code=status, media_type="application/json; charset=utf-8")
+def json_response(data: Any, status: int = 200) -> Answer:
+    return Answer(json_bytes(data), status, JSON_TYPE)
 
 
 def error_dto(status: int, error: str, message: str, **args: Any):
@@ -288,7 +313,7 @@ class FaultMiddleware:
             await asyncio.sleep(latency)
         if error_rate or drop_rate:
             roll = self.rng().random()
-            path = mask_url("http://x" + scope["path"]).removeprefix("http://x")
+            path = masked("http://x" + scope["path"]).removeprefix("http://x")
             if roll < drop_rate:
                 self.history.add(self.side, "fault", text="connection dropped", fault="drop", path=path)
                 return await drop_connection(send)
@@ -319,20 +344,96 @@ class QuietDisconnects:
             self.history.add(self.side, "client_gone", text="the client disconnected mid-request")
 
 
+class _HotHeaders:
+    """A request's headers as the handlers read Starlette's `Headers`: `get` the first value of a name,
+    `items`/`keys` every pair in order, `dict(...)` the first value per name."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.raw = raw   # uvicorn gives the names lower-cased
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        key = name.lower().encode("latin-1")
+        for k, v in self.raw:
+            if k == key:
+                return v.decode("latin-1")
+        return default
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def keys(self) -> list[str]:
+        return [k.decode("latin-1") for k, _ in self.raw]
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.raw]
+
+
+class HotRequest:
+    """What the handlers read of a Starlette `Request` (method, path_params, headers, query_params,
+    stream(), receive), read straight off the ASGI scope, built only as far as a handler asks."""
+
+    __slots__ = ("scope", "receive", "path_params", "_headers", "_query", "_consumed")
+
+    def __init__(self, scope, receive, path_params: dict) -> None:
+        self.scope, self.receive, self.path_params = scope, receive, path_params
+        self._headers = self._query = None
+        self._consumed = False
+
+    @property
+    def method(self) -> str:
+        return self.scope["method"]
+
+    @property
+    def headers(self) -> _HotHeaders:
+        if self._headers is None:
+            self._headers = _HotHeaders(self.scope["headers"])
+        return self._headers
+
+    @property
+    def query_params(self) -> dict[str, str]:
+        if self._query is None:   # as Starlette's QueryParams: blank values kept, the last of a name wins
+            from urllib.parse import parse_qsl
+
+            self._query = dict(parse_qsl(self.scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        return self._query
+
+    async def stream(self):
+        """The body's chunks as Starlette's `Request.stream` yields them (ClientDisconnect if the caller left)."""
+        if self._consumed:
+            raise RuntimeError("Stream consumed")
+        while not self._consumed:
+            message = await self.receive()
+            if message["type"] == "http.request":
+                body = message.get("body", b"")
+                if not message.get("more_body", False):
+                    self._consumed = True
+                if body:
+                    yield body
+            elif message["type"] == "http.disconnect":  # what QuietDisconnects expects, as from Starlette's
+                from starlette.requests import ClientDisconnect
+
+                raise ClientDisconnect()
+        yield b""
+
+
 class FastRoutes:
     """The hot paths (a transfer's every request) straight to their handlers; everything else to Starlette.
 
     `table()` maps (method, exact path) to (handler, path_params): the same handlers Starlette's routes
-    call, with the same Request, minus the route scan and the middleware and send wrappers that were a
-    tenth of the sandbox's CPU per request (issue 17 §3). A path not in the table (a wrong token, the
-    admin API, the Reporter) goes the Starlette way and gets its answers from there. The table is built
-    again only when `paths()` (the tokens it is made of) changes, not for every request.
+    call, given a `HotRequest` instead of a Starlette Request, minus the route scan and the middleware
+    and send wrappers that were a tenth of the sandbox's CPU per request (issue 17 §3). A path not in
+    the table (a wrong token, the admin API, the Reporter) goes the Starlette way and gets its answers
+    from there. The table is built again only when `paths()` (the tokens it is made of) changes, not
+    for every request.
     """
 
     def __init__(self, app, table: Callable[[], dict], paths: Callable[[], object] = lambda: None):
-        from starlette.requests import Request
-
-        self.app, self.table, self.paths, self.request = app, table, paths, Request
+        self.app, self.table, self.paths = app, table, paths
         self._built: tuple[object, dict] | None = None
 
     async def __call__(self, scope, receive, send):
@@ -346,7 +447,7 @@ class FastRoutes:
             return await self.app(scope, receive, send)
         handler, params = hit
         scope["path_params"] = dict(params)
-        response = await handler(self.request(scope, receive))
+        response = await handler(HotRequest(scope, receive, scope["path_params"]))
         await response(scope, receive, send)
 
 

@@ -3,8 +3,10 @@ httpx.AsyncClient (`build_request`, `send`), so the one retry rule, its errors a
 
 Plain-HTTP targets (the other half of the sandbox on 127.0.0.1, a local stand-in) go over the runner's
 `channel.httptools_transport.KeepAlivePool` (HTTP/1.1 keep-alive, answers parsed by httptools); this
-client frames the request bytes itself, without an httpx.Request. Under load, httpx's client machinery plus aiohttp cost ~0.7 ms of CPU per internal call, a
-third of the sandbox's CPU per transfer, where this pool costs about a tenth of that (issue 17 §3).
+client frames the request bytes itself, without an httpx.Request, and hands a plain UTF-8 answer back
+as an `_Answer`, without an httpx.Response. Under load, httpx's client machinery plus aiohttp cost
+~0.7 ms of CPU per internal call, a third of the sandbox's CPU per transfer, where this pool costs
+about a tenth of that (issue 17 §3).
 HTTPS targets (a stand-in wired to the real JAICP) go through `channel.http.AiohttpTransport`,
 certificates verified. Failures raise httpx's own errors (ConnectError, ReadTimeout,
 RemoteProtocolError, PoolTimeout), which is what the retry rule and the recorded reasons go by.
@@ -12,6 +14,7 @@ RemoteProtocolError, PoolTimeout), which is what the retry rule and the recorded
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,12 +44,47 @@ class _Outgoing:
                              extensions={"timeout": self.timeout})
 
 
-def _says_utf8(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether the Content-Type among `headers` names charset=utf-8 (what both simulated services send)."""
+def _plain_utf8(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether an answer with `headers` reads as it is: its Content-Type names charset=utf-8 (what both
+    simulated services send) and no Content-Encoding asks for decoding."""
+    utf8 = False
     for name, value in headers:
-        if name.lower() == b"content-type":
-            return value.lower().replace(b" ", b"").endswith(b";charset=utf-8")
-    return False
+        name = name.lower()
+        if name == b"content-type":
+            utf8 = value.lower().replace(b" ", b"").endswith(b";charset=utf-8")
+        elif name == b"content-encoding":
+            return False
+    return utf8
+
+
+class _Answer:
+    """A plain UTF-8 answer as `asend` and the services read an httpx.Response: `status_code`, `content`,
+    `text`, `json()`, `reason_phrase`, `headers`, and `request` (built only when asked: a refusal's error
+    names the URL). httpx.Response's construction and read were a tenth of an internal call (issue 17 §3)."""
+
+    __slots__ = ("status_code", "content", "_raw_headers", "_outgoing")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], content: bytes, outgoing: _Outgoing):
+        self.status_code, self.content, self._raw_headers, self._outgoing = status, content, headers, outgoing
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")   # what httpx decodes a charset=utf-8 body as
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    @property
+    def reason_phrase(self) -> str:
+        return httpx.codes.get_reason_phrase(self.status_code)
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return httpx.Headers(self._raw_headers)
+
+    @property
+    def request(self) -> httpx.Request:
+        return self._outgoing.httpx_request()
 
 
 class OutgoingClient:
@@ -86,11 +124,10 @@ class OutgoingClient:
             await response.aread()
             return response
         status, headers, body = await self._exchange(request)
-        response = httpx.Response(status, headers=headers, content=body)
-        if _says_utf8(headers):  # httpx would parse the Content-Type with the email package for each reason
-            response.encoding = "utf-8"
-        if status >= 300:  # a refusal's error names the URL: only then is an httpx.Request worth building
-            response.request = request.httpx_request()
+        if _plain_utf8(headers):
+            return _Answer(status, headers, body, request)
+        response = httpx.Response(status, headers=headers, content=body)   # decoded as httpx decodes it
+        response.request = request.httpx_request()
         return response
 
     async def _exchange(self, request: _Outgoing):

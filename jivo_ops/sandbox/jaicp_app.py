@@ -21,7 +21,7 @@ from typing import Any, Callable
 from ..channel.http import json_bytes
 from ..redaction import mask_url
 from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, error_dto, hex_token, iso,
-                      json_response, now, parse_json, read_body, reporter_time, uuid_hex, uuid_text)
+                      json_response, masked, now, parse_json, read_body, reporter_time, uuid_hex, uuid_text)
 from .settings import SandboxSettings
 
 __all__ = ["JaicpService", "WEBHOOK_PREFIX"]
@@ -46,7 +46,7 @@ class ClientState:
     transcript: list[tuple[str, str]] = field(default_factory=list)   # ($jsapi.chatHistory)
     events: list[dict] = field(default_factory=list)
     last_ts: int = 0
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: asyncio.Future | None = None           # a waiting long poll's wake-up, resolved by the next event
     forward_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     was_livechat: bool = False
     switches: list = field(default_factory=list)   # when the bot emitted a switch
@@ -110,7 +110,7 @@ class JaicpService(SimulatedService):
     def set_external_api_endpoint(self, url: str) -> dict:
         """Step 3: paste Jivo's «Уникальный URL» into «External API Endpoint»."""
         self.external_api_endpoint = url
-        self.history.add(self.side, "admin", text="External API Endpoint saved", url=mask_url(url))
+        self.history.add(self.side, "admin", text="External API Endpoint saved", url=masked(url))
         return self.operator_channel_state()
 
     def link_inbound(self, operator_channel: str | None) -> dict:
@@ -142,7 +142,7 @@ class JaicpService(SimulatedService):
         if self.loop is not None and not self.loop.is_closed():
             def wake():
                 for st in self.clients.values():
-                    st.changed.set()
+                    _wake(st)
             try:
                 self.loop.call_soon_threadsafe(wake)
             except RuntimeError:
@@ -169,8 +169,7 @@ class JaicpService(SimulatedService):
         item = {"type": kind, "event": {"questionId": question_id or uuid_text(), "timestamp": ts,
                                         "data": data}}
         st.events.append(item)
-        old, st.changed = st.changed, asyncio.Event()
-        old.set()
+        _wake(st)
         return item
 
     def _log(self, st: ClientState, question_id: str, *, question: str | None = None, event: str | None = None,
@@ -382,7 +381,7 @@ class JaicpService(SimulatedService):
 
             def on_attempt(attempt: int, status: int | None, reason: str) -> None:
                 self.history.add(self.side, "forward", client_id=st.client_id, author="CLIENT", text=text,
-                                 what=what, attempt=attempt, status=status, url=mask_url(url),
+                                 what=what, attempt=attempt, status=status, url=masked(url),
                                  **({"reason": reason} if status is None or status >= 300 else {}))
 
             result = await deliver(await self.http(), url, raw, chunked=False, retries=s.forward_retries,
@@ -390,7 +389,7 @@ class JaicpService(SimulatedService):
             if not result.ok:
                 self.history.add(self.side, "dropped", client_id=st.client_id, author="CLIENT", text=text,
                                  status=result.status, attempts=result.attempts,
-                                 reason=f"{what} not accepted by {mask_url(url)} after {result.attempts} "
+                                 reason=f"{what} not accepted by {masked(url)} after {result.attempts} "
                                         f"attempt(s): {result.reason or result.status}")
             return result.ok
 
@@ -528,7 +527,7 @@ class JaicpService(SimulatedService):
             raw = json_bytes([body])
             await deliver(await self.http(), url, raw, chunked=False, retries=0, wait=0, timeout=10,
                           on_attempt=lambda a, code, why: self.history.add(
-                              self.side, "async_webhook", client_id=st.client_id, status=code, url=mask_url(url)))
+                              self.side, "async_webhook", client_id=st.client_id, status=code, url=masked(url)))
         elif status == 200:
             self._push_event(st, "botResponse", {"replies": body["data"]["replies"]}, qid)
 
@@ -548,18 +547,22 @@ class JaicpService(SimulatedService):
         wait = max(0.0, min(wait, s.events_timeout))
         st, _ = self._state(client_id)
         deadline = time.monotonic() + wait
-        gone = asyncio.ensure_future(_disconnected(request.receive))
+        gone = None
         try:
             while True:
                 fresh = [e for e in st.events if since is None or e["event"]["timestamp"] > since]
                 left = deadline - time.monotonic()
-                if fresh or left <= 0 or self.closing or gone.done():
+                if fresh or left <= 0 or self.closing or (gone is not None and gone.done()):
                     return json_response({"events": fresh})
-                changed = asyncio.ensure_future(st.changed.wait())
-                await asyncio.wait({changed, gone}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
-                changed.cancel()
+                if gone is None:  # only a poll that waits needs to hear of a hang-up
+                    gone = asyncio.ensure_future(_disconnected(request.receive))
+                if st.changed is None:
+                    st.changed = asyncio.get_running_loop().create_future()
+                # a future, not a task per wait: every poll of this client shares it, nobody cancels it
+                await asyncio.wait({st.changed, gone}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            gone.cancel()
+            if gone is not None:
+                gone.cancel()
 
     # -- HTTP: the Internal Webhook Url -------------------------------------------------------------
     async def _webhook(self, request):
@@ -883,6 +886,13 @@ class JaicpService(SimulatedService):
             return s.jaicp_latency, s.jaicp_error_rate, s.jaicp_drop_rate
 
         return self._asgi(routes, rates, self.fast_routes, lambda: (self.chat_token, self.webhook_token))
+
+
+def _wake(st: ClientState) -> None:
+    """Wake the long polls waiting on `st` (its next wait gets a new future)."""
+    changed, st.changed = st.changed, None
+    if changed is not None and not changed.done():
+        changed.set_result(None)
 
 
 async def _disconnected(receive) -> None:

@@ -23,8 +23,8 @@ from typing import Any, Callable
 
 from ..channel.http import json_bytes
 from ..redaction import mask_url
-from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, iso, json_response, now,
-                      parse_json, plain, read_body, uuid_hex)
+from ._common import (BodyTooLarge, History, SimulatedService, alnum, deliver, iso, json_response, masked,
+                      now, parse_json, plain, read_body, uuid_hex)
 from .operator_view import REFUSED
 from .settings import MESSAGE_TYPES, SandboxSettings
 
@@ -284,7 +284,7 @@ class JivoService(SimulatedService):
 
         def on_attempt(attempt: int, status: int | None, reason: str) -> None:
             self.history.add(self.side, "webhook_attempt", client_id=chat.client_id, text=text, attempt=attempt,
-                             status=status, chunked=chunked, url=mask_url(url), type=kind,
+                             status=status, chunked=chunked, url=masked(url), type=kind,
                              **({"reason": reason} if status is None or status >= 300 else {}))
 
         result = await deliver(await self.http(), url, raw, chunked=chunked, retries=s.webhook_retries,
@@ -297,7 +297,7 @@ class JivoService(SimulatedService):
             self._refused(chat, result)
             self.history.add(self.side, "dropped", client_id=chat.client_id, author="OPERATOR", text=text,
                              status=result.status, attempts=result.attempts,
-                             reason=f"webhook {mask_url(url)} did not accept it after {result.attempts} "
+                             reason=f"webhook {masked(url)} did not accept it after {result.attempts} "
                                     f"attempt(s): {result.reason or result.status}")
         return result.ok
 
@@ -359,7 +359,7 @@ class JivoService(SimulatedService):
 
         def on_attempt(attempt: int, status: int | None, reason: str) -> None:
             self.history.add(self.side, "webhooks_api_attempt", client_id=chat.client_id, text=event,
-                             attempt=attempt, status=status, url=mask_url(url),
+                             attempt=attempt, status=status, url=masked(url),
                              **({"reason": reason} if status is None or status >= 300 else {}))
 
         await deliver(await self.http(), url, raw, chunked=False, retries=s.webhook_retries,
