@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 
 from jivo_ops.errors import ProfileError
@@ -55,6 +57,24 @@ def test_sync_job_sees_the_stop_event():
     job.start()
     job.cancel()
     assert job.join(5) and job.result == "stopped"
+
+
+def test_an_exit_stops_running_jobs_and_waits_for_them(tmp_path):
+    """A kernel or script that exits mid-job: the job is asked to stop and ends before the interpreter
+    goes; left to be cut off mid-call (a LogExplorer drawing its plots) it aborted the process."""
+    code = f"""
+import pathlib, time
+from jivo_ops.widgets._common import BackgroundJob
+def work(stop):
+    stop.wait(30)
+    time.sleep(0.2)  # still busy after the stop: the exit waits
+    pathlib.Path({str(tmp_path / "ended")!r}).write_text("ended")
+job = BackgroundJob(lambda: work(job.stop_event))
+job.start()
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "ended").read_text() == "ended"
 
 
 def test_secret_url_is_masked_until_revealed():

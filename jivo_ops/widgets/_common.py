@@ -14,11 +14,14 @@ Why these exist (DESIGN.md, notebook notes):
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import html
 import inspect
 import threading
+import time
 import traceback
+import weakref
 from typing import Any, Callable, Mapping
 
 import ipywidgets as w
@@ -170,6 +173,7 @@ class BackgroundJob:
 
     def start(self) -> "BackgroundJob":
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        _STARTED.add(self)
         self._thread.start()
         return self
 
@@ -215,6 +219,24 @@ class BackgroundJob:
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the end (callbacks included); True when it ended in time."""
         return self._finished.wait(timeout)
+
+
+_STARTED: "weakref.WeakSet[BackgroundJob]" = weakref.WeakSet()
+JOBS_AT_EXIT_S = 5.0  # how long a kernel's or script's exit waits for its jobs to end
+
+
+@atexit.register
+def _end_jobs_at_exit() -> None:
+    """Stop the jobs still running and give them JOBS_AT_EXIT_S to end. Left to run, a daemon thread
+    is cut off mid-call when the interpreter finalizes, and one inside matplotlib's text layout (a
+    LogExplorer drawing its plots) then aborts the whole process: "terminate called without an
+    active exception"."""
+    running = [job for job in list(_STARTED) if job.running]
+    for job in running:
+        job.cancel()
+    deadline = time.monotonic() + JOBS_AT_EXIT_S
+    for job in running:
+        job.join(max(0.0, deadline - time.monotonic()))
 
 
 class SecretUrl(w.HBox):
