@@ -108,6 +108,15 @@ def _is(column: pd.Series, value: str) -> np.ndarray:
     return (column == value).to_numpy(dtype=bool, na_value=False)
 
 
+def _codes(column: pd.Series) -> np.ndarray:
+    """Each row's value as a number, in order of first appearance (-1: NA), as int32: pd.factorize's
+    codes by Arrow's hash without pandas' int64 copy."""
+    values = pa.array(column.array)
+    if isinstance(values, pa.ChunkedArray):  # chunks encoded apart would leave dictionaries to unify
+        values = values.combine_chunks()
+    return pc.fill_null(pc.dictionary_encode(values).indices, -1).to_numpy()
+
+
 _EVENT_NAMES = (FINISHED_EVENT, JIVO_FINISHED_EVENT, NO_OPERATORS_EVENT, ACCEPTED_EVENT)
 _RATED = len(_EVENT_NAMES)  # a `chat.rate:<rating>` event
 
@@ -152,12 +161,12 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     text = m["text"]
     with ThreadPoolExecutor(1) as pool:
         # the chats' hash (Arrow's, which lets go of the GIL) on a second core while the texts are read
-        chats = pool.submit(pd.factorize, m["chat"])
+        chats = pool.submit(_codes, m["chat"])
         all_ts = m["ts"].array.asi8
         is_event_all = _is(m["kind"], "event")
         event_name_all = _event_names(text, is_event_all)
         says_all = _says(text, close_phrases)
-        chat_codes = chats.result()[0]
+        chat_codes = chats.result()
     # only the rows from each chat's first switch on need sorting
     # a chat's first switch time, the int64 maximum for a chat without one; NaT (the minimum) never passes
     first_switch = np.full(chat_codes.max() + 2, np.iinfo(np.int64).max)
@@ -237,53 +246,51 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         a[order] for a in (first_op, closed, closed_by, op_names, outcome, counts, accepted, jivo_rows, rate_rows))
     to_ts = lambda a: pd.array(a.astype("datetime64[us]"), dtype="datetime64[us]").tz_localize("UTC")  # noqa: E731
 
-    def operator():
-        names = pd.array(m["operator"].take(np.where(op_names >= 0, op_names, 0)).array, dtype=STRING_DTYPE)
-        names[op_names < 0] = pd.NA
-        return names
-
     def rating():
         rated = rate_rows >= 0
         rating_codes = np.full(n_tr, -1, dtype=np.int8)
         if rated.any():
-            names = pd.Series(text.array.take(rate_rows[rated])).str.slice(len(RATE_EVENT) + 1)
+            names = pd.Series(_strings_at(text, rate_rows[rated])).str.slice(len(RATE_EVENT) + 1)
             rating_codes[rated] = pd.Categorical(names, dtype=RATING_DTYPE).codes
         return pd.Categorical.from_codes(rating_codes, dtype=RATING_DTYPE)
 
     def paired_by():
         if pairs is None or not len(pairs):
-            return pd.Series(pd.NA, index=range(n_tr), dtype=STRING_DTYPE).array
-        jivo_chat = _take_or_na(m["session"], jivo_rows)
+            return _strings_at(m["session"], np.full(n_tr, -1))
+        jivo_chat = pd.Series(_strings_at(m["session"], jivo_rows))
         return jivo_chat.map(dict(zip(pairs["jivo_chat"], pairs["rule"]))).astype(STRING_DTYPE).array
 
     build = {
-        "chat": lambda: m["chat"].array.take(switch_rows),
-        "session": lambda: m["session"].array.take(switch_rows),
+        "chat": lambda: _strings_at(m["chat"], switch_rows),
+        "session": lambda: _strings_at(m["session"], switch_rows),
         "transfer_no": lambda: transfer_no,
         "switched_at": lambda: to_ts(switched),
         "first_operator_at": lambda: to_ts(first_op),
         "wait_s": lambda: np.where(first_op != _NAT, (first_op - switched) / 1e6, np.nan),
         "closed_at": lambda: to_ts(closed),
         "closed_by": lambda: pd.Categorical.from_codes(closed_by, dtype=CLOSED_BY_DTYPE),
-        "operator": operator,
+        "operator": lambda: _strings_at(m["operator"], op_names),
         "outcome": lambda: pd.Categorical.from_codes(outcome, dtype=OUTCOME_DTYPE),
         **{f"n_{a.lower()}": (lambda i=i: counts[:, i]) for i, a in enumerate(AUTHORS)},
         "source": lambda: m["source"].array.take(switch_rows),
         "accepted_at": lambda: to_ts(accepted),
-        "jivo_chat": lambda: _take_or_na(m["session"], jivo_rows).array,
+        "jivo_chat": lambda: _strings_at(m["session"], jivo_rows),
         "rating": rating,
         "paired_by": paired_by,
     }
     return pd.DataFrame({c: build[c]() for c in columns})
 
 
-def _take_or_na(column: pd.Series, rows: np.ndarray) -> pd.Series:
-    """column[rows] as strings, NA where a row number is -1 (none)."""
-    if not (rows >= 0).any():
-        return pd.Series(pd.NA, index=range(len(rows)), dtype=STRING_DTYPE)
-    out = pd.Series(column.array.take(np.where(rows >= 0, rows, 0)), dtype=STRING_DTYPE)
-    out[rows < 0] = pd.NA
-    return out
+def _strings_at(column: pd.Series, rows: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """column[rows] as strings, NA where a row number is -1 (none): one Arrow take, the NAs by a masked index."""
+    missing = rows < 0
+    if missing.all():
+        taken = pa.chunked_array([pa.nulls(len(rows), pa.large_string())])
+    else:
+        index = pa.array(np.where(missing, 0, rows), mask=missing) if missing.any() else pa.array(rows)
+        taken = pa.array(column.array).take(index)  # an Array, or a ChunkedArray from a column of several chunks
+        taken = taken if isinstance(taken, pa.ChunkedArray) else pa.chunked_array([taken])
+    return pd.arrays.ArrowStringArray(taken.cast(pa.large_string()), dtype=STRING_DTYPE)
 
 
 def _p95(s: pd.Series) -> float:
