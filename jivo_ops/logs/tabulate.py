@@ -155,7 +155,8 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     unbuilt (the KPIs read no string column but ``operator``)."""
     columns = [c for c in TRANSFER_COLUMNS if c in columns]
     m = messages
-    is_switch_all = _is(m["kind"], "switch")
+    kind_all, switch_code, event_code = _codes_of(m["kind"], slice(None), "switch", "event")
+    is_switch_all = kind_all == switch_code
     if not is_switch_all.any():
         return empty_transfers()[columns]
     text = m["text"]
@@ -163,14 +164,15 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         # the chats' hash (Arrow's, which lets go of the GIL) on a second core while the texts are read
         chats = pool.submit(_codes, m["chat"])
         all_ts = m["ts"].array.asi8
-        is_event_all = _is(m["kind"], "event")
+        is_event_all = kind_all == event_code
         event_name_all = _event_names(text, is_event_all)
         says_all = _says(text, close_phrases)
         chat_codes = chats.result()
     # only the rows from each chat's first switch on need sorting
     # a chat's first switch time, the int64 maximum for a chat without one; NaT (the minimum) never passes
     first_switch = np.full(chat_codes.max() + 2, np.iinfo(np.int64).max)
-    np.minimum.at(first_switch, chat_codes[is_switch_all], all_ts[is_switch_all])
+    switches = np.flatnonzero(is_switch_all)
+    np.minimum.at(first_switch, chat_codes[switches], all_ts[switches])
     idx, codes = _ordered(all_ts, is_event_all, chat_codes,
                           np.flatnonzero((all_ts >= first_switch[chat_codes]) & (all_ts != _NAT)))
     sw = is_switch_all[idx]
