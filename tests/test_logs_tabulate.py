@@ -6,7 +6,11 @@ import math
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jivo_ops.errors import SourceError
 from jivo_ops.logs import export, filter_frame, load, per_operator, per_period, transfers_table
@@ -176,3 +180,15 @@ def test_an_event_logged_at_the_switch_instant_belongs_to_it():
     ]
     t = transfers_table(load(events).messages)
     assert list(t["outcome"]) == ["no_operators"] and (t["n_system"] == 1).all() and (t["n_client"] == 0).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "ё"])), max_size=30), st.data())
+def test_chats_hashed_in_two_parts_number_as_one_hash_would(values, data):
+    """The table hashes its chats in two parts at once (two cores); joined, the numbers are pd.factorize's."""
+    from jivo_ops.logs.tabulate import _joined_codes
+
+    array = pa.array(values, type=pa.large_string())
+    cut = data.draw(st.integers(0, len(values)))
+    joined = _joined_codes(pc.dictionary_encode(array.slice(0, cut)), pc.dictionary_encode(array.slice(cut)))
+    assert joined.tolist() == pd.factorize(pd.array(values, dtype="string[pyarrow]"))[0].tolist()

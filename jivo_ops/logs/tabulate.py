@@ -108,13 +108,21 @@ def _is(column: pd.Series, value: str) -> np.ndarray:
     return (column == value).to_numpy(dtype=bool, na_value=False)
 
 
-def _codes(column: pd.Series) -> np.ndarray:
-    """Each row's value as a number, in order of first appearance (-1: NA), as int32: pd.factorize's
-    codes by Arrow's hash without pandas' int64 copy."""
+def _one_array(column: pd.Series) -> pa.Array:
     values = pa.array(column.array)
-    if isinstance(values, pa.ChunkedArray):  # chunks encoded apart would leave dictionaries to unify
-        values = values.combine_chunks()
-    return pc.fill_null(pc.dictionary_encode(values).indices, -1).to_numpy()
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _joined_codes(head: pa.DictionaryArray, tail: pa.DictionaryArray) -> np.ndarray:
+    """pd.factorize's codes (order of first appearance, -1: NA; int32) of head's values then tail's,
+    from the two dictionary-encoded apart: a tail value head has keeps head's code, the others follow
+    head's in tail's order, which is their order of first appearance over the whole."""
+    known = pc.index_in(tail.dictionary, value_set=head.dictionary)
+    new = pc.is_null(known).to_numpy(zero_copy_only=False)
+    codes = np.where(new, len(head.dictionary) - 1 + np.cumsum(new), pc.fill_null(known, 0).to_numpy())
+    codes = codes.astype(np.int32)
+    tail_codes = np.r_[codes, -1][pc.fill_null(tail.indices, -1).to_numpy()]  # -1 (NA) picks the -1 put last
+    return np.concatenate([pc.fill_null(head.indices, -1).to_numpy(), tail_codes])
 
 
 _EVENT_NAMES = (FINISHED_EVENT, JIVO_FINISHED_EVENT, NO_OPERATORS_EVENT, ACCEPTED_EVENT)
@@ -160,14 +168,18 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     if not is_switch_all.any():
         return empty_transfers()[columns]
     text = m["text"]
+    chats = _one_array(m["chat"])
+    cut = len(chats) * 3 // 4
     with ThreadPoolExecutor(1) as pool:
-        # the chats' hash (Arrow's, which lets go of the GIL) on a second core while the texts are read
-        chats = pool.submit(_codes, m["chat"])
+        # the chats' hash (Arrow's, which lets go of the GIL): the first three quarters on a second core
+        # while this one reads the texts (about a third as long), then hashes the rest
+        head = pool.submit(pc.dictionary_encode, chats.slice(0, cut))
         all_ts = m["ts"].array.asi8
         is_event_all = kind_all == event_code
         event_name_all = _event_names(text, is_event_all)
         says_all = _says(text, close_phrases)
-        chat_codes = chats.result()
+        tail = pc.dictionary_encode(chats.slice(cut))
+        chat_codes = _joined_codes(head.result(), tail)
     # only the rows from each chat's first switch on need sorting
     # a chat's first switch time, the int64 maximum for a chat without one; NaT (the minimum) never passes
     first_switch = np.full(chat_codes.max() + 2, np.iinfo(np.int64).max)
