@@ -52,6 +52,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import sqlite3
@@ -312,6 +313,7 @@ class Run:
     p50_ms: float | None = None
     p99_ms: float | None = None
     thread_cpu: dict[str, float] = field(default_factory=dict)  # role → CPU seconds of the run
+    client_cpu: float | None = None  # wrk's own CPU seconds (it shares the 2 cores with the server)
 
     @property
     def events_per_s(self) -> float:
@@ -336,10 +338,12 @@ class Run:
         stored = "" if self.stored is None else (
             f", stored {self.stored} rows ({'= 2xx, bodies byte for byte' if self.lossless else 'LOSS/MISMATCH'})")
         disk = "" if self.commit_ms is None else f", durable commit {self.commit_ms:.2f} ms"
+        client = ("" if self.client_cpu is None else
+                  f", wrk CPU {self.client_cpu / max(self.requests_served, 1) * 1e6:.0f} µs/request")
         return (f"  {self.client:5} {self.kind:8} {self.events_per_s:8.0f} events/s  {self.ok}/{self.sent} 2xx, "
                 f"non-2xx {self.non2xx}, socket errors {self.socket_errors}, {self.seconds:.2f} s, "
                 f"server CPU {self.cpu_us_per_request:.0f} µs/request (by thread: {self.threads_line()})"
-                f"{latency}{stored}{disk}")
+                f"{client}{latency}{stored}{disk}")
 
 
 @dataclass
@@ -420,6 +424,7 @@ def run_wrk(server: Server, bodies_file: Path, bodies: list[bytes], connections:
                "--timeout", "30s", "-s", str(script), server.url,
                "--", str(bodies_file), str(threads), str(marker), HOOK_PATH, FILLER_PATH]
     cpu_before, threads_before = server.cpu_seconds(), server.thread_cpu_seconds()
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + max_seconds
     markers = [Path(f"{marker}.{tid}") for tid in range(threads)]
@@ -429,6 +434,8 @@ def run_wrk(server: Server, bodies_file: Path, bodies: list[bytes], connections:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)  # wrk's main thread sleeps the whole -d: wake it to report
     output, _ = process.communicate(timeout=60)
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # only wrk was reaped in between
+    wrk_cpu = (wrk_after.ru_utime - wrk_before.ru_utime) + (wrk_after.ru_stime - wrk_before.ru_stime)
     per_thread = [dict((k, float(v)) for k, v in re.findall(r"(\w+)=(-?[\d.]+)", line))
                   for line in output.splitlines() if line.startswith("WRKTHREAD")]
     summary_line = next((line for line in output.splitlines() if line.startswith("WRKSUMMARY")), None)
@@ -443,7 +450,7 @@ def run_wrk(server: Server, bodies_file: Path, bodies: list[bytes], connections:
     served = int(sum(t["answered"] + t["fillers"] for t in per_thread))
     return Run(server.kind, "wrk", len(bodies), ok, non2xx, socket_errors, span, cpu_after - cpu_before, served,
                p50_ms=summary["p50_us"] / 1000, p99_ms=summary["p99_us"] / 1000,
-               thread_cpu={role: threads_after[role] - threads_before[role] for role in ROLES})
+               thread_cpu={role: threads_after[role] - threads_before[role] for role in ROLES}, client_cpu=wrk_cpu)
 
 
 def run_httpx(server: Server, bodies: list[bytes], clients: int) -> Run:
