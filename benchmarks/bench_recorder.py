@@ -40,7 +40,11 @@ Ends with `BENCH recorder ratio=<median per-round recorder/bare events/s under w
 cpu_ratio=<median per-round bare/recorder server CPU per request> (…)` (issue 17 §3).
 
     .venv/bin/python benchmarks/bench_recorder.py [--messages 20000] [--connections 32] [--rounds 3]
-                                                  [--httpx-messages 20000 | --no-httpx]
+                                                  [--httpx-messages 20000 | --no-httpx] [--base CHECKOUT]
+
+`--base CHECKOUT` (e.g. `git worktree add ../base <commit>`) adds that checkout's recorder to every round
+(bare, recorder, base, base, recorder, bare; reversed the next round) and prints this recorder's events/s
+and loop-thread CPU over it per round: how a change is measured before it is kept.
 """
 
 from __future__ import annotations
