@@ -480,7 +480,8 @@ class _ShortSwitchInterval:
     over, and the loop takes the GIL back first, so at the default 5 ms the writer got it only once the
     loop ran out of work: its commits never overlapped the loop's work (the convoy effect). A waiting
     thread asks for the GIL once the interval passes without a hand-over; at 10 µs the writer waits
-    ~that long: +7 to +35 % events/s under wrk in six paired rounds, median +11 % (issue 17 §3)."""
+    ~that long: events/s under wrk ×0.86 to ×1.35 the 5 ms one in ten paired rounds, median ×1.12, on a
+    loaded 2-core machine (issue 17 §3)."""
 
     SECONDS = 10e-6
 
