@@ -19,7 +19,10 @@ over 32 concurrent connections:
   each side runs both early and late in it; a round's ratio is the recorder's mean events/s over the
   bare app's. The verdict is the median of the per-round ratios. On this shared 2-core machine a
   round's events/s ratio still swings with the other users' load; server CPU per request (psutil, all
-  of the server's threads) does not, so the BENCH line prints its per-round ratio too.
+  of the server's threads) does not, so the BENCH line prints its per-round ratio too. It is also split by
+  thread (psutil `Process.threads()` before and after the run; the child names each thread's role): the
+  event-loop thread, the recorder's writer and checkpointer, other. On 2 cores the loop thread is what
+  bounds events/s, so `loop_cpu_ratio` (bare/recorder loop-thread CPU per request) is printed as well.
 * **httpx** (the issue's literal setup, printed for comparison): 32 concurrent async httpx
   clients (one `httpx.AsyncClient` and one task each) share the same 20,000 messages.
 
@@ -37,7 +40,11 @@ Ends with `BENCH recorder ratio=<median per-round recorder/bare events/s under w
 cpu_ratio=<median per-round bare/recorder server CPU per request> (…)` (issue 17 §3).
 
     .venv/bin/python benchmarks/bench_recorder.py [--messages 20000] [--connections 32] [--rounds 3]
-                                                  [--httpx-messages 20000 | --no-httpx]
+                                                  [--httpx-messages 20000 | --no-httpx] [--base CHECKOUT]
+
+`--base CHECKOUT` (e.g. `git worktree add ../base <commit>`) adds that checkout's recorder to every round
+(bare, recorder, base, base, recorder, bare; reversed the next round) and prints this recorder's events/s
+and loop-thread CPU over it per round: how a change is measured before it is kept.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import sqlite3
@@ -182,9 +190,26 @@ def bare_app():
     return Starlette(routes=[Route("/hook/{token}", hook, methods=["POST"])])
 
 
-def serve(kind: str, store: str | None, ready_file: str) -> None:
-    """Child process: run one server until SIGTERM; write `port pid http-impl` to `ready_file`."""
+# A server thread's role, from the name its starter gave it; the per-thread CPU split is printed by role.
+THREAD_ROLES = (("uvicorn:", "loop"), ("recorder-writer", "writer"), ("recorder-checkpoint", "checkpointer"))
+ROLES = ("loop", "writer", "checkpointer", "other")
+
+
+def thread_roles() -> dict[int, str]:
+    """{native thread id: role} of this process's threads."""
+    import threading
+
+    return {thread.native_id: next((role for prefix, role in THREAD_ROLES if thread.name.startswith(prefix)), "other")
+            for thread in threading.enumerate()}
+
+
+def serve(kind: str, store: str | None, ready_file: str, code_root: str | None = None) -> None:
+    """Child process: run one server until SIGTERM; write its port, pid, HTTP parser and thread roles
+    (JSON) to `ready_file`. `code_root`: import jivo_ops from that checkout instead of this one."""
     import importlib.util
+
+    if code_root:
+        sys.path.insert(0, code_root)
 
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
@@ -199,7 +224,10 @@ def serve(kind: str, store: str | None, ready_file: str) -> None:
 
         server = ServerThread(bare_app()).start()
         port, closer = server.port, server.stop
-    Path(ready_file + ".tmp").write_text(f"{port} {os.getpid()} {http_impl}")
+    import jivo_ops
+
+    Path(ready_file + ".tmp").write_text(json.dumps({"port": port, "pid": os.getpid(), "http": http_impl,
+                                                     "threads": thread_roles(), "code": jivo_ops.__file__}))
     os.replace(ready_file + ".tmp", ready_file)
     while not stop["flag"]:
         time.sleep(0.05)
@@ -213,6 +241,7 @@ class Server:
     port: int
     http_impl: str
     store: Path | None
+    threads: dict[int, str]  # native id → role
 
     @property
     def url(self) -> str:
@@ -224,6 +253,15 @@ class Server:
         times = psutil.Process(self.process.pid).cpu_times()
         return times.user + times.system
 
+    def thread_cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) so far of each thread role (a thread not known at start counts as other)."""
+        import psutil
+
+        seconds = dict.fromkeys(ROLES, 0.0)
+        for thread in psutil.Process(self.process.pid).threads():
+            seconds[self.threads.get(thread.id, "other")] += thread.user_time + thread.system_time
+        return seconds
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         try:
@@ -233,12 +271,16 @@ class Server:
             self.process.wait()
 
 
-def start_server(kind: str, workdir: Path) -> Server:
+def start_server(kind: str, workdir: Path, base_root: str | None = None) -> Server:
+    """`kind`: bare, recorder, or base (the recorder of the checkout at `base_root`)."""
     ready = workdir / f"{kind}-{uuid.uuid4().hex[:6]}.ready"
-    store = workdir / f"store-{uuid.uuid4().hex[:6]}.sqlite" if kind == "recorder" else None
-    command = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--ready-file", str(ready)]
+    store = workdir / f"store-{uuid.uuid4().hex[:6]}.sqlite" if kind != "bare" else None
+    command = [sys.executable, str(Path(__file__).resolve()), "--serve", "bare" if kind == "bare" else "recorder",
+               "--ready-file", str(ready)]
     if store:
         command += ["--store", str(store)]
+    if kind == "base":
+        command += ["--code-root", str(Path(base_root).resolve())]
     process = subprocess.Popen(command, cwd=ROOT)
     deadline = time.monotonic() + 60
     while not ready.exists():
@@ -248,8 +290,11 @@ def start_server(kind: str, workdir: Path) -> Server:
             process.kill()
             raise SystemExit(f"{kind} server did not start within 60 s")
         time.sleep(0.05)
-    port, _pid, http_impl = ready.read_text().split()
-    return Server(kind, process, int(port), http_impl, store)
+    ready_info = json.loads(ready.read_text())
+    if kind == "base" and not ready_info["code"].startswith(str(Path(base_root).resolve())):
+        raise SystemExit(f"--base {base_root}: the child imported jivo_ops from {ready_info['code']}")
+    return Server(kind, process, ready_info["port"], ready_info["http"], store,
+                  {int(tid): role for tid, role in ready_info["threads"].items()})
 
 
 # ------------------------------------------------------------------------------------------ measuring
@@ -271,6 +316,8 @@ class Run:
     bodies_match: bool | None = None
     p50_ms: float | None = None
     p99_ms: float | None = None
+    thread_cpu: dict[str, float] = field(default_factory=dict)  # role → CPU seconds of the run
+    client_cpu: float | None = None  # wrk's own CPU seconds (it shares the 2 cores with the server)
 
     @property
     def events_per_s(self) -> float:
@@ -279,6 +326,12 @@ class Run:
     @property
     def cpu_us_per_request(self) -> float:
         return self.server_cpu / max(self.requests_served, 1) * 1e6
+
+    def thread_us_per_request(self, role: str) -> float:
+        return self.thread_cpu.get(role, 0.0) / max(self.requests_served, 1) * 1e6
+
+    def threads_line(self) -> str:
+        return " ".join(f"{role} {self.thread_us_per_request(role):.0f}" for role in ROLES)
 
     @property
     def lossless(self) -> bool:
@@ -289,9 +342,12 @@ class Run:
         stored = "" if self.stored is None else (
             f", stored {self.stored} rows ({'= 2xx, bodies byte for byte' if self.lossless else 'LOSS/MISMATCH'})")
         disk = "" if self.commit_ms is None else f", durable commit {self.commit_ms:.2f} ms"
+        client = ("" if self.client_cpu is None else
+                  f", wrk CPU {self.client_cpu / max(self.requests_served, 1) * 1e6:.0f} µs/request")
         return (f"  {self.client:5} {self.kind:8} {self.events_per_s:8.0f} events/s  {self.ok}/{self.sent} 2xx, "
                 f"non-2xx {self.non2xx}, socket errors {self.socket_errors}, {self.seconds:.2f} s, "
-                f"server CPU {self.cpu_us_per_request:.0f} µs/request{latency}{stored}{disk}")
+                f"server CPU {self.cpu_us_per_request:.0f} µs/request (by thread: {self.threads_line()})"
+                f"{client}{latency}{stored}{disk}")
 
 
 @dataclass
@@ -302,6 +358,15 @@ class Round:
 
     def _mean(self, kind: str, attr: str) -> float:
         return statistics.fmean(getattr(r, attr) for r in self.runs if r.kind == kind)
+
+    def ratio_of(self, kind: str, over: str) -> float:
+        """`kind`'s mean events/s over `over`'s (e.g. this checkout's recorder over the --base one)."""
+        return self._mean(kind, "events_per_s") / self._mean(over, "events_per_s")
+
+    def loop_cpu_ratio_of(self, kind: str, over: str) -> float:
+        """`over`'s loop-thread CPU per request over `kind`'s (above 1: `kind` costs the loop less)."""
+        return (statistics.fmean(r.thread_us_per_request("loop") for r in self.runs if r.kind == over)
+                / statistics.fmean(r.thread_us_per_request("loop") for r in self.runs if r.kind == kind))
 
     @property
     def bare_events_per_s(self) -> float:
@@ -362,16 +427,19 @@ def run_wrk(server: Server, bodies_file: Path, bodies: list[bytes], connections:
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(max_seconds) + 30}s",
                "--timeout", "30s", "-s", str(script), server.url,
                "--", str(bodies_file), str(threads), str(marker), HOOK_PATH, FILLER_PATH]
-    cpu_before = server.cpu_seconds()
+    cpu_before, threads_before = server.cpu_seconds(), server.thread_cpu_seconds()
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + max_seconds
     markers = [Path(f"{marker}.{tid}") for tid in range(threads)]
     while not all(m.exists() for m in markers) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.02)
-    cpu_after = server.cpu_seconds()
+    cpu_after, threads_after = server.cpu_seconds(), server.thread_cpu_seconds()
     if process.poll() is None:
         process.send_signal(signal.SIGINT)  # wrk's main thread sleeps the whole -d: wake it to report
     output, _ = process.communicate(timeout=60)
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # only wrk was reaped in between
+    wrk_cpu = (wrk_after.ru_utime - wrk_before.ru_utime) + (wrk_after.ru_stime - wrk_before.ru_stime)
     per_thread = [dict((k, float(v)) for k, v in re.findall(r"(\w+)=(-?[\d.]+)", line))
                   for line in output.splitlines() if line.startswith("WRKTHREAD")]
     summary_line = next((line for line in output.splitlines() if line.startswith("WRKSUMMARY")), None)
@@ -385,7 +453,8 @@ def run_wrk(server: Server, bodies_file: Path, bodies: list[bytes], connections:
     span = (max(t["t1"] for t in per_thread) - min(t["t0"] for t in per_thread)) if finished else float("inf")
     served = int(sum(t["answered"] + t["fillers"] for t in per_thread))
     return Run(server.kind, "wrk", len(bodies), ok, non2xx, socket_errors, span, cpu_after - cpu_before, served,
-               p50_ms=summary["p50_us"] / 1000, p99_ms=summary["p99_us"] / 1000)
+               p50_ms=summary["p50_us"] / 1000, p99_ms=summary["p99_us"] / 1000,
+               thread_cpu={role: threads_after[role] - threads_before[role] for role in ROLES}, client_cpu=wrk_cpu)
 
 
 def run_httpx(server: Server, bodies: list[bytes], clients: int) -> Run:
@@ -419,8 +488,8 @@ def run_httpx(server: Server, bodies: list[bytes], clients: int) -> Run:
 
 
 def measure(kind: str, client: str, workdir: Path, bodies: list[bytes], bodies_file: Path, args) -> Run:
-    commit_ms = durable_commit_ms(workdir) if kind == "recorder" else None
-    server = start_server(kind, workdir)
+    commit_ms = durable_commit_ms(workdir) if kind != "bare" else None
+    server = start_server(kind, workdir, args.base)
     try:
         if client == "wrk":
             run = run_wrk(server, bodies_file, bodies, args.connections, args.threads, workdir, args.max_seconds)
@@ -446,12 +515,16 @@ def main() -> int:
     parser.add_argument("--httpx-messages", type=int, default=20_000, help="messages for the httpx variant")
     parser.add_argument("--no-httpx", action="store_true", help="skip the (slow) httpx variant")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="give up on one wrk run after this")
+    parser.add_argument("--base", metavar="CHECKOUT",
+                        help="also run the recorder of another checkout in each round (ABBA), e.g. the commit a "
+                             "change starts from, and print this one's events/s over it")
     parser.add_argument("--serve", choices=("recorder", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--code-root", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--ready-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.store, args.ready_file)
+        serve(args.serve, args.store, args.ready_file, args.code_root)
         return 0
 
     if shutil.which("wrk") is None:
@@ -473,7 +546,8 @@ def main() -> int:
         for round_no in range(args.rounds):
             # ABBA: each side runs twice, once early and once late in the round, so a load that rises or
             # falls through the round weighs on both sides alike.
-            order = ("bare", "recorder", "recorder", "bare") if round_no % 2 == 0 else ("recorder", "bare", "bare", "recorder")
+            kinds = ("bare", "recorder", "base") if args.base else ("bare", "recorder")
+            order = kinds + kinds[::-1] if round_no % 2 == 0 else kinds[::-1] + kinds
             this_round = Round(round_no + 1)
             for kind in order:
                 run = measure(kind, "wrk", workdir, bodies, bodies_file, args)
@@ -481,8 +555,11 @@ def main() -> int:
                 this_round.runs.append(run)
                 print(f"round {round_no + 1} [{run.http_impl}]" + run.line(), flush=True)  # type: ignore[attr-defined]
             rounds.append(this_round)
+            against_base = (f", recorder over base {this_round.ratio_of('recorder', 'base'):.2f} (loop CPU "
+                            f"{this_round.loop_cpu_ratio_of('recorder', 'base'):.2f}), base over bare "
+                            f"{this_round.ratio_of('base', 'bare'):.2f}") if args.base else ""
             print(f"round {round_no + 1}: events/s ratio {this_round.ratio:.2f}, "
-                  f"server CPU per request ratio {this_round.cpu_ratio:.2f}", flush=True)
+                  f"server CPU per request ratio {this_round.cpu_ratio:.2f}{against_base}", flush=True)
         httpx_runs: list[Run] = []
         if not args.no_httpx and args.httpx_messages > 0:
             subset = bodies[:args.httpx_messages]
@@ -504,6 +581,26 @@ def main() -> int:
           f"ratios {', '.join(f'{x:.2f}' for x in ratios)} (median {statistics.median(ratios):.2f}); per-round "
           f"CPU-per-request ratios (bare/recorder) {', '.join(f'{x:.2f}' for x in cpu_ratios)} "
           f"(median {statistics.median(cpu_ratios):.2f})")
+
+    def median_threads(kind: str) -> str:
+        return " ".join(f"{role} {statistics.median(r.thread_us_per_request(role) for r in runs if r.kind == kind):.0f}"
+                        for role in ROLES)
+
+    bare_loop = statistics.median(r.thread_us_per_request("loop") for r in runs if r.kind == "bare")
+    rec_loop = statistics.median(r.thread_us_per_request("loop") for r in runs if r.kind == "recorder")
+    # On 2 cores the event-loop thread is what bounds events/s; the writer and checkpointer run beside it.
+    base_threads = f"; base {median_threads('base')}" if args.base else ""
+    print(f"server CPU per request by thread (µs, medians): bare {median_threads('bare')}; recorder "
+          f"{median_threads('recorder')}{base_threads}; loop thread bare/recorder {bare_loop / rec_loop:.2f}")
+    if args.base:
+        over_base = [r.ratio_of("recorder", "base") for r in rounds]
+        loop_over_base = [r.loop_cpu_ratio_of("recorder", "base") for r in rounds]
+        base_over_bare = [r.ratio_of("base", "bare") for r in rounds]
+        print(f"recorder over base ({args.base}): per-round events/s ratios "
+              f"{' '.join(f'{x:.2f}' for x in over_base)} (median {statistics.median(over_base):.2f}); loop-thread "
+              f"CPU per request base/recorder {' '.join(f'{x:.2f}' for x in loop_over_base)} "
+              f"(median {statistics.median(loop_over_base):.2f}); base over bare "
+              f"{' '.join(f'{x:.2f}' for x in base_over_bare)}")
     rec_runs = [r for r in runs if r.kind == "recorder"]
     ceilings = [args.connections / (r.commit_ms / 1000) / round_.bare_events_per_s
                 for round_ in rounds for r in round_.runs if r.kind == "recorder" and r.commit_ms]
@@ -521,6 +618,7 @@ def main() -> int:
     cpu_ratio = statistics.median(cpu_ratios) if cpu_ratios else 0.0
     verdict = "PASS" if ratio >= GOAL and lossless else "FAIL"
     print(f"BENCH recorder ratio={ratio:.2f} goal=>={GOAL} {verdict} cpu_ratio={cpu_ratio:.2f} "
+          f"loop_cpu_ratio={bare_loop / rec_loop:.2f} "
           f"(server CPU {bare_cpu:.0f} µs/request bare, {rec_cpu:.0f} µs recorder; per-round events/s ratios "
           f"{' '.join(f'{x:.2f}' for x in ratios)})")
     return 0

@@ -279,6 +279,16 @@ def test_the_wal_starts_over_while_commits_go_on(tmp_path, monkeypatch):
         assert reader.count() == 1000
 
 
+def test_the_switch_interval_is_short_while_a_store_writes_and_the_users_again_after(tmp_path):
+    before = sys.getswitchinterval()
+    first, second = RecorderStore(tmp_path / "a.sqlite"), RecorderStore(tmp_path / "b.sqlite")
+    assert sys.getswitchinterval() < 1e-4  # the writer gets the GIL from a busy loop within ~10 µs
+    first.close()
+    assert sys.getswitchinterval() < 1e-4  # the other one still writes
+    second.close()
+    assert sys.getswitchinterval() == before
+
+
 def indexes_of(path: Path) -> set[str]:
     conn = open_readonly(path)
     try:
