@@ -8,8 +8,11 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jivo_ops.errors import SourceError
 from jivo_ops.logs import COLUMNS, load
@@ -381,3 +384,13 @@ def test_schema_roundtrip_through_csv_parquet_and_jsonl(tmp_path):
         assert_schema(back.messages)
         assert rows(back.messages) == rows(logs.messages), name
         assert list(back.messages["source"].astype(str)) == list(logs.messages["source"].astype(str)), name
+
+
+@given(st.lists(st.integers(0, 5), max_size=20), st.booleans())
+def test_shared_times_are_found_in_order_or_not(values, in_order):
+    """De-duplication looks only at rows whose time another row shares; a file in time order is read by
+    comparing neighbours, any other by hashing: both find the same rows."""
+    from jivo_ops.logs.loading import _shared
+
+    times = np.array(sorted(values) if in_order else values, dtype=np.int64)
+    assert _shared(times).tolist() == pd.Series(times).duplicated(keep=False).tolist()

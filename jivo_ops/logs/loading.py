@@ -276,7 +276,7 @@ def _dedupe(m: pd.DataFrame, window: pd.Timedelta) -> tuple[pd.DataFrame, int]:
     # 1) the same row twice within one source family. Every key includes ts, so only rows sharing
     #    a timestamp can be duplicates: hashing int64 times first spares hashing a million strings.
     dup = np.zeros(len(m), dtype=bool)
-    shared_ts = pd.Series(m["ts"].array.asi8).duplicated(keep=False).to_numpy()
+    shared_ts = _shared(m["ts"].array.asi8)
     if shared_ts.any():
         rows = np.flatnonzero(shared_ts)
         dup[rows] = m.iloc[rows].duplicated(["source", "message_id", "ts", "chat", "author", "kind",
@@ -286,6 +286,15 @@ def _dedupe(m: pd.DataFrame, window: pd.Timedelta) -> tuple[pd.DataFrame, int]:
         dup |= _cross_source_duplicates(m, window, dup)
     removed = int(dup.sum())
     return (m[~dup] if removed else m), removed
+
+
+def _shared(values: np.ndarray) -> np.ndarray:
+    """Per row, whether another row has the same value. A loaded file is mostly in time order already,
+    where equal times sit side by side: two compares instead of hashing a million values (~100 ms)."""
+    if len(values) < 2 or not (values[1:] >= values[:-1]).all():
+        return pd.Series(values).duplicated(keep=False).to_numpy()
+    same = values[1:] == values[:-1]
+    return np.r_[same, False] | np.r_[False, same]
 
 
 def _cross_source_duplicates(m: pd.DataFrame, window: pd.Timedelta, already: np.ndarray) -> np.ndarray:
