@@ -109,6 +109,7 @@ def _is(column: pd.Series, value: str) -> np.ndarray:
 
 
 def _one_array(column: pd.Series) -> pa.Array:
+    """The column as one Arrow array (a copy only when it comes in several chunks)."""
     values = pa.array(column.array)
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
@@ -126,7 +127,7 @@ def _joined_codes(head: pa.DictionaryArray, tail: pa.DictionaryArray) -> np.ndar
 
 
 _EVENT_NAMES = (FINISHED_EVENT, JIVO_FINISHED_EVENT, NO_OPERATORS_EVENT, ACCEPTED_EVENT)
-_RATED = len(_EVENT_NAMES)  # a `chat.rate:<rating>` event
+_RATED = len(_EVENT_NAMES)  # a Jivo rating: the event's text is `chat_rate:<rating>`
 
 
 def _event_names(text: pd.Series, is_event: np.ndarray) -> np.ndarray:
@@ -136,7 +137,8 @@ def _event_names(text: pd.Series, is_event: np.ndarray) -> np.ndarray:
     if len(rows):
         names = pa.array(text.array.take(rows))
         out[rows] = pc.fill_null(pc.index_in(names, value_set=pa.array(_EVENT_NAMES)), -1).to_numpy()
-        out[rows[pc.fill_null(pc.starts_with(names, f"{RATE_EVENT}:"), False).to_numpy(zero_copy_only=False)]] = _RATED
+        rated = pc.fill_null(pc.starts_with(names, f"{RATE_EVENT}:"), False).to_numpy(zero_copy_only=False)
+        out[rows[rated]] = _RATED
     return out
 
 
