@@ -2,7 +2,7 @@
 
 Layers, lowest first; a module imports only from its own unit or from a lower layer:
 
-    base        errors, redaction, profile, text, times, files, i18n, _lazy (and the package itself)
+    base        errors, redaction, profile, text, times, files, i18n, held_setting, _lazy (and the package itself)
     channel     the vendors' wire protocols and the one httpx seam
     recorder    the webhook recorder's store, server and exchanges
     sandbox     the simulated JAICP and Jivo
@@ -23,7 +23,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "jivo_ops"
 
 LAYERS: list[set[str]] = [
-    {"", "errors", "redaction", "profile", "text", "times", "files", "i18n", "_lazy"},
+    {"", "errors", "redaction", "profile", "text", "times", "files", "i18n", "held_setting", "_lazy"},
     {"channel"},
     {"recorder"},
     {"sandbox"},

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Self, Sequence
 
 from ..errors import RecorderError
+from ..held_setting import HeldSetting
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -471,40 +472,17 @@ class _Checkpointer:
         self._conn.close()
 
 
-class _ShortSwitchInterval:
-    """The interpreter's switch interval, cut to `SECONDS` while any writer thread runs (the user's back
-    after the last one stops, unless someone changed it meanwhile).
-
-    The writer needs the GIL three times a commit (woken, after SQLite's fsync, after waking the loop).
-    Every GIL release by the busy loop (each socket call) wakes a waiting thread and starts its wait
-    over, and the loop takes the GIL back first, so at the default 5 ms the writer got it only once the
-    loop ran out of work: its commits never overlapped the loop's work (the convoy effect). A waiting
-    thread asks for the GIL once the interval passes without a hand-over; at 10 µs the writer waits
-    ~that long: events/s under wrk ×0.86 to ×1.35 the 5 ms one in ten paired rounds, median ×1.12, on a
-    loaded 2-core machine (issue 17 §3)."""
-
-    SECONDS = 10e-6
-
-    def __init__(self) -> None:
-        self.lock, self.users = threading.Lock(), 0
-        self.before = self.ours = sys.getswitchinterval()
-
-    def acquire(self) -> None:
-        with self.lock:
-            if not self.users:
-                self.before = sys.getswitchinterval()
-                sys.setswitchinterval(min(self.before, self.SECONDS))
-                self.ours = sys.getswitchinterval()  # as the interpreter rounds it
-            self.users += 1
-
-    def release(self) -> None:
-        with self.lock:
-            self.users -= 1
-            if not self.users and sys.getswitchinterval() == self.ours:
-                sys.setswitchinterval(self.before)
-
-
-_short_switch_interval = _ShortSwitchInterval()
+# The interpreter's switch interval while any writer thread runs (the user's back after the last one stops).
+# The writer needs the GIL three times a commit (woken, after SQLite's fsync, after waking the loop).
+# Every GIL release by the busy loop (each socket call) wakes a waiting thread and starts its wait
+# over, and the loop takes the GIL back first, so at the default 5 ms the writer got it only once the
+# loop ran out of work: its commits never overlapped the loop's work (the convoy effect). A waiting
+# thread asks for the GIL once the interval passes without a hand-over; at 10 µs the writer waits
+# ~that long: events/s under wrk ×0.86 to ×1.35 the 5 ms one in ten paired rounds, median ×1.12, on a
+# loaded 2-core machine (issue 17 §3).
+WRITER_SWITCH_INTERVAL_S = 10e-6
+_short_switch_interval = HeldSetting(sys.getswitchinterval, sys.setswitchinterval,
+                                     lambda interval: min(interval, WRITER_SWITCH_INTERVAL_S))
 
 
 class _Gathering:
@@ -598,7 +576,7 @@ class RecorderStore(_ClosedOnExit):
         self._closed = False
         self._writer = threading.Thread(target=self._write_loop, name=f"recorder-writer:{self.path.name}",
                                         daemon=True)
-        _short_switch_interval.acquire()
+        _short_switch_interval.hold()
         self._writer.start()
 
     def _start_checkpointer(self) -> _Checkpointer | None:

@@ -24,6 +24,8 @@ import socket
 import threading
 import time
 
+from ..held_setting import HeldSetting
+
 __all__ = ["LoopServers"]
 
 # The youngest generation's collection threshold while a sandbox serves. Each collection walks every young
@@ -33,27 +35,8 @@ __all__ = ["LoopServers"]
 _GC_YOUNG_THRESHOLD = 20_000
 
 
-class _YoungCollections:
-    """Raises the threshold when the first sandbox starts serving, puts the user's back after the last."""
-
-    def __init__(self) -> None:
-        self.lock, self.serving, self.before = threading.Lock(), 0, gc.get_threshold()
-
-    def raise_threshold(self) -> None:
-        with self.lock:
-            if not self.serving:
-                self.before = gc.get_threshold()
-                gc.set_threshold(max(self.before[0], _GC_YOUNG_THRESHOLD), *self.before[1:])
-            self.serving += 1
-
-    def restore(self) -> None:
-        with self.lock:
-            self.serving -= 1
-            if not self.serving:
-                gc.set_threshold(*self.before)
-
-
-_young_collections = _YoungCollections()
+_young_collections = HeldSetting(gc.get_threshold, lambda threshold: gc.set_threshold(*threshold),
+                                 lambda threshold: (max(threshold[0], _GC_YOUNG_THRESHOLD), *threshold[1:]))
 
 
 class _CorkedTransport:
@@ -138,7 +121,7 @@ class LoopServers:
             self._error = exc
 
     def start(self, timeout: float = 10.0) -> "LoopServers":
-        _young_collections.raise_threshold()
+        _young_collections.hold()
         self._thread = threading.Thread(target=self._run, name="jivo-ops-sandbox", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
@@ -158,6 +141,6 @@ class LoopServers:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-            _young_collections.restore()
+            _young_collections.release()
         for sock in self._sockets:
             sock.close()
