@@ -135,7 +135,7 @@ def _event_names(text: pd.Series, is_event: np.ndarray) -> np.ndarray:
     out = np.full(len(text), -1, dtype=np.int8)
     rows = np.flatnonzero(is_event)
     if len(rows):
-        names = pa.array(text.array.take(rows))
+        names = pa.array(text.array).take(rows)
         out[rows] = pc.fill_null(pc.index_in(names, value_set=pa.array(_EVENT_NAMES)), -1).to_numpy()
         rated = pc.fill_null(pc.starts_with(names, f"{RATE_EVENT}:"), False).to_numpy(zero_copy_only=False)
         out[rows[rated]] = _RATED
@@ -165,7 +165,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
     unbuilt (the KPIs read no string column but ``operator``)."""
     columns = [c for c in TRANSFER_COLUMNS if c in columns]
     m = messages
-    kind_all, switch_code, event_code = _codes_of(m["kind"], slice(None), "switch", "event")
+    kind_all, switch_code, event_code, error_code = _codes_of(m["kind"], slice(None), "switch", "event", "error")
     is_switch_all = kind_all == switch_code
     if not is_switch_all.any():
         return empty_transfers()[columns]
@@ -221,7 +221,7 @@ def transfers_table(messages: pd.DataFrame, *, close_phrases: Sequence[str] = CL
         return np.where(pos >= 0, rows[pos], -1)
 
     author, op_code, client_code = _codes_of(m["author"], rows, "OPERATOR", "CLIENT")
-    kind, error_code = _codes_of(m["kind"], rows, "error")
+    kind = kind_all[rows]
     event_name = event_name_all[rows]
     client_says = says_all[rows] & (author == client_code)
     client_close = ts_at(first_of(client_says))
